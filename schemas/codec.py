@@ -1,0 +1,83 @@
+"""Bytes ↔ records. ``decode`` never raises anything but ``InvalidMessage``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from schemas import agents, contacts, routing
+from schemas.base import SUPPORTED_SCHEMA_VERSIONS, Record
+
+MAX_MESSAGE_BYTES = 1_000_000
+
+
+class InvalidMessage(Exception):  # noqa: N818 - the name of the concept
+    """The input cannot be processed as it is; it goes to the dead-letter topic."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _registry(*modules: Any) -> dict[str, type[Record]]:
+    found: dict[str, type[Record]] = {}
+    for module in modules:
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, Record) and value.TYPE:
+                found[value.TYPE] = value
+    return found
+
+
+RECORD_TYPES: dict[str, type[Record]] = _registry(contacts, agents, routing)
+CONTACT_INPUTS = frozenset(
+    t for t, c in RECORD_TYPES.items() if issubclass(c, contacts.ContactEvent)
+)
+AGENT_INPUTS = frozenset(t for t, c in RECORD_TYPES.items() if issubclass(c, agents.AgentEvent))
+
+
+def decode(raw: bytes | None, accept: frozenset[str] | None = None) -> Record:
+    """Parse and validate one record; ``accept`` limits the record types allowed here."""
+    if raw is None:
+        raise InvalidMessage("empty payload")
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise InvalidMessage(f"payload of {len(raw)} bytes exceeds {MAX_MESSAGE_BYTES}")
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidMessage(f"not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise InvalidMessage("payload is not a JSON object")
+    type_name = body.pop("type", None)
+    if not isinstance(type_name, str):
+        raise InvalidMessage("missing 'type'")
+    record_type = RECORD_TYPES.get(type_name)
+    if record_type is None or (accept is not None and type_name not in accept):
+        raise InvalidMessage(f"unknown record type {type_name!r}")
+    version = body.get("schema_version", 1)
+    if version not in SUPPORTED_SCHEMA_VERSIONS:
+        raise InvalidMessage(
+            f"unsupported schema_version {version!r} for {type_name!r}"
+            f" (supported: {sorted(SUPPORTED_SCHEMA_VERSIONS)})"
+        )
+    try:
+        return record_type.model_validate(body)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(record)'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise InvalidMessage(f"invalid {type_name}: {problems}") from None
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """One JSON Schema per record type, with the ``type`` discriminator required."""
+    out: dict[str, dict[str, Any]] = {}
+    for type_name, record_type in sorted(RECORD_TYPES.items()):
+        schema = record_type.model_json_schema()
+        schema["properties"]["type"] = {"const": type_name}
+        schema.setdefault("required", []).insert(0, "type")
+        schema["$id"] = f"contactcenter/{type_name}.v1.json"
+        out[type_name] = schema
+    return out

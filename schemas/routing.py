@@ -1,0 +1,140 @@
+"""What routing decides, on the interactions topic (key: contact or agent id); offers also go to
+the offers topic (key: agent id). ``cause_event_id`` names the input that led to the decision;
+``event_id`` is deterministic (cause id + position), so a replayed input yields the same ids."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import AwareDatetime, Field
+
+from schemas.base import PoolRecord, Record
+
+
+class RoutingOutput(PoolRecord):
+    cause_event_id: str
+
+
+class ContactQueued(RoutingOutput):
+    TYPE: ClassVar[str] = "contact_queued"
+
+    contact_id: str
+    customer_class: str
+    channel: str
+    priority: float
+    arrived_at: AwareDatetime
+
+
+class OfferMade(RoutingOutput):
+    """A contact offered to one agent until ``expires_at``; ``offer_id`` is contact id + attempt."""
+
+    TYPE: ClassVar[str] = "offer_made"
+
+    offer_id: str
+    contact_id: str
+    agent_id: str
+    attempt: int
+    expires_at: AwareDatetime
+    callback: bool = False
+    explanation: dict[str, Any] = Field(default_factory=dict)
+
+
+class ContactAssigned(RoutingOutput):
+    TYPE: ClassVar[str] = "contact_assigned"
+
+    contact_id: str
+    agent_id: str
+    offer_id: str
+    waited_seconds: float
+
+
+class OfferDeclined(RoutingOutput):
+    """The agent rejected the offer; the contact goes back with its original arrival time."""
+
+    TYPE: ClassVar[str] = "offer_declined"
+
+    offer_id: str
+    contact_id: str
+    agent_id: str
+    reason: str = ""
+
+
+class OfferExpired(RoutingOutput):
+    TYPE: ClassVar[str] = "offer_expired"
+
+    offer_id: str
+    contact_id: str
+    agent_id: str
+
+
+class OfferRescinded(RoutingOutput):
+    TYPE: ClassVar[str] = "offer_rescinded"
+
+    offer_id: str
+    contact_id: str
+    agent_id: str
+    reason: str
+
+
+class ContactRequeued(RoutingOutput):
+    TYPE: ClassVar[str] = "contact_requeued"
+
+    contact_id: str
+    reason: str
+    arrived_at: AwareDatetime
+
+
+class ContactRemoved(RoutingOutput):
+    TYPE: ClassVar[str] = "contact_removed"
+
+    contact_id: str
+    reason: str
+    waited_seconds: float
+
+
+class ContactReleased(RoutingOutput):
+    TYPE: ClassVar[str] = "contact_released"
+
+    contact_id: str
+    agent_id: str
+    disposition: str
+    handle_seconds: float
+
+
+class AgentStateChanged(RoutingOutput):
+    TYPE: ClassVar[str] = "agent_state_changed"
+
+    agent_id: str
+    state: str
+    reason: str
+
+
+class RoutingInputIgnored(RoutingOutput):
+    """An input that changed nothing (duplicate, unknown contact or agent, late accept)."""
+
+    TYPE: ClassVar[str] = "routing_input_ignored"
+
+    reason: str
+    subject_id: str
+
+
+class AdvanceRoutingClock(Record):
+    """Command: let the pools of this partition act on time (offer timeouts). Produced into
+    every routing partition; replaying one is harmless."""
+
+    TYPE: ClassVar[str] = "advance_routing_clock"
+
+    partition: int = Field(ge=0)
+
+
+class DeadLettered(Record):
+    """An input that could not be processed, with the reason and the original bytes."""
+
+    TYPE: ClassVar[str] = "dead_lettered"
+
+    reason: str
+    source_topic: str
+    source_partition: int | None = None
+    source_offset: int | None = None
+    key_b64: str | None = None
+    payload_b64: str

