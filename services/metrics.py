@@ -1,0 +1,382 @@
+"""Every Prometheus metric of the project, in one module.
+
+Conventions (https://prometheus.io/docs/practices/naming/):
+
+* every name starts with ``contactcenter_``;
+* times are in seconds (``_seconds``), ratios are 0..1 (``_ratio``);
+* counters end in ``_total``; histograms export ``_bucket``, ``_sum`` and ``_count``;
+* label values are bounded sets (pool, customer class, channel, state, outcome, topic,
+  a reason *category*), never ids.
+
+Every process exports the same catalogue (a series that a process never touches simply has no
+samples); Prometheus tells processes apart by its ``job`` and ``instance`` labels. Serve it with
+:func:`start_metrics_server` (workers, notifier) or :func:`render` inside an existing HTTP server
+(gateway, desk). Tests read values with :func:`sample_value`.
+
+The catalogue, with who updates what:
+
+=====================================================  =========  ==============================
+metric                                                 type       updated by
+=====================================================  =========  ==============================
+contactcenter_queue_depth                              gauge      routing (per pool/class/chan.)
+contactcenter_queue_longest_wait_seconds               gauge      routing
+contactcenter_agents                                   gauge      routing (per pool and state)
+contactcenter_offers_total                             counter    routing (per pool and outcome)
+contactcenter_routing_decision_duration_seconds        histogram  routing
+contactcenter_contacts_arrived_total                   counter    log writer
+contactcenter_contacts_answered_total                  counter    log writer
+contactcenter_contacts_abandoned_total                 counter    log writer
+contactcenter_contacts_completed_total                 counter    log writer
+contactcenter_wait_seconds                             histogram  log writer (answered/abandoned)
+contactcenter_handle_seconds                           histogram  log writer
+contactcenter_service_level_ratio                      gauge      log writer (from PostgreSQL)
+contactcenter_service_level_target_ratio               gauge      log writer (configuration)
+contactcenter_service_level_threshold_seconds          gauge      log writer (configuration)
+contactcenter_events_in_total                          counter    every consumer (per topic)
+contactcenter_events_out_total                         counter    every producer (per topic)
+contactcenter_dead_letters_total                       counter    whoever dead-letters an input
+contactcenter_errors_total                             counter    every component
+contactcenter_notices_total                            counter    notices / notifier
+contactcenter_db_write_duration_seconds                histogram  every PostgreSQL batch writer
+contactcenter_db_write_batch_size                      histogram  every PostgreSQL batch writer
+contactcenter_db_write_failures_total                  counter    every PostgreSQL batch writer
+contactcenter_db_up                                    gauge      every PostgreSQL batch writer
+contactcenter_consumer_lag_messages                    gauge      every consumer
+contactcenter_build_info                               gauge      set at import (version)
+=====================================================  =========  ==============================
+
+Names are stable: dashboards and alerts refer to them (deploy/grafana/dashboards).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+    start_http_server,
+)
+
+# no ``_created`` series: they double the page and no dashboard uses them
+disable_created_metrics()
+
+PREFIX = "contactcenter_"
+
+# Wait buckets include the usual service-level thresholds (10, 20, 30, 60 s), so
+# "answered within Y s" is a bucket: histogram_quantile is not needed for service level.
+WAIT_BUCKETS = (
+    1.0,
+    2.0,
+    5.0,
+    10.0,
+    15.0,
+    20.0,
+    30.0,
+    45.0,
+    60.0,
+    90.0,
+    120.0,
+    180.0,
+    300.0,
+    600.0,
+    1200.0,
+    1800.0,
+    3600.0,
+)
+HANDLE_BUCKETS = (10.0, 30.0, 60.0, 120.0, 180.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
+DECISION_BUCKETS = (
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+)
+DB_WRITE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+BATCH_SIZE_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
+
+# ---------------------------------------------------------------------------------------------
+# Routing: queues, agents, offers, decisions
+# ---------------------------------------------------------------------------------------------
+QUEUE_DEPTH = Gauge(
+    "contactcenter_queue_depth",
+    "Contacts waiting in queue (not yet offered or assigned), by pool, class and channel.",
+    ["pool", "customer_class", "channel"],
+)
+QUEUE_LONGEST_WAIT = Gauge(
+    "contactcenter_queue_longest_wait_seconds",
+    "Seconds the longest-waiting queued contact has waited, by pool, class and channel.",
+    ["pool", "customer_class", "channel"],
+)
+AGENTS = Gauge(
+    "contactcenter_agents",
+    "Logged-in agents by pool and state (e.g. available, offered, busy, wrap_up, not_ready).",
+    ["pool", "state"],
+)
+OFFERS = Counter(
+    "contactcenter_offers_total",
+    "Offers by outcome: made, accepted, rejected, expired, rescinded.",
+    ["pool", "outcome"],
+)
+ROUTING_DECISION_DURATION = Histogram(
+    "contactcenter_routing_decision_duration_seconds",
+    "Wall-clock seconds the routing policy takes to handle one input (decision included).",
+    buckets=DECISION_BUCKETS,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Contact outcomes, from the interaction log as it is written (each event counted once)
+# ---------------------------------------------------------------------------------------------
+CONTACTS_ARRIVED = Counter(
+    "contactcenter_contacts_arrived_total",
+    "Contacts queued for routing, by class and channel.",
+    ["customer_class", "channel"],
+)
+CONTACTS_ANSWERED = Counter(
+    "contactcenter_contacts_answered_total",
+    "Contacts assigned to an agent (answered), by class and channel.",
+    ["customer_class", "channel"],
+)
+CONTACTS_ABANDONED = Counter(
+    "contactcenter_contacts_abandoned_total",
+    "Contacts abandoned while waiting, by class and channel.",
+    ["customer_class", "channel"],
+)
+CONTACTS_COMPLETED = Counter(
+    "contactcenter_contacts_completed_total",
+    "Contacts completed by an agent, by class and channel.",
+    ["customer_class", "channel"],
+)
+WAIT = Histogram(
+    "contactcenter_wait_seconds",
+    "Seconds from arrival to answer (outcome=answered) or to abandonment (outcome=abandoned), "
+    "by class and channel. Buckets include the service-level thresholds.",
+    ["customer_class", "channel", "outcome"],
+    buckets=WAIT_BUCKETS,
+)
+HANDLE = Histogram(
+    "contactcenter_handle_seconds",
+    "Handle time (answer to completion, wrap-up included) by class and channel.",
+    ["customer_class", "channel"],
+    buckets=HANDLE_BUCKETS,
+)
+SERVICE_LEVEL = Gauge(
+    "contactcenter_service_level_ratio",
+    "Service level over the reporting window: answered within the threshold / answered "
+    "(variant=answered) or / (answered + abandoned after the threshold) (variant=abandons), "
+    "by class and channel.",
+    ["customer_class", "channel", "variant"],
+)
+SERVICE_LEVEL_TARGET = Gauge(
+    "contactcenter_service_level_target_ratio",
+    "Configured service-level target by class (e.g. 0.8 for 80/20).",
+    ["customer_class"],
+)
+SERVICE_LEVEL_THRESHOLD = Gauge(
+    "contactcenter_service_level_threshold_seconds",
+    "Configured service-level answer threshold Y (seconds).",
+)
+
+# ---------------------------------------------------------------------------------------------
+# Pipeline: topics, dead letters, errors, PostgreSQL writes, consumer lag
+# ---------------------------------------------------------------------------------------------
+EVENTS_IN = Counter(
+    "contactcenter_events_in_total",
+    "Records consumed, by topic (name without the deployment prefix).",
+    ["topic"],
+)
+EVENTS_OUT = Counter(
+    "contactcenter_events_out_total",
+    "Records produced, by topic (name without the deployment prefix).",
+    ["topic"],
+)
+DEAD_LETTERS = Counter(
+    "contactcenter_dead_letters_total",
+    "Inputs sent to the dead-letter topic, by source topic and reason category "
+    "(see dead_letter_reason()).",
+    ["source_topic", "reason"],
+)
+ERRORS = Counter(
+    "contactcenter_errors_total",
+    "Unexpected errors handled without crashing, by component and kind.",
+    ["component", "kind"],
+)
+NOTICES = Counter(
+    "contactcenter_notices_total",
+    "Outbound notices by channel (sms, email, voice) and outcome (queued, sent, deferred, "
+    "failed, suppressed, retried).",
+    ["channel", "outcome"],
+)
+DB_WRITE_DURATION = Histogram(
+    "contactcenter_db_write_duration_seconds",
+    "Seconds one batched PostgreSQL write takes (one transaction), by writer.",
+    ["writer"],
+    buckets=DB_WRITE_BUCKETS,
+)
+DB_WRITE_BATCH_SIZE = Histogram(
+    "contactcenter_db_write_batch_size",
+    "Records per batched PostgreSQL write, by writer.",
+    ["writer"],
+    buckets=BATCH_SIZE_BUCKETS,
+)
+DB_WRITE_FAILURES = Counter(
+    "contactcenter_db_write_failures_total",
+    "Batched PostgreSQL writes that failed and will be retried, by writer.",
+    ["writer"],
+)
+DB_UP = Gauge(
+    "contactcenter_db_up",
+    "1 when the writer's last PostgreSQL write succeeded, 0 while it is retrying.",
+    ["writer"],
+)
+CONSUMER_LAG = Gauge(
+    "contactcenter_consumer_lag_messages",
+    "Records behind the end of the partition for this process's consumer.",
+    ["topic", "partition"],
+)
+BUILD_INFO = Gauge(
+    "contactcenter_build_info",
+    "Always 1; the version label tells which build runs.",
+    ["version"],
+)
+
+
+def _set_build_info() -> None:
+    try:
+        from importlib.metadata import version
+
+        BUILD_INFO.labels(version=version("contactcenter")).set(1)
+    except Exception:  # not installed as a distribution (e.g. running from a checkout)
+        BUILD_INFO.labels(version="dev").set(1)
+
+
+_set_build_info()
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+_REASON_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("empty", re.compile(r"^empty payload")),
+    ("too_large", re.compile(r"exceeds")),
+    ("not_json", re.compile(r"^not JSON|not a JSON object")),
+    ("missing_type", re.compile(r"^missing 'type'")),
+    ("unknown_type", re.compile(r"^unknown record type")),
+    ("unsupported_version", re.compile(r"^unsupported schema_version")),
+    ("invalid_record", re.compile(r"^invalid ")),
+)
+
+
+def dead_letter_reason(reason: str) -> str:
+    """A bounded label value for a free-text dead-letter reason (``InvalidMessage.reason``)."""
+    for category, pattern in _REASON_PATTERNS:
+        if pattern.search(reason):
+            return category
+    return "processing_error"
+
+
+def topic_label(full_name: str, prefix: str = "") -> str:
+    """The topic name without the deployment prefix, for the ``topic`` label."""
+    return full_name[len(prefix) :] if prefix and full_name.startswith(prefix) else full_name
+
+
+_servers: dict[int, object] = {}
+_servers_lock = threading.Lock()
+
+
+def start_metrics_server(port: int, addr: str = "0.0.0.0") -> int:
+    """Serve ``/metrics`` on ``port`` from a daemon thread; idempotent per port in a process.
+
+    ``port=0`` picks a free port. Returns the port actually bound."""
+    with _servers_lock:
+        if port and port in _servers:
+            return port
+        server, _thread = start_http_server(port, addr=addr)
+        bound = int(server.server_port)
+        _servers[bound] = server
+        return bound
+
+
+def stop_metrics_servers() -> None:
+    """Stop every server started by :func:`start_metrics_server` (tests)."""
+    with _servers_lock:
+        for server in _servers.values():
+            server.shutdown()  # type: ignore[attr-defined]
+            server.server_close()  # type: ignore[attr-defined]
+        _servers.clear()
+
+
+def render(registry: CollectorRegistry = REGISTRY) -> tuple[bytes, str]:
+    """The exposition text and its content type, for an existing HTTP server's ``/metrics``.
+
+    aiohttp::
+
+        body, content_type = metrics.render()
+        return web.Response(body=body, headers={"Content-Type": content_type})
+    """
+    return generate_latest(registry), CONTENT_TYPE_LATEST
+
+
+def sample_value(
+    name: str, labels: Mapping[str, str] | None = None, registry: CollectorRegistry = REGISTRY
+) -> float:
+    """The current value of one sample (0.0 when it has not been recorded), e.g.
+    ``sample_value("contactcenter_offers_total", {"pool": "p1", "outcome": "made"})`` or
+    ``sample_value("contactcenter_wait_seconds_count", {...})``."""
+    value = registry.get_sample_value(name, dict(labels or {}))
+    return 0.0 if value is None else float(value)
+
+
+def sample_total(
+    name: str, labels: Mapping[str, str] | None = None, registry: CollectorRegistry = REGISTRY
+) -> float:
+    """The sum of every sample of ``name`` whose labels include ``labels``."""
+    wanted = dict(labels or {})
+    total = 0.0
+    for family in registry.collect():
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in wanted.items()):
+                total += float(sample.value)
+    return total
+
+
+def parse_exposition(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Samples of a scraped ``/metrics`` page: (name, labels) → value (live checks)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    out: dict[tuple[str, frozenset[tuple[str, str]]], float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            out[(sample.name, frozenset(sample.labels.items()))] = float(sample.value)
+    return out
+
+
+def metric_names(registry: CollectorRegistry = REGISTRY) -> set[str]:
+    """Every exported sample name of the project (``contactcenter_*``), histogram and counter
+    suffixes included: what a dashboard query may name."""
+    names: set[str] = set()
+    for family in registry.collect():
+        if not family.name.startswith(PREFIX):
+            continue
+        if family.type == "counter":
+            names.add(family.name + "_total")
+        elif family.type == "histogram":
+            names.update(family.name + s for s in ("_bucket", "_sum", "_count"))
+        else:
+            names.add(family.name)
+    return names

@@ -1,0 +1,92 @@
+"""The metric catalogue: naming conventions, helpers, the HTTP endpoint."""
+
+from __future__ import annotations
+
+import urllib.request
+
+from prometheus_client import REGISTRY
+
+from services import metrics
+
+
+def _families() -> list:
+    return [f for f in REGISTRY.collect() if f.name.startswith(metrics.PREFIX)]
+
+
+def test_names_follow_conventions() -> None:
+    families = _families()
+    assert len(families) >= 25
+    for family in families:
+        assert family.documentation, family.name
+        if family.type == "counter":
+            assert not family.name.endswith("_total")  # the client adds the suffix
+        else:
+            assert not family.name.endswith("_total"), family.name
+        assert "millis" not in family.name and "_ms" not in family.name
+
+
+def test_the_issue_list_is_covered() -> None:
+    names = metrics.metric_names()
+    for required in (
+        "contactcenter_queue_depth",
+        "contactcenter_queue_longest_wait_seconds",
+        "contactcenter_wait_seconds_bucket",
+        "contactcenter_service_level_ratio",
+        "contactcenter_offers_total",
+        "contactcenter_agents",
+        "contactcenter_routing_decision_duration_seconds_bucket",
+        "contactcenter_events_in_total",
+        "contactcenter_events_out_total",
+        "contactcenter_dead_letters_total",
+        "contactcenter_notices_total",
+        "contactcenter_db_write_duration_seconds_bucket",
+        "contactcenter_db_write_batch_size_bucket",
+        "contactcenter_consumer_lag_messages",
+    ):
+        assert required in names, required
+
+
+def test_wait_buckets_hold_service_level_thresholds() -> None:
+    for threshold in (10.0, 20.0, 30.0, 60.0):
+        assert threshold in metrics.WAIT_BUCKETS
+
+
+def test_decision_latency_is_in_seconds() -> None:
+    metrics.ROUTING_DECISION_DURATION.observe(0.0003)
+    assert (
+        metrics.sample_value(
+            "contactcenter_routing_decision_duration_seconds_bucket", {"le": "0.0005"}
+        )
+        >= 1
+    )
+
+
+def test_dead_letter_reasons_are_bounded() -> None:
+    assert metrics.dead_letter_reason("empty payload") == "empty"
+    assert metrics.dead_letter_reason("not JSON: Expecting value") == "not_json"
+    assert metrics.dead_letter_reason("unknown record type 'x'") == "unknown_type"
+    assert metrics.dead_letter_reason("invalid contact_arrived: channel: bad") == "invalid_record"
+    assert metrics.dead_letter_reason("payload of 2000000 bytes exceeds 1000000") == "too_large"
+    assert metrics.dead_letter_reason("boom") == "processing_error"
+
+
+def test_topic_label_strips_prefix() -> None:
+    assert metrics.topic_label("t1.contacts", "t1.") == "contacts"
+    assert metrics.topic_label("contacts", "") == "contacts"
+
+
+def test_sample_helpers_and_http_endpoint() -> None:
+    metrics.NOTICES.labels(channel="sms", outcome="sent").inc(2)
+    assert (
+        metrics.sample_value("contactcenter_notices_total", {"channel": "sms", "outcome": "sent"})
+        >= 2
+    )
+    assert metrics.sample_total("contactcenter_notices_total", {"channel": "sms"}) >= 2
+    port = metrics.start_metrics_server(0, "127.0.0.1")
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    samples = metrics.parse_exposition(body)
+    key = ("contactcenter_notices_total", frozenset({("channel", "sms"), ("outcome", "sent")}))
+    assert samples[key] >= 2
+    assert not any(name.endswith("_created") for name, _ in samples)
+    text, content_type = metrics.render()
+    assert b"contactcenter_notices_total" in text and content_type.startswith("text/plain")
