@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     max_missed_offers: int = 3
     last_agent_window_seconds: float = 86400.0
     log_level: str = "WARNING"
+    # Twilio REST API (SMS, voice); the base URL points the SDK at a proxy or a local test server
+    twilio_account_sid: str = "AC00000000000000000000000000000000"
+    twilio_auth_token: SecretStr = SecretStr("")
+    twilio_from_number: str = ""
+    twilio_api_base_url: str | None = None
 
     @field_validator("class_weights", "channel_capacity", "exclusive_channels", mode="before")
     @classmethod
@@ -57,6 +62,29 @@ class Settings(BaseSettings):
         if self.database_url is None:
             raise RuntimeError("DATABASE_URL is not set")
         return self.database_url.get_secret_value()
+
+
+def child_environment(settings: Settings, **overrides: object) -> dict[str, str]:
+    """The environment for a child process that should run with ``settings`` (plus overrides):
+    this process's environment with every setting written out."""
+    import os
+
+    values = settings.model_dump()
+    values.update(overrides)
+    env = dict(os.environ)
+    for name, value in values.items():
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if value is None:
+            continue
+        if name == "database_url":
+            env["DATABASE_URL"] = str(value)
+        elif name == "kafka_bootstrap_servers":
+            env["KAFKA_BOOTSTRAP_SERVERS"] = str(value)
+        else:
+            text = json.dumps(value) if isinstance(value, dict | list) else str(value)
+            env[f"CC_{name.upper()}"] = text
+    return env
 
 
 @lru_cache(maxsize=1)
