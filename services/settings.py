@@ -16,7 +16,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CC_", frozen=True, extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="CC_", frozen=True, extra="ignore", populate_by_name=True
+    )
 
     kafka_bootstrap_servers: str = Field(
         default="127.0.0.1:9092",
@@ -57,6 +59,10 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return json.loads(value)
         return value
+
+    def with_values(self, **updates: object) -> Settings:
+        """A validated copy with some values replaced (the environment is not read again)."""
+        return Settings.model_validate({**self.model_dump(), **updates})
 
     def require_database_url(self) -> str:
         if self.database_url is None:

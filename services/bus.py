@@ -1,0 +1,70 @@
+"""Publishing and reading records with aiokafka, for the edge services, the demo and tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from schemas.base import Record
+from schemas.codec import decode
+from schemas.topics import TopicSpec
+
+
+class Bus:
+    """A started producer bound to a topic prefix."""
+
+    def __init__(self, producer: AIOKafkaProducer, prefix: str = "") -> None:
+        self.producer = producer
+        self.prefix = prefix
+
+    async def publish(self, topic: TopicSpec, key: str, record: Record) -> None:
+        """Send and wait for the broker's acknowledgement."""
+        await self.producer.send_and_wait(
+            topic.full_name(self.prefix), key=key.encode(), value=record.to_bytes()
+        )
+
+    async def publish_raw(self, topic: TopicSpec, key: bytes | None, value: bytes) -> None:
+        await self.producer.send_and_wait(topic.full_name(self.prefix), key=key, value=value)
+
+
+@asynccontextmanager
+async def open_bus(bootstrap_servers: str, prefix: str = "") -> AsyncIterator[Bus]:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", linger_ms=0)
+    await producer.start()
+    try:
+        yield Bus(producer, prefix)
+    finally:
+        await producer.stop()
+
+
+class TopicReader:
+    """Reads whole topics from the beginning without a consumer group."""
+
+    def __init__(self, bootstrap_servers: str, prefix: str, topics: Iterable[TopicSpec]) -> None:
+        self._consumer = AIOKafkaConsumer(
+            *(t.full_name(prefix) for t in topics),
+            bootstrap_servers=bootstrap_servers,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            group_id=None,
+        )
+
+    async def __aenter__(self) -> TopicReader:
+        await self._consumer.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._consumer.stop()
+
+    async def read(self, timeout: float = 0.5) -> list[tuple[str, bytes | None, bytes]]:
+        """What arrived within ``timeout``: (topic, key, value) in arrival order per partition."""
+        batches = await self._consumer.getmany(timeout_ms=int(timeout * 1000))
+        out: list[tuple[str, bytes | None, bytes]] = []
+        for tp, messages in batches.items():
+            out.extend((tp.topic, m.key, m.value) for m in messages if m.value is not None)
+        return out
+
+    async def records(self, timeout: float = 0.5) -> list[Record]:
+        return [decode(value) for _topic, _key, value in await self.read(timeout)]

@@ -1,0 +1,106 @@
+"""The ``contactcenter`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from services.settings import Settings, get_settings
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.adapters.migrations import migrate
+
+    applied = asyncio.run(migrate(settings.require_database_url()))
+    print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
+    return 0
+
+
+def _topics(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.adapters.topics import ensure_topics
+
+    created = asyncio.run(ensure_topics(settings.kafka_bootstrap_servers, settings.topic_prefix))
+    print(f"created {len(created)} topic(s): {', '.join(created) or 'all existed'}")
+    return 0
+
+
+def _export_schemas(args: argparse.Namespace, settings: Settings) -> int:
+    from schemas.codec import json_schemas
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    schemas = json_schemas()
+    for type_name, schema in schemas.items():
+        (out / f"{type_name}.v1.json").write_text(json.dumps(schema, indent=2, sort_keys=True))
+    print(f"wrote {len(schemas)} JSON Schemas to {out}")
+    return 0
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from faust import Worker
+
+    from services.metrics import start_metrics_server
+    from streams.app import create_app
+
+    start_metrics_server(settings.metrics_port)
+    app = create_app(settings)
+    Worker(app, loglevel=settings.log_level.lower(), quiet=True).execute_from_commandline()
+    return 0
+
+
+def _runtime(args: argparse.Namespace, settings: Settings) -> int:
+    from services.runtime.local import run_local_runtime
+
+    return run_local_runtime(settings, data_dir=Path(args.data_dir) if args.data_dir else None)
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from services.demo import run_demo
+
+    return run_demo(settings)
+
+
+COMMANDS: dict[str, tuple[str, Handler]] = {
+    "runtime": ("start the local broker and PostgreSQL, create topics, migrate; wait", _runtime),
+    "migrate": ("apply SQL migrations to DATABASE_URL", _migrate),
+    "topics": ("create the topics on KAFKA_BOOTSTRAP_SERVERS", _topics),
+    "export-schemas": ("write one JSON Schema per record type", _export_schemas),
+    "worker": ("run a streams worker (routing and the other stream features)", _worker),
+    "demo": ("start everything locally and route a sample of contacts", _demo),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="contactcenter",
+        description="Event-driven multichannel contact-center backbone.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (help_text, _handler) in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        if name == "export-schemas":
+            command.add_argument("--out", default="schemas/json", help="output folder")
+        if name == "runtime":
+            command.add_argument("--data-dir", help="keep PostgreSQL data here (default: temp)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = get_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    handler = COMMANDS[args.command][1]
+    return handler(args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""The local runtime: broker and PostgreSQL started by the project itself."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from services.runtime.broker import LocalBroker
+from services.runtime.postgres import EmbeddedPostgres
+from services.settings import Settings
+
+
+@contextmanager
+def local_runtime(
+    settings: Settings, *, data_dir: Path | None = None, own_broker: bool = True
+) -> Iterator[Settings]:
+    """Start what ``settings`` does not point at; yield settings that point at it all, with
+    topics created and migrations applied."""
+    from streams.adapters.migrations import migrate
+    from streams.adapters.topics import ensure_topics
+
+    with ExitStack() as stack:
+        updates: dict[str, object] = {}
+        if own_broker:
+            broker = stack.enter_context(LocalBroker())
+            updates["kafka_bootstrap_servers"] = broker.bootstrap_servers
+        if settings.database_url is None:
+            postgres = stack.enter_context(EmbeddedPostgres(data_dir))
+            updates["database_url"] = postgres.url
+        ready = settings.with_values(**updates)
+
+        async def prepare() -> None:
+            await ensure_topics(ready.kafka_bootstrap_servers, ready.topic_prefix)
+            await migrate(ready.require_database_url())
+
+        asyncio.run(prepare())
+        yield ready
+
+
+def run_local_runtime(settings: Settings, data_dir: Path | None = None) -> int:
+    with local_runtime(settings, data_dir=data_dir) as ready:
+        print("local runtime is up; in another shell:")
+        print(f"  export KAFKA_BOOTSTRAP_SERVERS={ready.kafka_bootstrap_servers}")
+        print(f"  export DATABASE_URL='{ready.require_database_url()}'")
+        print("  contactcenter worker")
+        print("Ctrl-C stops it.", flush=True)
+        stopped = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+        try:
+            stopped.wait()
+        except KeyboardInterrupt:
+            pass
+    return 0

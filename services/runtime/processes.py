@@ -1,0 +1,45 @@
+"""Starting the project's own processes as children (local runtime, demo, tests)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from services.settings import Settings, child_environment
+
+
+def start_command(
+    command: str, settings: Settings, log_path: Path | None = None, **overrides: object
+) -> subprocess.Popen[bytes]:
+    """``contactcenter COMMAND`` in a child process with ``settings`` (plus overrides)."""
+    output = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    return subprocess.Popen(
+        [sys.executable, "-m", "services.cli", command],
+        env=child_environment(settings, **overrides),
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill(process)
+
+
+def kill(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the process and its children."""
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait(timeout=10)

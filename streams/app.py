@@ -1,0 +1,40 @@
+"""The streams worker: one faust app, features installed from ``FEATURES``.
+
+Each feature module exposes ``install(app, deps) -> None`` and registers its agents and
+timers there; agents stay thin (decode, call the domain, send what it returns).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import faust
+
+from services.settings import Settings
+from streams.deps import WorkerDeps
+
+FEATURES: tuple[str, ...] = ("streams.routing_agent",)
+
+
+def create_app(settings: Settings, features: tuple[str, ...] = FEATURES) -> faust.App:
+    app = faust.App(
+        settings.app_id,
+        broker=[f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(",")],
+        key_serializer="raw",
+        value_serializer="raw",
+        store="memory://",
+        web_enabled=False,
+        topic_allow_declare=False,
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=settings.broker_session_timeout,
+        broker_rebalance_timeout=settings.broker_rebalance_timeout,
+        broker_heartbeat_interval=settings.broker_heartbeat_interval,
+        producer_acks=-1,
+    )
+    deps = WorkerDeps(settings, app)
+    app.deps = deps  # type: ignore[attr-defined]
+    for name in features:
+        importlib.import_module(name).install(app, deps)
+
+    return app

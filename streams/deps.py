@@ -1,0 +1,98 @@
+"""What a worker's features share: settings, the PostgreSQL pool, topics, the dead-letter path."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from typing import Any
+
+import asyncpg
+import faust
+
+from schemas.routing import DeadLettered
+from schemas.topics import DEAD_LETTER, TopicSpec
+from services.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class WorkerDeps:
+    def __init__(self, settings: Settings, app: faust.App) -> None:
+        self.settings = settings
+        self.app = app
+        self._pool: asyncpg.Pool | None = None
+        self._pool_lock = asyncio.Lock()
+        self._topics: dict[str, Any] = {}
+
+    async def db(self) -> asyncpg.Pool:
+        """The process's asyncpg pool, created on first use in the worker's loop."""
+        async with self._pool_lock:
+            if self._pool is None:
+                self._pool = await asyncpg.create_pool(
+                    self.settings.require_database_url(), min_size=1, max_size=8
+                )
+            return self._pool
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    def topic_name(self, spec: TopicSpec) -> str:
+        return spec.full_name(self.settings.topic_prefix)
+
+    def topic(self, *specs: TopicSpec) -> Any:
+        """A faust topic of raw bytes (keys and values); decoding is ours, so that a bad
+        payload reaches the dead-letter topic instead of crashing the stream."""
+        names = tuple(self.topic_name(s) for s in specs)
+        if names not in self._topics:
+            self._topics[names] = self.app.topic(
+                *names,
+                key_type=bytes,
+                value_type=bytes,
+                key_serializer="raw",
+                value_serializer="raw",
+                partitions=specs[0].partitions if len(specs) == 1 else None,
+            )
+        return self._topics[names]
+
+    async def dead_letter(
+        self,
+        reason: str,
+        *,
+        source_topic: str,
+        payload: bytes | None,
+        key: bytes | None = None,
+        partition: int | None = None,
+        offset: int | None = None,
+    ) -> None:
+        from services import metrics
+
+        record = dead_letter_record(reason, source_topic, payload, key, partition, offset)
+        log.warning("dead-lettered from %s@%s:%s: %s", source_topic, partition, offset, reason)
+        await (
+            await self.topic(DEAD_LETTER).send(key=source_topic.encode(), value=record.to_bytes())
+        )
+        metrics.DEAD_LETTERS.labels(
+            source_topic=metrics.topic_label(source_topic, self.settings.topic_prefix),
+            reason=metrics.dead_letter_reason(reason),
+        ).inc()
+
+
+def dead_letter_record(
+    reason: str,
+    source_topic: str,
+    payload: bytes | None,
+    key: bytes | None = None,
+    partition: int | None = None,
+    offset: int | None = None,
+) -> DeadLettered:
+    return DeadLettered(
+        reason=reason[:2000],
+        source_topic=source_topic,
+        source_partition=partition,
+        source_offset=offset,
+        key_b64=None if key is None else base64.b64encode(key).decode(),
+        payload_b64=base64.b64encode(payload or b"").decode(),
+    )

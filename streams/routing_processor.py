@@ -1,0 +1,170 @@
+"""One routing step per batch of one routing partition, with its effects stored atomically.
+
+Per batch: lock the partition's stored offset in PostgreSQL; if it is not the offset this
+process last wrote, another owner moved it (a rebalance, a restart), so reload the partition's
+pools; skip inputs at or below it; route the rest; publish the outputs and wait for the broker;
+store the changed rows and the new offset in the same transaction. A crash before the commit
+replays the batch, and because routing is deterministic the replay yields the same outputs
+with the same event ids, which downstream consumers deduplicate.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from schemas.base import Record
+from schemas.codec import InvalidMessage, decode
+from schemas.routing import AdvanceRoutingClock, RoutingOutput
+from schemas.topics import DEAD_LETTER, INTERACTIONS, OFFERS
+from streams import domain
+from streams.deps import dead_letter_record
+from streams.routing_ports import (
+    InputRecord,
+    Outbound,
+    PoolChanges,
+    Publisher,
+    RoutingStore,
+    RoutingTransaction,
+)
+from streams.routing_translate import ROUTED_TYPES, event_time, to_domain, to_output
+
+log = logging.getLogger(__name__)
+
+ACCEPTED_TYPES = ROUTED_TYPES | {AdvanceRoutingClock.TYPE}
+AGENT_FACING = frozenset(
+    {
+        "offer_made",
+        "offer_expired",
+        "offer_rescinded",
+        "offer_declined",
+        "contact_assigned",
+        "contact_released",
+        "agent_state_changed",
+    }
+)
+
+
+class RoutingProcessor:
+    def __init__(
+        self,
+        store: RoutingStore,
+        publisher: Publisher,
+        *,
+        topic: str,
+        config: domain.PoolConfig,
+    ) -> None:
+        self._store = store
+        self._publisher = publisher
+        self._topic = topic
+        self._config = config
+        self._routers: dict[int, dict[str, domain.Router]] = {}
+        self._known_offsets: dict[int, int] = {}
+
+    def routers(self, partition: int) -> dict[str, domain.Router]:
+        return self._routers.get(partition, {})
+
+    def forget(self, partition: int) -> None:
+        """Drop what this process holds of a partition; the next batch reloads it."""
+        self._routers.pop(partition, None)
+        self._known_offsets.pop(partition, None)
+
+    async def process(self, partition: int, records: Sequence[InputRecord]) -> list[Outbound]:
+        """Route one batch of one partition; return what was published."""
+        try:
+            async with self._store.partition(self._topic, partition) as transaction:
+                stored = transaction.stored_offset
+                if self._known_offsets.get(partition) != stored:
+                    await self._reload(partition, transaction)
+                fresh = [r for r in records if r.offset > stored]
+                if not fresh:
+                    self._known_offsets[partition] = stored
+                    return []
+                outbound, touched = self._route(partition, fresh)
+                await self._publisher.publish(outbound)
+                await transaction.save(
+                    [_changes(self._routers[partition][pool_id]) for pool_id in sorted(touched)],
+                    fresh[-1].offset,
+                )
+            self._known_offsets[partition] = fresh[-1].offset
+            return outbound
+        except BaseException:
+            self.forget(partition)
+            raise
+
+    async def _reload(self, partition: int, transaction: RoutingTransaction) -> None:
+        rows = await transaction.load_pools()
+        self._routers[partition] = {
+            pool.pool_id: domain.Router.restore(
+                self._config, pool.pool_id, pool.contacts, pool.agents, pool.clock
+            )
+            for pool in rows
+        }
+        log.info("partition %s: loaded %d pools", partition, len(rows))
+
+    def _route(
+        self, partition: int, records: Sequence[InputRecord]
+    ) -> tuple[list[Outbound], set[str]]:
+        routers = self._routers.setdefault(partition, {})
+        outbound: list[Outbound] = []
+        touched: set[str] = set()
+        for item in records:
+            try:
+                record = decode(item.value, accept=ACCEPTED_TYPES)
+            except InvalidMessage as exc:
+                outbound.append(self._dead_letter(exc.reason, item))
+                continue
+            if isinstance(record, AdvanceRoutingClock):
+                now = event_time(record)
+                for pool_id in sorted(routers):
+                    decisions = routers[pool_id].handle(domain.Tick(), now)
+                    if decisions:
+                        touched.add(pool_id)
+                    outbound.extend(self._outputs(decisions, pool_id, record, now))
+                continue
+            pool_id = getattr(record, "pool_id", "")
+            if item.key != pool_id.encode():
+                reason = f"routing record key {item.key!r} does not match its pool_id {pool_id!r}"
+                outbound.append(self._dead_letter(reason, item))
+                continue
+            command = to_domain(record)
+            if command is None:
+                continue
+            router = routers.get(pool_id)
+            if router is None:
+                router = routers[pool_id] = domain.Router(self._config, pool_id)
+            now = event_time(record)
+            decisions = router.handle(command, now)
+            touched.add(pool_id)
+            outbound.extend(self._outputs(decisions, pool_id, record, router.clock))
+        return outbound, touched
+
+    def _outputs(
+        self, decisions: Sequence[domain.Decision], pool_id: str, cause: Record, now: float
+    ) -> list[Outbound]:
+        result: list[Outbound] = []
+        for index, decision in enumerate(decisions):
+            record = to_output(decision, pool_id=pool_id, cause=cause, index=index, now=now)
+            value = record.to_bytes()
+            result.append(Outbound(INTERACTIONS, _subject_key(record), value))
+            agent_id = getattr(record, "agent_id", None)
+            if record.TYPE in AGENT_FACING and agent_id:
+                result.append(Outbound(OFFERS, agent_id.encode(), value))
+        return result
+
+    def _dead_letter(self, reason: str, item: InputRecord) -> Outbound:
+        log.warning("dead-lettered routing input %s:%s: %s", item.partition, item.offset, reason)
+        record = dead_letter_record(
+            reason, self._topic, item.value, item.key, item.partition, item.offset
+        )
+        return Outbound(DEAD_LETTER, self._topic.encode(), record.to_bytes())
+
+
+def _subject_key(record: RoutingOutput) -> bytes:
+    subject = getattr(record, "contact_id", None) or getattr(record, "agent_id", None) or ""
+    return str(subject).encode()
+
+
+def _changes(router: domain.Router) -> PoolChanges:
+    contacts, agents = router.take_dirty()
+    return PoolChanges(pool_id=router.pool_id, clock=router.clock, contacts=contacts, agents=agents)

@@ -1,0 +1,123 @@
+"""Records ↔ the routing domain: input records to domain inputs, decisions to output records."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from schemas import agents as agent_records
+from schemas import contacts as contact_records
+from schemas import routing as out
+from schemas.base import PoolRecord, Record
+from schemas.contacts import as_timestamp
+from streams import domain
+
+OUTPUT_TYPES: dict[str, type[out.RoutingOutput]] = {
+    "contact_queued": out.ContactQueued,
+    "offer_made": out.OfferMade,
+    "contact_assigned": out.ContactAssigned,
+    "offer_rejected": out.OfferDeclined,
+    "offer_expired": out.OfferExpired,
+    "offer_rescinded": out.OfferRescinded,
+    "contact_requeued": out.ContactRequeued,
+    "contact_removed": out.ContactRemoved,
+    "contact_released": out.ContactReleased,
+    "agent_state_changed": out.AgentStateChanged,
+    "event_ignored": out.RoutingInputIgnored,
+}
+
+
+def _channel_capacity(capacity: dict[str, int] | None) -> dict[domain.Channel, int] | None:
+    if capacity is None:
+        return None
+    return {domain.Channel(name): value for name, value in capacity.items()}
+
+
+def to_domain(record: Record) -> domain.RoutingInput | None:
+    """The routing input a record stands for; None for records routing does not act on."""
+    match record:
+        case contact_records.ContactArrived():
+            return domain.ContactArrived(
+                contact_id=record.contact_id,
+                channel=domain.Channel(record.channel.value),
+                customer_class=record.customer_class,
+                skills=dict(record.skills),
+                arrived_at=as_timestamp(record.arrived_at),
+                last_agent_id=record.last_agent_id,
+                last_agent_at=as_timestamp(record.last_agent_at),
+            )
+        case contact_records.ContactAbandoned():
+            return domain.ContactAbandoned(contact_id=record.contact_id)
+        case contact_records.ContactEnded():
+            return domain.ContactEnded(contact_id=record.contact_id)
+        case contact_records.CallbackRequested():
+            return domain.CallbackRequested(contact_id=record.contact_id)
+        case agent_records.AgentLoggedIn():
+            return domain.AgentLoggedIn(
+                agent_id=record.agent_id,
+                skills=dict(record.skills),
+                capacity=_channel_capacity(record.capacity),
+            )
+        case agent_records.AgentLoggedOut():
+            return domain.AgentLoggedOut(agent_id=record.agent_id)
+        case agent_records.AgentReady():
+            return domain.AgentReady(agent_id=record.agent_id)
+        case agent_records.AgentNotReady():
+            return domain.AgentNotReady(agent_id=record.agent_id, reason=record.reason)
+        case agent_records.OfferAccepted():
+            return domain.OfferAccepted(offer_id=record.offer_id, agent_id=record.agent_id)
+        case agent_records.OfferRejected():
+            return domain.OfferRejected(
+                offer_id=record.offer_id, agent_id=record.agent_id, reason=record.reason
+            )
+        case agent_records.ContactCompleted():
+            return domain.ContactCompleted(
+                contact_id=record.contact_id,
+                agent_id=record.agent_id,
+                disposition=record.disposition,
+            )
+    return None
+
+
+ROUTED_TYPES = frozenset(
+    {
+        contact_records.ContactArrived.TYPE,
+        contact_records.ContactAbandoned.TYPE,
+        contact_records.ContactEnded.TYPE,
+        contact_records.CallbackRequested.TYPE,
+        agent_records.AgentLoggedIn.TYPE,
+        agent_records.AgentLoggedOut.TYPE,
+        agent_records.AgentReady.TYPE,
+        agent_records.AgentNotReady.TYPE,
+        agent_records.OfferAccepted.TYPE,
+        agent_records.OfferRejected.TYPE,
+        agent_records.ContactCompleted.TYPE,
+    }
+)
+
+
+def to_output(
+    decision: domain.Decision, *, pool_id: str, cause: Record, index: int, now: float
+) -> out.RoutingOutput:
+    """The output record of a decision; its event id is derived from the cause and position,
+    so that replaying the cause reproduces it exactly."""
+    record_type = OUTPUT_TYPES[decision.kind]
+    fields: dict[str, Any] = dict(decision.to_dict())
+    fields.pop("kind", None)
+    return record_type.model_validate(
+        {
+            **fields,
+            "pool_id": pool_id,
+            "cause_event_id": cause.event_id,
+            "event_id": f"{cause.event_id}:{pool_id}:{index}",
+            "occurred_at": datetime.fromtimestamp(now, UTC),
+        }
+    )
+
+
+def event_time(record: Record) -> float:
+    return record.occurred_at.timestamp()
+
+
+def pool_of(record: Record) -> str | None:
+    return record.pool_id if isinstance(record, PoolRecord) else None
