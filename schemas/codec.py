@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from schemas import agents, contacts, routing
+from schemas import agents, contacts, notices, routing, shipments
 from schemas.base import SUPPORTED_SCHEMA_VERSIONS, Record
 
 MAX_MESSAGE_BYTES = 1_000_000
@@ -30,7 +30,7 @@ def _registry(*modules: Any) -> dict[str, type[Record]]:
     return found
 
 
-RECORD_TYPES: dict[str, type[Record]] = _registry(contacts, agents, routing)
+RECORD_TYPES: dict[str, type[Record]] = _registry(contacts, agents, routing, shipments, notices)
 CONTACT_INPUTS = frozenset(
     t for t, c in RECORD_TYPES.items() if issubclass(c, contacts.ContactEvent)
 )
