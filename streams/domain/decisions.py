@@ -1,0 +1,195 @@
+"""Outputs of the router. Each has a stable ``kind`` and a JSON-friendly ``to_dict()``
+(``kind`` plus its fields; times are epoch seconds)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from enum import Enum
+from typing import Any, ClassVar
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if hasattr(value, "to_dict"):
+        return value.to_dict()
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+class _Plain:
+    KIND: ClassVar[str] = ""
+
+    @property
+    def kind(self) -> str:
+        return self.KIND
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"kind": self.KIND} if self.KIND else {}
+        for f in fields(self):  # type: ignore[arg-type]
+            body[f.name] = _plain(getattr(self, f.name))
+        return body
+
+
+@dataclass(frozen=True)
+class ContactCandidate(_Plain):
+    """A waiting contact an available agent could take (agent-side choice)."""
+
+    contact_id: str
+    customer_class: str
+    waited_seconds: float
+    priority: float
+    declined: bool = False
+
+
+@dataclass(frozen=True)
+class AgentCandidate(_Plain):
+    """An agent a contact could go to (contact-side choice); ``proficiency`` lists the
+    agent's levels on the contact's required skills."""
+
+    agent_id: str
+    load: int
+    idle_seconds: float
+    proficiency: tuple[tuple[str, int], ...] = ()
+    declined: bool = False
+    last_agent: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        body = super().to_dict()
+        body["proficiency"] = dict(self.proficiency)
+        return body
+
+
+@dataclass(frozen=True)
+class Explanation(_Plain):
+    """Why an offer went where it went. ``side`` is "agent" when an available agent picked
+    the best contact, "contact" when a contact picked the best agent. ``candidates`` is
+    bounded (a handful, best first)."""
+
+    trigger: str
+    side: str
+    candidates: tuple[ContactCandidate | AgentCandidate, ...]
+    winner: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ContactQueued(_Plain):
+    KIND: ClassVar[str] = "contact_queued"
+    contact_id: str
+    customer_class: str
+    channel: str
+    priority: float
+    arrived_at: float
+
+
+@dataclass(frozen=True)
+class OfferMade(_Plain):
+    """Offer ``offer_id`` (``f"{contact_id}:{attempt}"``) valid until ``expires_at``;
+    ``callback`` means the agent dials the customer out."""
+
+    KIND: ClassVar[str] = "offer_made"
+    offer_id: str
+    contact_id: str
+    agent_id: str
+    attempt: int
+    expires_at: float
+    callback: bool
+    explanation: Explanation
+
+
+@dataclass(frozen=True)
+class ContactAssigned(_Plain):
+    KIND: ClassVar[str] = "contact_assigned"
+    contact_id: str
+    agent_id: str
+    offer_id: str
+    waited_seconds: float
+
+
+@dataclass(frozen=True)
+class OfferRejected(_Plain):
+    KIND: ClassVar[str] = "offer_rejected"
+    offer_id: str
+    contact_id: str
+    agent_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class OfferExpired(_Plain):
+    KIND: ClassVar[str] = "offer_expired"
+    offer_id: str
+    contact_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class OfferRescinded(_Plain):
+    KIND: ClassVar[str] = "offer_rescinded"
+    offer_id: str
+    contact_id: str
+    agent_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ContactRequeued(_Plain):
+    """The contact waits again, at its original place (``arrived_at`` unchanged)."""
+
+    KIND: ClassVar[str] = "contact_requeued"
+    contact_id: str
+    reason: str
+    arrived_at: float
+
+
+@dataclass(frozen=True)
+class ContactRemoved(_Plain):
+    KIND: ClassVar[str] = "contact_removed"
+    contact_id: str
+    reason: str
+    waited_seconds: float
+
+
+@dataclass(frozen=True)
+class ContactReleased(_Plain):
+    KIND: ClassVar[str] = "contact_released"
+    contact_id: str
+    agent_id: str
+    disposition: str
+    handle_seconds: float
+
+
+@dataclass(frozen=True)
+class AgentStateChanged(_Plain):
+    KIND: ClassVar[str] = "agent_state_changed"
+    agent_id: str
+    state: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class EventIgnored(_Plain):
+    """An input that changed nothing: duplicate, stale, unknown subject, or not applicable."""
+
+    KIND: ClassVar[str] = "event_ignored"
+    reason: str
+    subject_id: str
+
+
+Decision = (
+    ContactQueued
+    | OfferMade
+    | ContactAssigned
+    | OfferRejected
+    | OfferExpired
+    | OfferRescinded
+    | ContactRequeued
+    | ContactRemoved
+    | ContactReleased
+    | AgentStateChanged
+    | EventIgnored
+)

@@ -1,0 +1,145 @@
+"""Inputs of the router. Each validates its own shape on construction (ValueError)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+from streams.domain.model import Channel
+
+
+def _check_skills(skills: Mapping[str, int], low: int, high: int | None, what: str) -> None:
+    for name, level in skills.items():
+        if not name:
+            raise ValueError(f"{what}: empty skill name")
+        if level < low or (high is not None and level > high):
+            bound = f"{low}..{high}" if high is not None else f">= {low}"
+            raise ValueError(f"{what}: skill {name!r} level {level} not in {bound}")
+
+
+@dataclass(frozen=True)
+class ContactArrived:
+    """A contact enters the pool. ``skills`` maps skill → minimum proficiency (>= 1).
+    ``arrived_at`` None means now; a callback re-entry passes its original arrival."""
+
+    KIND: ClassVar[str] = "contact_arrived"
+    contact_id: str
+    channel: Channel
+    customer_class: str
+    skills: Mapping[str, int]
+    arrived_at: float | None = None
+    last_agent_id: str | None = None
+    last_agent_at: float | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "channel", Channel(self.channel))
+        _check_skills(self.skills, 1, None, "contact")
+
+
+@dataclass(frozen=True)
+class ContactAbandoned:
+    KIND: ClassVar[str] = "contact_abandoned"
+    contact_id: str
+
+
+@dataclass(frozen=True)
+class ContactEnded:
+    """The customer's side ended: abandonment if not yet assigned, wrap-up if assigned."""
+
+    KIND: ClassVar[str] = "contact_ended"
+    contact_id: str
+
+
+@dataclass(frozen=True)
+class CallbackRequested:
+    """A waiting voice caller chose to be called back: the contact keeps its place."""
+
+    KIND: ClassVar[str] = "callback_requested"
+    contact_id: str
+
+
+@dataclass(frozen=True)
+class AgentLoggedIn:
+    """An agent joins (not ready) or updates its skills (1-10) and capacity overrides."""
+
+    KIND: ClassVar[str] = "agent_logged_in"
+    agent_id: str
+    skills: Mapping[str, int]
+    capacity: Mapping[Channel, int] | None = None
+
+    def __post_init__(self) -> None:
+        _check_skills(self.skills, 1, 10, "agent")
+        if self.capacity is not None:
+            if any(n < 0 for n in self.capacity.values()):
+                raise ValueError("agent capacity must be >= 0")
+            object.__setattr__(
+                self, "capacity", {Channel(ch): n for ch, n in self.capacity.items()}
+            )
+
+
+@dataclass(frozen=True)
+class AgentLoggedOut:
+    KIND: ClassVar[str] = "agent_logged_out"
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class AgentReady:
+    KIND: ClassVar[str] = "agent_ready"
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class AgentNotReady:
+    KIND: ClassVar[str] = "agent_not_ready"
+    agent_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class OfferAccepted:
+    KIND: ClassVar[str] = "offer_accepted"
+    offer_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class OfferRejected:
+    KIND: ClassVar[str] = "offer_rejected"
+    offer_id: str
+    agent_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ContactCompleted:
+    """The agent finished the contact (after wrap-up, or before the customer ended)."""
+
+    KIND: ClassVar[str] = "contact_completed"
+    contact_id: str
+    agent_id: str
+    disposition: str = ""
+
+
+@dataclass(frozen=True)
+class Tick:
+    """Time passes: offers due at ``now`` expire."""
+
+    KIND: ClassVar[str] = "tick"
+
+
+RoutingInput = (
+    ContactArrived
+    | ContactAbandoned
+    | ContactEnded
+    | CallbackRequested
+    | AgentLoggedIn
+    | AgentLoggedOut
+    | AgentReady
+    | AgentNotReady
+    | OfferAccepted
+    | OfferRejected
+    | ContactCompleted
+    | Tick
+)

@@ -1,0 +1,190 @@
+"""Routing vocabulary: channels, pool configuration and the mutable records of one pool."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import NamedTuple
+
+
+class Channel(StrEnum):
+    VOICE = "voice"
+    SMS = "sms"
+    EMAIL = "email"
+    CHAT = "chat"
+
+
+class AgentStatus(StrEnum):
+    LOGGED_OUT = "logged_out"
+    NOT_READY = "not_ready"
+    READY = "ready"
+
+
+class ContactStatus(StrEnum):
+    WAITING = "waiting"
+    OFFERED = "offered"
+    ASSIGNED = "assigned"
+    WRAP_UP = "wrap_up"
+
+
+def _default_weights() -> Mapping[str, float]:
+    return {"vip": 100.0, "standard": 0.0}
+
+
+def _default_capacity() -> Mapping[Channel, int]:
+    return {Channel.VOICE: 1, Channel.CHAT: 3, Channel.EMAIL: 5, Channel.SMS: 5}
+
+
+@dataclass(frozen=True)
+class PoolConfig:
+    """Routing policy of one pool.
+
+    ``class_weights``: base priority per customer class; an unknown class is treated as the
+    lowest-weighted class. ``aging_per_second``: priority gained per second of waiting
+    (0 = strict priority). ``capacity``: concurrent contacts per channel (a channel missing
+    here has capacity 0). ``exclusive_channels``: work on these channels occupies the agent
+    entirely. ``max_missed_offers``: consecutive timed-out offers that set an agent not ready
+    (0 disables the rule). ``last_agent_window_seconds``: how long a contact's last agent is
+    preferred.
+    """
+
+    class_weights: Mapping[str, float] = field(default_factory=_default_weights)
+    aging_per_second: float = 1.0
+    capacity: Mapping[Channel, int] = field(default_factory=_default_capacity)
+    exclusive_channels: frozenset[Channel] = frozenset({Channel.VOICE})
+    offer_timeout_seconds: float = 20.0
+    max_missed_offers: int = 3
+    last_agent_window_seconds: float = 86400.0
+
+    def __post_init__(self) -> None:
+        if not self.class_weights:
+            raise ValueError("class_weights must name at least one class")
+        for name, weight in self.class_weights.items():
+            if not math.isfinite(weight):
+                raise ValueError(f"class weight of {name!r} must be finite")
+        if not math.isfinite(self.aging_per_second) or self.aging_per_second < 0:
+            raise ValueError("aging_per_second must be >= 0")
+        capacity = {Channel(ch): int(n) for ch, n in self.capacity.items()}
+        if any(n < 0 for n in capacity.values()):
+            raise ValueError("capacity must be >= 0")
+        if not math.isfinite(self.offer_timeout_seconds) or self.offer_timeout_seconds <= 0:
+            raise ValueError("offer_timeout_seconds must be > 0")
+        if self.max_missed_offers < 0:
+            raise ValueError("max_missed_offers must be >= 0")
+        if self.last_agent_window_seconds < 0:
+            raise ValueError("last_agent_window_seconds must be >= 0")
+        weights = {str(k): float(v) for k, v in self.class_weights.items()}
+        object.__setattr__(self, "class_weights", MappingProxyType(weights))
+        object.__setattr__(self, "capacity", MappingProxyType(capacity))
+        object.__setattr__(
+            self, "exclusive_channels", frozenset(Channel(c) for c in self.exclusive_channels)
+        )
+
+    def effective_class(self, customer_class: str) -> str:
+        """The class a contact is routed as: itself if known, else the lowest-weighted class."""
+        if customer_class in self.class_weights:
+            return customer_class
+        return min(self.class_weights.items(), key=lambda item: (item[1], item[0]))[0]
+
+    def weight(self, customer_class: str) -> float:
+        return self.class_weights[self.effective_class(customer_class)]
+
+
+Requirement = tuple[tuple[str, int], ...]
+
+
+class QueueKey(NamedTuple):
+    """A channel plus a required skill set (skill, minimum proficiency), sorted by skill."""
+
+    channel: Channel
+    skills: Requirement
+
+    @classmethod
+    def of(cls, channel: Channel, skills: Mapping[str, int]) -> QueueKey:
+        return cls(channel, tuple(sorted(skills.items())))
+
+
+def qualifies(agent_skills: Mapping[str, int], required: Requirement) -> bool:
+    """Whether an agent has every required skill at or above its minimum."""
+    return all(agent_skills.get(skill, 0) >= level for skill, level in required)
+
+
+@dataclass(slots=True)
+class ContactRecord:
+    """A contact the pool routes, from arrival until it is released or removed."""
+
+    contact_id: str
+    channel: Channel
+    customer_class: str
+    effective_class: str
+    weight: float
+    skills: dict[str, int]
+    arrived_at: float
+    last_agent_id: str | None = None
+    last_agent_at: float | None = None
+    status: ContactStatus = ContactStatus.WAITING
+    callback: bool = False
+    attempts: int = 0
+    declined: set[str] = field(default_factory=set)
+    offer_id: str | None = None
+    agent_id: str | None = None
+    offer_expires_at: float | None = None
+    assigned_at: float | None = None
+
+    @property
+    def key(self) -> QueueKey:
+        return QueueKey.of(self.channel, self.skills)
+
+    def rank(self, aging: float) -> tuple[float, float, str]:
+        """Time-invariant queue order: sorting by it ascending is sorting by priority
+        descending at any instant, ties by earlier arrival, then contact id."""
+        return (-(self.weight - aging * self.arrived_at), self.arrived_at, self.contact_id)
+
+    def priority(self, aging: float, now: float) -> float:
+        return self.weight + aging * (now - self.arrived_at)
+
+
+@dataclass(slots=True)
+class AgentRecord:
+    """An agent of the pool; ``work`` maps contact ids offered to or handled by the agent
+    to their channel (derived from the contacts, not stored)."""
+
+    agent_id: str
+    skills: dict[str, int]
+    capacity: dict[Channel, int] = field(default_factory=dict)
+    status: AgentStatus = AgentStatus.NOT_READY
+    reason: str = ""
+    idle_since: float = 0.0
+    missed_offers: int = 0
+    work: dict[str, Channel] = field(default_factory=dict)
+    load: dict[Channel, int] = field(default_factory=dict)
+    exclusive_work: int = 0
+
+    def capacity_on(self, channel: Channel, config: PoolConfig) -> int:
+        return self.capacity.get(channel, config.capacity.get(channel, 0))
+
+    def has_capacity(self, channel: Channel, config: PoolConfig) -> bool:
+        """Room for one more contact on the channel, counting pending offers; exclusive
+        work blocks everything, and exclusive channels need an agent with no work."""
+        if self.exclusive_work:
+            return False
+        if channel in config.exclusive_channels and self.work:
+            return False
+        return self.load.get(channel, 0) < self.capacity_on(channel, config)
+
+    def add_work(self, contact_id: str, channel: Channel, config: PoolConfig) -> None:
+        self.work[contact_id] = channel
+        self.load[channel] = self.load.get(channel, 0) + 1
+        if channel in config.exclusive_channels:
+            self.exclusive_work += 1
+
+    def remove_work(self, contact_id: str, config: PoolConfig) -> None:
+        channel = self.work.pop(contact_id)
+        self.load[channel] -= 1
+        if not self.load[channel]:
+            del self.load[channel]
+        if channel in config.exclusive_channels:
+            self.exclusive_work -= 1
