@@ -1,0 +1,1 @@
+"""Proactive notices: delay episodes and the rules for notifying customers (pure)."""
