@@ -90,7 +90,7 @@ def test_duplicate_and_stale_events_change_nothing() -> None:
 
 
 def test_markedly_worse_notifies_again_and_recovery_closes() -> None:
-    state, decisions = run([created(), eta(10, 1), eta(40, 2), eta(1, 3), eta(20, 4)])
+    _state, decisions = run([created(), eta(10, 1), eta(40, 2), eta(1, 3), eta(20, 4)])
     found = notices(decisions)
     assert [(n.episode, n.level) for n in found] == [(1, 1), (1, 2), (2, 1)]
     closed = [d for d in decisions if isinstance(d, EpisodeClosed)]
@@ -167,7 +167,7 @@ def test_rate_limit() -> None:
     window = timedelta(hours=24)
     sent = [NOON - timedelta(hours=h) for h in (1, 2, 30)]
     assert rate_limit_release(sent, NOON, 3, window) is None
-    assert rate_limit_release(sent[:2] + [NOON - timedelta(hours=3)], NOON, 3, window) == (
+    assert rate_limit_release([*sent[:2], NOON - timedelta(hours=3)], NOON, 3, window) == (
         NOON + timedelta(hours=21)
     )
     busy = [NOON - timedelta(hours=h) for h in (1, 2, 3)]
