@@ -317,6 +317,21 @@ UPDATE routing_decisions SET outcome = $2, outcome_at = $3
 WHERE offer_id = $1 AND outcome IS NULL
 """
 
+# An outcome logged before its offer (another batch, another order) closes it on insert.
+CLOSE_NEW_DECISIONS = """
+UPDATE routing_decisions d
+SET outcome = CASE e.type WHEN 'contact_assigned' THEN 'accepted'
+                          WHEN 'offer_declined' THEN 'declined'
+                          WHEN 'offer_expired' THEN 'expired'
+                          ELSE 'rescinded' END,
+    outcome_at = e.occurred_at
+FROM interaction_events e
+WHERE d.event_id = ANY($1::text[]) AND d.outcome IS NULL
+  AND e.contact_id = d.contact_id
+  AND e.type IN ('contact_assigned', 'offer_declined', 'offer_expired', 'offer_rescinded')
+  AND e.payload->>'offer_id' = d.offer_id
+"""
+
 INSERT_AGENT_STATE = """
 INSERT INTO agent_state_history (event_id, agent_id, pool_id, state, reason, changed_at)
 VALUES ($1, $2, $3, $4, $5, $6)
@@ -385,6 +400,7 @@ class InteractionLogWriter:
             await connection.executemany(UPSERT_CONTACT, patches)
         if decisions:
             await connection.executemany(INSERT_DECISION, decisions)
+            await connection.execute(CLOSE_NEW_DECISIONS, [d[0] for d in decisions])
         if closes:
             await connection.executemany(CLOSE_DECISION, closes)
         if states:
