@@ -53,6 +53,32 @@ class Settings(BaseSettings):
     twilio_from_number: str = ""
     twilio_api_base_url: str | None = None
 
+    # proactive notices (shipment delays) and the notifier that sends them (docs/notices.md)
+    notice_delay_threshold_hours: float = 4.0
+    notice_worse_by_hours: float = 24.0
+    notice_severe_delay_hours: float = 48.0
+    notice_exception_delay_hours: float = 24.0
+    notice_quiet_hours: str = "21:00-08:00"  # local time of the customer; "" for none
+    notice_rate_limit_count: int = 3
+    notice_rate_limit_window_hours: float = 24.0
+    notice_vip_tiers: list[str] = ["vip"]
+    # tier → {minimum delay hours: discount percent}
+    notice_compensation: dict[str, dict[str, int]] = {
+        "vip": {"4": 10, "24": 20, "72": 30},
+        "standard": {"24": 5, "72": 10},
+    }
+    notice_pool_id: str = "default"
+    notice_from_email: str = "notices@example.com"
+    notifier_host: str = "127.0.0.1"
+    notifier_port: int = 8095
+    notifier_public_url: str = "http://127.0.0.1:8095"  # what Twilio calls back (and signs)
+    notifier_poll_interval: float = 1.0
+    notifier_batch_size: int = 20
+    notifier_max_attempts: int = 6
+    notifier_backoff_base_seconds: float = 2.0
+    notifier_backoff_max_seconds: float = 300.0
+    notifier_send_lease_seconds: float = 60.0
+    notifier_send_timeout: float = 10.0
     @field_validator("class_weights", "channel_capacity", "exclusive_channels", mode="before")
     @classmethod
     def _json_text(cls, value: Any) -> Any:
