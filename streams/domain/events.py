@@ -39,6 +39,8 @@ class ContactArrived:
 
 @dataclass(frozen=True)
 class ContactAbandoned:
+    """The customer left before being served (after assignment it counts as ended)."""
+
     KIND: ClassVar[str] = "contact_abandoned"
     contact_id: str
 

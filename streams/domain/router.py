@@ -2,83 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
-
 from streams.domain import decisions as d
 from streams.domain import events as e
-from streams.domain.indexes import AgentIndex, ExpiryIndex, QueueIndex
-from streams.domain.model import (
-    AgentRecord,
-    AgentStatus,
-    Channel,
-    ContactRecord,
-    ContactStatus,
-    PoolConfig,
-    QueueKey,
-)
+from streams.domain.model import AgentRecord, AgentStatus, Channel, ContactRecord, ContactStatus
 from streams.domain.policy import choose_agent, choose_contact
-from streams.domain.snapshot import agent_from_row, agent_row, contact_from_row, contact_row
+from streams.domain.state import HELD, PoolState, QueueStat, Step
 
-Row = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class QueueStat:
-    """Waiting contacts of one (channel, class) and the longest current wait."""
-
-    channel: Channel
-    customer_class: str
-    waiting: int
-    longest_wait_seconds: float
+__all__ = ["QueueStat", "Router"]
 
 
-@dataclass
-class _Step:
-    now: float
-    out: list[d.Decision] = field(default_factory=list)
-    contacts: dict[str, str] = field(default_factory=dict)
-    agents: set[str] = field(default_factory=set)
-
-    def ignore(self, reason: str, subject_id: str) -> None:
-        self.out.append(d.EventIgnored(reason=reason, subject_id=subject_id))
-
-
-_HELD = (ContactStatus.ASSIGNED, ContactStatus.WRAP_UP)
-
-
-class Router:
+class Router(PoolState):
     """Routing state and policy of one pool; pure and synchronous.
 
     ``handle(event, now)`` applies one input at ``now`` (epoch seconds; the router's clock
     never goes back: ``now = max(now, clock)``) and returns the decisions, in order. Same
     state + same inputs + same nows give identical decisions. Inputs that change nothing
-    yield ``EventIgnored``, never an exception."""
+    yield ``EventIgnored``, never an exception.
 
-    def __init__(self, config: PoolConfig, pool_id: str) -> None:
-        self.config = config
-        self.pool_id = pool_id
-        self._clock = 0.0
-        self._contacts: dict[str, ContactRecord] = {}
-        self._agents: dict[str, AgentRecord] = {}
-        self._offers: dict[str, str] = {}
-        self._queues = QueueIndex(config.aging_per_second)
-        self._available = AgentIndex(config)
-        self._expiry = ExpiryIndex()
-        self._status_counts = dict.fromkeys(AgentStatus, 0)
-        self._dirty_contacts: set[str] = set()
-        self._dirty_agents: set[str] = set()
-
-    @property
-    def clock(self) -> float:
-        return self._clock
+    Persistence: ``take_dirty()`` gives the rows changed since its last call, and
+    ``Router.restore(config, pool_id, contacts, agents, clock)`` rebuilds an equivalent
+    router from the stored rows (see ``PoolState``)."""
 
     # ---------------------------------------------------------------- entry point
 
     def handle(self, event: e.RoutingInput, now: float) -> list[d.Decision]:
         previous = self._clock
-        step = _Step(max(float(now), previous))
+        step = Step(max(float(now), previous))
         self._clock = step.now
         match event:
             case e.ContactArrived():
@@ -108,7 +57,7 @@ class Router:
 
     # ---------------------------------------------------------------- contacts
 
-    def _contact_arrived(self, event: e.ContactArrived, step: _Step) -> None:
+    def _contact_arrived(self, event: e.ContactArrived, step: Step) -> None:
         if event.contact_id in self._contacts:
             step.ignore("duplicate_contact", event.contact_id)
             return
@@ -137,7 +86,7 @@ class Router:
         )
         step.contacts[contact.contact_id] = "contact_arrived"
 
-    def _contact_gone(self, contact_id: str, step: _Step) -> None:
+    def _contact_gone(self, contact_id: str, step: Step) -> None:
         """The customer hung up / left: abandonment before assignment, wrap-up after."""
         contact = self._contacts.get(contact_id)
         if contact is None:
@@ -164,7 +113,7 @@ class Router:
         self._drop(contact)
         step.out.append(d.ContactRemoved(contact_id, "abandoned", step.now - contact.arrived_at))
 
-    def _callback(self, event: e.CallbackRequested, step: _Step) -> None:
+    def _callback(self, event: e.CallbackRequested, step: Step) -> None:
         contact = self._contacts.get(event.contact_id)
         if contact is None:
             step.ignore("unknown_contact", event.contact_id)
@@ -178,11 +127,11 @@ class Router:
             contact.callback = True
             self._dirty_contacts.add(contact.contact_id)
 
-    def _completed(self, event: e.ContactCompleted, step: _Step) -> None:
+    def _completed(self, event: e.ContactCompleted, step: Step) -> None:
         contact = self._contacts.get(event.contact_id)
         if contact is None:
             step.ignore("unknown_contact", event.contact_id)
-        elif contact.status not in _HELD:
+        elif contact.status not in HELD:
             step.ignore("not_assigned", event.contact_id)
         elif contact.agent_id != event.agent_id:
             step.ignore("agent_mismatch", event.contact_id)
@@ -202,7 +151,7 @@ class Router:
 
     # ---------------------------------------------------------------- agents
 
-    def _logged_in(self, event: e.AgentLoggedIn, step: _Step) -> None:
+    def _logged_in(self, event: e.AgentLoggedIn, step: Step) -> None:
         skills = dict(event.skills)
         capacity = dict(event.capacity or {})
         agent = self._agents.get(event.agent_id)
@@ -222,7 +171,7 @@ class Router:
         agent.skills, agent.capacity = skills, capacity
         self._set_status(agent, AgentStatus.NOT_READY, "logged_in", step)
 
-    def _ready(self, event: e.AgentReady, step: _Step) -> None:
+    def _ready(self, event: e.AgentReady, step: Step) -> None:
         agent = self._agents.get(event.agent_id)
         if agent is None:
             step.ignore("unknown_agent", event.agent_id)
@@ -235,7 +184,7 @@ class Router:
             self._set_status(agent, AgentStatus.READY, "", step)
             step.agents.add(agent.agent_id)
 
-    def _leave(self, agent_id: str, status: AgentStatus, reason: str, step: _Step) -> None:
+    def _leave(self, agent_id: str, status: AgentStatus, reason: str, step: Step) -> None:
         """Not ready or logged out: work in progress stays, pending offers are withdrawn."""
         agent = self._agents.get(agent_id)
         if agent is None:
@@ -250,9 +199,7 @@ class Router:
         self._set_status(agent, status, reason, step)
         self._withdraw_offers(agent, f"agent_{status.value}", step)
 
-    def _set_status(
-        self, agent: AgentRecord, status: AgentStatus, reason: str, step: _Step
-    ) -> None:
+    def _set_status(self, agent: AgentRecord, status: AgentStatus, reason: str, step: Step) -> None:
         self._status_counts[agent.status] -= 1
         self._status_counts[status] += 1
         agent.status, agent.reason = status, reason
@@ -261,7 +208,7 @@ class Router:
         self._agent_changed(agent)
         step.out.append(d.AgentStateChanged(agent.agent_id, status.value, reason))
 
-    def _withdraw_offers(self, agent: AgentRecord, reason: str, step: _Step) -> None:
+    def _withdraw_offers(self, agent: AgentRecord, reason: str, step: Step) -> None:
         offered = sorted(
             cid for cid in agent.work if self._contacts[cid].status is ContactStatus.OFFERED
         )
@@ -273,12 +220,12 @@ class Router:
 
     # ---------------------------------------------------------------- offers
 
-    def _lookup_offer(self, offer_id: str, agent_id: str, step: _Step) -> ContactRecord | None:
+    def _lookup_offer(self, offer_id: str, agent_id: str, step: Step) -> ContactRecord | None:
         """The pending offer's contact if ``agent_id`` may answer it, else records why not."""
         contact_id = self._offers.get(offer_id)
         if contact_id is None:
             known = self._contacts.get(offer_id.rpartition(":")[0])
-            if known is not None and known.offer_id == offer_id and known.status in _HELD:
+            if known is not None and known.offer_id == offer_id and known.status in HELD:
                 step.ignore("offer_already_accepted", offer_id)
             elif known is not None:
                 step.ignore("offer_not_pending", offer_id)
@@ -291,7 +238,7 @@ class Router:
             return None
         return contact
 
-    def _accepted(self, event: e.OfferAccepted, step: _Step) -> None:
+    def _accepted(self, event: e.OfferAccepted, step: Step) -> None:
         contact = self._lookup_offer(event.offer_id, event.agent_id, step)
         if contact is None:
             return
@@ -316,7 +263,7 @@ class Router:
             )
         )
 
-    def _rejected(self, event: e.OfferRejected, step: _Step) -> None:
+    def _rejected(self, event: e.OfferRejected, step: Step) -> None:
         contact = self._lookup_offer(event.offer_id, event.agent_id, step)
         if contact is None:
             return
@@ -326,7 +273,7 @@ class Router:
         self._requeue(contact, "offer_rejected", step)
         step.agents.add(agent.agent_id)
 
-    def _tick(self, step: _Step, *, advanced: bool) -> None:
+    def _tick(self, step: Step, *, advanced: bool) -> None:
         expired = False
         while (offer_id := self._expiry.pop_due(step.now)) is not None:
             expired = True
@@ -334,7 +281,7 @@ class Router:
         if not expired and not advanced:
             step.ignore("stale_tick", self.pool_id)
 
-    def _expire(self, contact: ContactRecord, step: _Step, *, indexed: bool) -> None:
+    def _expire(self, contact: ContactRecord, step: Step, *, indexed: bool) -> None:
         offer_id, agent = self._end_offer(contact, indexed=indexed)
         step.out.append(d.OfferExpired(offer_id, contact.contact_id, agent.agent_id))
         contact.declined.add(agent.agent_id)
@@ -347,59 +294,9 @@ class Router:
             self._set_status(agent, AgentStatus.NOT_READY, "missed_offers", step)
             self._withdraw_offers(agent, "agent_not_ready", step)
 
-    def _end_offer(
-        self, contact: ContactRecord, *, indexed: bool = True
-    ) -> tuple[str, AgentRecord]:
-        """Remove a pending offer and free the agent's slot; the contact is left unqueued."""
-        offer_id, agent_id, expires_at = (
-            contact.offer_id,
-            contact.agent_id,
-            contact.offer_expires_at,
-        )
-        assert offer_id is not None and agent_id is not None and expires_at is not None
-        if indexed:
-            self._expiry.remove(expires_at, offer_id)
-        del self._offers[offer_id]
-        agent = self._agents[agent_id]
-        agent.remove_work(contact.contact_id, self.config)
-        self._agent_changed(agent)
-        contact.offer_id = contact.agent_id = contact.offer_expires_at = None
-        self._dirty_contacts.add(contact.contact_id)
-        return offer_id, agent
-
-    def _offer(
-        self, contact: ContactRecord, agent: AgentRecord, why: d.Explanation, step: _Step
-    ) -> None:
-        self._queues.remove(contact)
-        contact.attempts += 1
-        offer_id = f"{contact.contact_id}:{contact.attempts}"
-        expires_at = step.now + self.config.offer_timeout_seconds
-        contact.status = ContactStatus.OFFERED
-        contact.offer_id, contact.agent_id, contact.offer_expires_at = (
-            offer_id,
-            agent.agent_id,
-            expires_at,
-        )
-        self._offers[offer_id] = contact.contact_id
-        self._expiry.add(expires_at, offer_id)
-        agent.add_work(contact.contact_id, contact.channel, self.config)
-        self._agent_changed(agent)
-        self._dirty_contacts.add(contact.contact_id)
-        step.out.append(
-            d.OfferMade(
-                offer_id=offer_id,
-                contact_id=contact.contact_id,
-                agent_id=agent.agent_id,
-                attempt=contact.attempts,
-                expires_at=expires_at,
-                callback=contact.callback,
-                explanation=why,
-            )
-        )
-
     # ---------------------------------------------------------------- dispatch
 
-    def _dispatch(self, step: _Step) -> None:
+    def _dispatch(self, step: Step) -> None:
         """Place new/requeued contacts with agents who did not decline them, then let every
         agent that gained room take work, then place what is left with anyone available."""
         aging = self.config.aging_per_second
@@ -419,7 +316,7 @@ class Router:
                 self._place(contact, trigger, step, allow_declined=True)
 
     def _place(
-        self, contact: ContactRecord, trigger: str, step: _Step, *, allow_declined: bool
+        self, contact: ContactRecord, trigger: str, step: Step, *, allow_declined: bool
     ) -> bool:
         choice = choose_agent(
             contact,
@@ -435,7 +332,7 @@ class Router:
         self._offer(contact, choice.agent, choice.explanation, step)
         return True
 
-    def _fill(self, agent: AgentRecord, step: _Step) -> None:
+    def _fill(self, agent: AgentRecord, step: Step) -> None:
         while agent.status is AgentStatus.READY:
             choice = choose_contact(
                 agent,
@@ -453,87 +350,3 @@ class Router:
                 self._place(choice.contact, "agent_available", step, allow_declined=True)
             else:
                 self._offer(choice.contact, agent, choice.explanation, step)
-
-    # ---------------------------------------------------------------- bookkeeping
-
-    def _enqueue(self, contact: ContactRecord) -> None:
-        key: QueueKey = contact.key
-        if not self._queues.has_key(key):
-            self._available.register(key, self._agents.values())
-        self._queues.add(contact)
-        self._dirty_contacts.add(contact.contact_id)
-
-    def _requeue(self, contact: ContactRecord, reason: str, step: _Step) -> None:
-        contact.status = ContactStatus.WAITING
-        self._enqueue(contact)
-        step.out.append(d.ContactRequeued(contact.contact_id, reason, contact.arrived_at))
-        step.contacts[contact.contact_id] = "requeued"
-
-    def _drop(self, contact: ContactRecord) -> None:
-        del self._contacts[contact.contact_id]
-        self._dirty_contacts.add(contact.contact_id)
-
-    def _agent_changed(self, agent: AgentRecord) -> None:
-        self._available.update(agent)
-        self._dirty_agents.add(agent.agent_id)
-
-    # ---------------------------------------------------------------- views and persistence
-
-    def queue_view(self) -> tuple[QueueStat, ...]:
-        """Waiting contacts per (channel, class) with the longest wait at the router clock;
-        O(number of groups)."""
-        return tuple(
-            QueueStat(channel, cls, count, self._clock - earliest)
-            for channel, cls, count, earliest in self._queues.groups()
-        )
-
-    def agent_states(self) -> dict[str, int]:
-        """Agent counts by state (every state present)."""
-        return {status.value: count for status, count in self._status_counts.items()}
-
-    def take_dirty(self) -> tuple[dict[str, Row | None], dict[str, Row | None]]:
-        """Rows of the contacts and agents changed since the last call (None = removed),
-        keyed by id in id order; clears the change sets."""
-        contacts = {
-            cid: contact_row(c) if (c := self._contacts.get(cid)) is not None else None
-            for cid in sorted(self._dirty_contacts)
-        }
-        agents = {
-            aid: agent_row(a) if (a := self._agents.get(aid)) is not None else None
-            for aid in sorted(self._dirty_agents)
-        }
-        self._dirty_contacts.clear()
-        self._dirty_agents.clear()
-        return contacts, agents
-
-    @classmethod
-    def restore(
-        cls,
-        config: PoolConfig,
-        pool_id: str,
-        contacts: Iterable[Row],
-        agents: Iterable[Row],
-        clock: float,
-    ) -> Router:
-        """A router equal in behaviour to the one whose rows these are (indexes rebuilt)."""
-        router = cls(config, pool_id)
-        router._clock = float(clock)
-        for row in agents:
-            agent = agent_from_row(row)
-            router._agents[agent.agent_id] = agent
-            router._status_counts[agent.status] += 1
-        for row in contacts:
-            contact = contact_from_row(row, config)
-            router._contacts[contact.contact_id] = contact
-            if contact.status is ContactStatus.WAITING:
-                router._queues.add(contact)
-                continue
-            assert contact.agent_id is not None
-            router._agents[contact.agent_id].add_work(contact.contact_id, contact.channel, config)
-            if contact.status is ContactStatus.OFFERED:
-                assert contact.offer_id is not None and contact.offer_expires_at is not None
-                router._offers[contact.offer_id] = contact.contact_id
-                router._expiry.add(contact.offer_expires_at, contact.offer_id)
-        for key in list(router._queues.active_keys()):
-            router._available.register(key, router._agents.values())
-        return router

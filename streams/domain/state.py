@@ -1,0 +1,206 @@
+"""The state of one pool and its bookkeeping: records, indexes, change tracking, views,
+and the rows it is stored as."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+from streams.domain import decisions as d
+from streams.domain.indexes import AgentIndex, ExpiryIndex, QueueIndex
+from streams.domain.model import (
+    AgentRecord,
+    AgentStatus,
+    Channel,
+    ContactRecord,
+    ContactStatus,
+    PoolConfig,
+    QueueKey,
+)
+from streams.domain.snapshot import agent_from_row, agent_row, contact_from_row, contact_row
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class QueueStat:
+    """Waiting contacts of one (channel, class) and the longest current wait."""
+
+    channel: Channel
+    customer_class: str
+    waiting: int
+    longest_wait_seconds: float
+
+
+@dataclass
+class Step:
+    """What one input did so far: its decisions, and the contacts (with the trigger) and
+    agents to dispatch before it returns."""
+
+    now: float
+    out: list[d.Decision] = field(default_factory=list)
+    contacts: dict[str, str] = field(default_factory=dict)
+    agents: set[str] = field(default_factory=set)
+
+    def ignore(self, reason: str, subject_id: str) -> None:
+        self.out.append(d.EventIgnored(reason=reason, subject_id=subject_id))
+
+
+HELD = (ContactStatus.ASSIGNED, ContactStatus.WRAP_UP)
+
+
+class PoolState:
+    """Records and indexes of one pool; the router adds the policy on top."""
+
+    def __init__(self, config: PoolConfig, pool_id: str) -> None:
+        self.config = config
+        self.pool_id = pool_id
+        self._clock = 0.0
+        self._contacts: dict[str, ContactRecord] = {}
+        self._agents: dict[str, AgentRecord] = {}
+        self._offers: dict[str, str] = {}
+        self._queues = QueueIndex(config.aging_per_second)
+        self._available = AgentIndex(config)
+        self._expiry = ExpiryIndex()
+        self._status_counts = dict.fromkeys(AgentStatus, 0)
+        self._dirty_contacts: set[str] = set()
+        self._dirty_agents: set[str] = set()
+
+    @property
+    def clock(self) -> float:
+        return self._clock
+
+    def _end_offer(
+        self, contact: ContactRecord, *, indexed: bool = True
+    ) -> tuple[str, AgentRecord]:
+        """Remove a pending offer and free the agent's slot; the contact is left unqueued."""
+        offer_id, agent_id, expires_at = (
+            contact.offer_id,
+            contact.agent_id,
+            contact.offer_expires_at,
+        )
+        assert offer_id is not None and agent_id is not None and expires_at is not None
+        if indexed:
+            self._expiry.remove(expires_at, offer_id)
+        del self._offers[offer_id]
+        agent = self._agents[agent_id]
+        agent.remove_work(contact.contact_id, self.config)
+        self._agent_changed(agent)
+        contact.offer_id = contact.agent_id = contact.offer_expires_at = None
+        self._dirty_contacts.add(contact.contact_id)
+        return offer_id, agent
+
+    def _offer(
+        self, contact: ContactRecord, agent: AgentRecord, why: d.Explanation, step: Step
+    ) -> None:
+        self._queues.remove(contact)
+        contact.attempts += 1
+        offer_id = f"{contact.contact_id}:{contact.attempts}"
+        expires_at = step.now + self.config.offer_timeout_seconds
+        contact.status = ContactStatus.OFFERED
+        contact.offer_id, contact.agent_id, contact.offer_expires_at = (
+            offer_id,
+            agent.agent_id,
+            expires_at,
+        )
+        self._offers[offer_id] = contact.contact_id
+        self._expiry.add(expires_at, offer_id)
+        agent.add_work(contact.contact_id, contact.channel, self.config)
+        self._agent_changed(agent)
+        self._dirty_contacts.add(contact.contact_id)
+        step.out.append(
+            d.OfferMade(
+                offer_id=offer_id,
+                contact_id=contact.contact_id,
+                agent_id=agent.agent_id,
+                attempt=contact.attempts,
+                expires_at=expires_at,
+                callback=contact.callback,
+                explanation=why,
+            )
+        )
+
+    # ---------------------------------------------------------------- bookkeeping
+
+    def _enqueue(self, contact: ContactRecord) -> None:
+        key: QueueKey = contact.key
+        if not self._queues.has_key(key):
+            self._available.register(key, self._agents.values())
+        self._queues.add(contact)
+        self._dirty_contacts.add(contact.contact_id)
+
+    def _requeue(self, contact: ContactRecord, reason: str, step: Step) -> None:
+        contact.status = ContactStatus.WAITING
+        self._enqueue(contact)
+        step.out.append(d.ContactRequeued(contact.contact_id, reason, contact.arrived_at))
+        step.contacts[contact.contact_id] = "requeued"
+
+    def _drop(self, contact: ContactRecord) -> None:
+        del self._contacts[contact.contact_id]
+        self._dirty_contacts.add(contact.contact_id)
+
+    def _agent_changed(self, agent: AgentRecord) -> None:
+        self._available.update(agent)
+        self._dirty_agents.add(agent.agent_id)
+
+    # ---------------------------------------------------------------- views and persistence
+
+    def queue_view(self) -> tuple[QueueStat, ...]:
+        """Waiting contacts per (channel, class) with the longest wait at the router clock;
+        O(number of groups)."""
+        return tuple(
+            QueueStat(channel, cls, count, self._clock - earliest)
+            for channel, cls, count, earliest in self._queues.groups()
+        )
+
+    def agent_states(self) -> dict[str, int]:
+        """Agent counts by state (every state present)."""
+        return {status.value: count for status, count in self._status_counts.items()}
+
+    def take_dirty(self) -> tuple[dict[str, Row | None], dict[str, Row | None]]:
+        """Rows of the contacts and agents changed since the last call (None = removed),
+        keyed by id in id order; clears the change sets."""
+        contacts = {
+            cid: contact_row(c) if (c := self._contacts.get(cid)) is not None else None
+            for cid in sorted(self._dirty_contacts)
+        }
+        agents = {
+            aid: agent_row(a) if (a := self._agents.get(aid)) is not None else None
+            for aid in sorted(self._dirty_agents)
+        }
+        self._dirty_contacts.clear()
+        self._dirty_agents.clear()
+        return contacts, agents
+
+    @classmethod
+    def restore(
+        cls,
+        config: PoolConfig,
+        pool_id: str,
+        contacts: Iterable[Row],
+        agents: Iterable[Row],
+        clock: float,
+    ) -> Self:
+        """A router equal in behaviour to the one whose rows these are (indexes rebuilt)."""
+        router = cls(config, pool_id)
+        router._clock = float(clock)
+        for row in agents:
+            agent = agent_from_row(row)
+            router._agents[agent.agent_id] = agent
+            router._status_counts[agent.status] += 1
+        for row in contacts:
+            contact = contact_from_row(row, config)
+            router._contacts[contact.contact_id] = contact
+            if contact.status is ContactStatus.WAITING:
+                router._queues.add(contact)
+                continue
+            assert contact.agent_id is not None
+            router._agents[contact.agent_id].add_work(contact.contact_id, contact.channel, config)
+            if contact.status is ContactStatus.OFFERED:
+                assert contact.offer_id is not None and contact.offer_expires_at is not None
+                router._offers[contact.offer_id] = contact.contact_id
+                router._expiry.add(contact.offer_expires_at, contact.offer_id)
+        for key in list(router._queues.active_keys()):
+            router._available.register(key, router._agents.values())
+        return router
