@@ -1,0 +1,88 @@
+"""Twilio message status callbacks: signature checked with the SDK's RequestValidator
+(bad or missing → 403, nothing recorded), then the notice row and an attempt row updated."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+from twilio.request_validator import RequestValidator
+
+from schemas.base import utc_now
+
+log = logging.getLogger(__name__)
+
+FINAL = {"delivered": "delivered", "undelivered": "undelivered", "failed": "undelivered"}
+
+
+def callback_app(
+    pool: asyncpg.Pool,
+    validator: RequestValidator,
+    public_url: str,
+    clock: Callable[[], datetime] = utc_now,
+) -> web.Application:
+    async def sms_status(request: web.Request) -> web.Response:
+        form = {k: str(v) for k, v in (await request.post()).items()}
+        url = public_url.rstrip("/") + request.path_qs
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not signature or not validator.validate(url, form, signature):
+            log.warning("status callback with a bad signature for %s", request.path_qs)
+            return web.Response(status=403, text="invalid signature")
+        notice_id = request.query.get("notice", "")
+        sid, status = form.get("MessageSid", ""), form.get("MessageStatus", "")
+        await record_status(pool, notice_id, sid, status, form.get("ErrorCode"), clock())
+        return web.Response(status=200, text="")
+
+    app = web.Application()
+    app.router.add_post("/twilio/sms-status", sms_status)
+    return app
+
+
+async def record_status(
+    pool: asyncpg.Pool,
+    notice_id: str,
+    sid: str,
+    status: str,
+    error_code: str | None,
+    now: datetime,
+) -> bool:
+    async with pool.acquire() as conn, conn.transaction():
+        row: Any = await conn.fetchrow(
+            """
+            UPDATE notices SET provider_status = $3,
+                   status = CASE WHEN status IN ('delivered', 'undelivered') THEN status
+                                 WHEN $4::text IS NOT NULL THEN $4::text
+                                 WHEN status = 'sending' THEN 'sent' ELSE status END,
+                   provider_id = COALESCE(provider_id, $2),
+                   sent_at = COALESCE(sent_at, $6),
+                   error_code = COALESCE($5, error_code), updated_at = $6
+            WHERE notice_id = $1 AND channel = 'sms' AND (provider_id IS NULL OR provider_id = $2)
+            RETURNING attempts
+            """,
+            notice_id,
+            sid,
+            status,
+            FINAL.get(status),
+            error_code,
+            now,
+        )
+        if row is None:
+            log.info("status callback for unknown notice %s / %s", notice_id, sid)
+            return False
+        await conn.execute(
+            "INSERT INTO notice_attempts (notice_id, attempt, outcome, provider_id, error_code,"
+            " detail, started_at, finished_at)"
+            " VALUES ($1, $2, 'status', $3, $4, $5::jsonb, $6, $6)",
+            notice_id,
+            row["attempts"],
+            sid,
+            error_code,
+            json.dumps({"MessageStatus": status}),
+            now,
+        )
+    return True

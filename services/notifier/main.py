@@ -1,0 +1,107 @@
+"""Wiring: the one place that builds the notifier from the settings with real adapters."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from datetime import time, timedelta
+
+import asyncpg
+from aiohttp import web
+
+from services.notifier.callbacks import callback_app
+from services.notifier.senders import SmtpConfig, SmtpEmail, TwilioSms
+from services.notifier.service import Notifier, NotifierConfig
+from services.settings import Settings
+from services.twilio_client import make_async_twilio_client, request_validator
+from streams.notices.policy import NoticePolicy
+
+log = logging.getLogger(__name__)
+
+
+def _quiet(spec: str) -> tuple[time, time]:
+    if not spec.strip():
+        return time(0), time(0)  # an empty window: never quiet
+    start, _, end = spec.partition("-")
+    return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+
+
+def notice_policy(settings: Settings) -> NoticePolicy:
+    start, end = _quiet(settings.notice_quiet_hours)
+    return NoticePolicy(
+        delay_threshold_hours=settings.notice_delay_threshold_hours,
+        worse_by_hours=settings.notice_worse_by_hours,
+        severe_delay_hours=settings.notice_severe_delay_hours,
+        exception_delay_hours=settings.notice_exception_delay_hours,
+        quiet_start=start,
+        quiet_end=end,
+        rate_limit_count=settings.notice_rate_limit_count,
+        rate_limit_window=timedelta(hours=settings.notice_rate_limit_window_hours),
+        vip_tiers=frozenset(settings.notice_vip_tiers),
+        compensation=NoticePolicy.compensation_from_mapping(settings.notice_compensation),
+    )
+
+
+def notifier_config(settings: Settings) -> NotifierConfig:
+    return NotifierConfig(
+        from_email=settings.notice_from_email,
+        public_url=settings.notifier_public_url,
+        max_attempts=settings.notifier_max_attempts,
+        backoff_base=settings.notifier_backoff_base_seconds,
+        backoff_max=settings.notifier_backoff_max_seconds,
+        send_lease=timedelta(seconds=settings.notifier_send_lease_seconds),
+        batch_size=settings.notifier_batch_size,
+    )
+
+
+def smtp_config(settings: Settings) -> SmtpConfig:
+    password = settings.smtp_relay_password
+    return SmtpConfig(
+        host=settings.smtp_relay_host,
+        port=settings.smtp_relay_port,
+        username=settings.smtp_relay_username,
+        password=None if password is None else password.get_secret_value(),
+        timeout=settings.notifier_send_timeout,
+    )
+
+
+def build_notifier(settings: Settings, pool: asyncpg.Pool) -> tuple[Notifier, TwilioSms]:
+    """Must run inside the event loop (the SDK's asyncio HTTP session)."""
+    sms = TwilioSms(
+        make_async_twilio_client(settings, timeout=settings.notifier_send_timeout),
+        settings.twilio_from_number,
+    )
+    notifier = Notifier(
+        pool,
+        sms,
+        SmtpEmail(smtp_config(settings)),
+        notice_policy(settings),
+        notifier_config(settings),
+    )
+    return notifier, sms
+
+
+async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Run the send loop and the status-callback endpoint until ``stop`` (or SIGTERM/SIGINT)."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    pool = await asyncpg.create_pool(settings.require_database_url(), min_size=1, max_size=4)
+    notifier, sms = build_notifier(settings, pool)
+    runner = web.AppRunner(
+        callback_app(pool, request_validator(settings), settings.notifier_public_url),
+        access_log=None,
+    )
+    await runner.setup()
+    await web.TCPSite(runner, settings.notifier_host, settings.notifier_port).start()
+    log.warning("notifier listening on %s:%s", settings.notifier_host, settings.notifier_port)
+    try:
+        await notifier.run_forever(stop, settings.notifier_poll_interval)
+    finally:
+        await runner.cleanup()
+        await sms.close()
+        await pool.close()

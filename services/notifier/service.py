@@ -1,0 +1,436 @@
+"""Sends due notices, exactly once in effect.
+
+State machine of a ``notices`` row: deferred/pending → sending (claimed; the attempt row is
+committed before the provider is called) → sent | failed | pending (transient error, retried
+with exponential backoff and jitter) | suppressed (no consent) | unknown (an email whose send
+was interrupted: SMTP cannot be asked afterwards, so it is left for an operator, never resent).
+
+A row left in ``sending`` (the notifier died during the provider call) is reconciled after the
+send lease: for SMS the notifier asks Twilio for messages to that number carrying the notice's
+reference; found → recorded as sent, not found → the message never reached Twilio and is sent.
+Twilio status callbacks (signature checked) update the row as well.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import json
+import logging
+import random
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import asyncpg
+
+from schemas.base import utc_now
+from services import metrics
+from services.notifier.senders import (
+    EmailSender,
+    PermanentError,
+    SmsSender,
+    TransientError,
+    build_email,
+)
+from streams.notices.policy import (
+    Customer,
+    NoticePolicy,
+    choose_channel,
+    earliest_send_time,
+)
+
+log = logging.getLogger(__name__)
+
+CUSTOMER_SQL = """
+SELECT customer_id, tier, name, phone, email, time_zone, preferred_channel,
+       sms_consent, email_consent
+FROM customers WHERE customer_id = $1
+"""
+
+
+async def load_customer(conn: Any, customer_id: str) -> Customer | None:
+    row = await conn.fetchrow(CUSTOMER_SQL, customer_id)
+    if row is None:
+        return None
+    return Customer(**dict(row))
+
+
+def retry_delay(attempt: int, base: float, cap: float, rand: float) -> float:
+    """Exponential backoff with "equal jitter": half the step fixed, half random."""
+    step = min(cap, base * (2 ** max(0, attempt - 1)))
+    return float(step / 2 + rand * step / 2)
+
+
+@dataclass(frozen=True)
+class NotifierConfig:
+    from_email: str = "notices@example.com"
+    public_url: str = "http://127.0.0.1:8095"
+    max_attempts: int = 6
+    backoff_base: float = 2.0
+    backoff_max: float = 300.0
+    send_lease: timedelta = timedelta(seconds=60)
+    batch_size: int = 20
+
+    def status_callback(self, notice_id: str) -> str:
+        return f"{self.public_url.rstrip('/')}/twilio/sms-status?{urlencode({'notice': notice_id})}"
+
+
+class Notifier:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        sms: SmsSender,
+        email: EmailSender,
+        policy: NoticePolicy,
+        config: NotifierConfig,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        rand: Callable[[], float] = random.random,
+        worker_id: str | None = None,
+    ) -> None:
+        self.pool = pool
+        self.sms = sms
+        self.email = email
+        self.policy = policy
+        self.config = config
+        self.clock = clock
+        self.rand = rand
+        self.worker_id = worker_id or f"{socket.gethostname()}:{id(self):x}"
+
+    # ------------------------------------------------------------------ loop
+    async def run_once(self) -> int:
+        """Reconcile interrupted sends, then send what is due; return notices handled."""
+        handled = await self.reconcile()
+        now = self.clock()
+        rows = await self.pool.fetch(
+            """
+            UPDATE notices n SET status = 'sending', attempts = n.attempts + 1,
+                   claimed_at = $1, claimed_by = $2, updated_at = $1
+            FROM (SELECT notice_id FROM notices
+                  WHERE status IN ('pending', 'deferred') AND next_attempt_at <= $1
+                  ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) due
+            WHERE n.notice_id = due.notice_id
+            RETURNING n.*
+            """,
+            now,
+            self.worker_id,
+            self.config.batch_size,
+        )
+        for row in rows:
+            try:
+                await self._process(dict(row))
+            except Exception:
+                log.exception("notice %s: unexpected error", row["notice_id"])
+                metrics.ERRORS.labels(component="notifier", kind="unexpected").inc()
+                await self._retry_later(dict(row), "internal", "unexpected error", None)
+        return handled + len(rows)
+
+    async def run_forever(self, stop: asyncio.Event, interval: float = 1.0) -> None:
+        while not stop.is_set():
+            try:
+                handled = await self.run_once()
+            except (OSError, asyncpg.PostgresError) as exc:
+                log.warning("notifier pass failed: %s", exc)
+                handled = 0
+            if handled == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=interval)
+
+    # ------------------------------------------------------------------ one notice
+    async def _process(self, row: dict[str, Any]) -> None:
+        now = self.clock()
+        notice_id, channel = row["notice_id"], row["channel"]
+        customer = await load_customer(self.pool, row["customer_id"])
+        usable = None if customer is None else choose_channel(customer)
+        allowed = customer is not None and (
+            (channel == "sms" and customer.sms_consent and bool(customer.phone))
+            or (channel == "email" and customer.email_consent and bool(customer.email))
+        )
+        if not allowed or customer is None:
+            await self._suppress(row, f"no consent or address for {channel}")
+            if customer is not None and usable is not None and usable != channel:
+                await self._fall_back(row, usable)
+            return
+        if row["attempts"] == 1:
+            window_start = now - self.policy.rate_limit_window
+            sent = await self.pool.fetch(
+                "SELECT sent_at FROM notices WHERE customer_id = $1 AND sent_at > $2"
+                " AND notice_id <> $3",
+                customer.customer_id,
+                window_start,
+                notice_id,
+            )
+            when = earliest_send_time(now, customer, self.policy, [r["sent_at"] for r in sent])
+            if when > now:
+                await self._defer(row, when)
+                return
+        address = customer.phone if channel == "sms" else customer.email
+        assert address is not None
+        attempt = row["attempts"]
+        message_id = email_message_id(row["reference"], self.config.from_email)
+        async with self.pool.acquire() as conn, conn.transaction():
+            attempt_id = await conn.fetchval(
+                "INSERT INTO notice_attempts (notice_id, attempt, outcome, started_at)"
+                " VALUES ($1, $2, 'started', $3) RETURNING attempt_id",
+                notice_id,
+                attempt,
+                now,
+            )
+            await conn.execute(
+                "UPDATE notices SET address = $2,"
+                " provider_id = CASE WHEN channel = 'email' THEN $3 ELSE provider_id END"
+                " WHERE notice_id = $1",
+                notice_id,
+                address,
+                message_id,
+            )
+        # committed: from here a crash leaves the row in 'sending' for reconcile()
+        try:
+            if channel == "sms":
+                provider_id = await self.sms.send(
+                    address, row["body_text"], self.config.status_callback(notice_id)
+                )
+            else:
+                provider_id = await self.email.send(
+                    build_email(
+                        sender=self.config.from_email,
+                        to=address,
+                        subject=row["subject"],
+                        text=row["body_text"],
+                        html=render_html(row["subject"], row["body_text"]),
+                        message_id=message_id,
+                        reference=row["reference"],
+                    )
+                )
+        except TransientError as exc:
+            await self._finish_attempt(attempt_id, "transient", None, exc.code, exc.message)
+            await self._retry_later(row, exc.code, exc.message, attempt_id)
+            return
+        except PermanentError as exc:
+            await self._finish_attempt(attempt_id, "permanent", None, exc.code, exc.message)
+            await self._fail(row, exc.code, exc.message)
+            return
+        await self._mark_sent(row, provider_id, attempt_id, "sent")
+
+    async def _finish_attempt(
+        self,
+        attempt_id: int,
+        outcome: str,
+        provider_id: str | None,
+        code: str | None,
+        error: str | None,
+        conn: Any = None,
+    ) -> None:
+        await (conn or self.pool).execute(
+            "UPDATE notice_attempts SET outcome = $2, provider_id = $3, error_code = $4,"
+            " error = $5, finished_at = $6 WHERE attempt_id = $1",
+            attempt_id,
+            outcome,
+            provider_id,
+            code,
+            error,
+            self.clock(),
+        )
+
+    async def _mark_sent(
+        self, row: dict[str, Any], provider_id: str, attempt_id: int, outcome: str
+    ) -> None:
+        now = self.clock()
+        async with self.pool.acquire() as conn, conn.transaction():
+            await self._finish_attempt(attempt_id, outcome, provider_id, None, None, conn)
+            await conn.execute(
+                "UPDATE notices SET status = 'sent', provider_id = $2, sent_at = $3,"
+                " error_code = NULL, error = NULL, next_attempt_at = NULL, updated_at = $3"
+                " WHERE notice_id = $1 AND status = 'sending'",
+                row["notice_id"],
+                provider_id,
+                now,
+            )
+        metrics.NOTICES.labels(channel=row["channel"], outcome="sent").inc()
+
+    async def _retry_later(
+        self, row: dict[str, Any], code: str, error: str, attempt_id: int | None
+    ) -> None:
+        attempt = int(row["attempts"])
+        if attempt >= self.config.max_attempts:
+            await self._fail(row, code, f"gave up after {attempt} attempts: {error}")
+            return
+        delay = retry_delay(attempt, self.config.backoff_base, self.config.backoff_max, self.rand())
+        now = self.clock()
+        await self.pool.execute(
+            "UPDATE notices SET status = 'pending', next_attempt_at = $2, error_code = $3,"
+            " error = $4, updated_at = $5 WHERE notice_id = $1 AND status = 'sending'",
+            row["notice_id"],
+            now + timedelta(seconds=delay),
+            code,
+            error,
+            now,
+        )
+        metrics.NOTICES.labels(channel=row["channel"], outcome="retried").inc()
+
+    async def _fail(self, row: dict[str, Any], code: str, error: str) -> None:
+        await self.pool.execute(
+            "UPDATE notices SET status = 'failed', error_code = $2, error = $3,"
+            " next_attempt_at = NULL, updated_at = $4 WHERE notice_id = $1",
+            row["notice_id"],
+            code,
+            error,
+            self.clock(),
+        )
+        metrics.NOTICES.labels(channel=row["channel"], outcome="failed").inc()
+        log.warning("notice %s failed permanently: %s", row["notice_id"], code)
+
+    async def _suppress(self, row: dict[str, Any], reason: str) -> None:
+        await self.pool.execute(
+            "UPDATE notices SET status = 'suppressed', error = $2, attempts = attempts - 1,"
+            " next_attempt_at = NULL, updated_at = $3 WHERE notice_id = $1",
+            row["notice_id"],
+            reason,
+            self.clock(),
+        )
+        metrics.NOTICES.labels(channel=row["channel"], outcome="suppressed").inc()
+
+    async def _fall_back(self, row: dict[str, Any], channel: str) -> None:
+        """Consent changed since the notice was decided: the same notice on the other channel
+        (its own idempotency key)."""
+        base = row["notice_id"].rsplit(":", 1)[0]
+        copy = {**row, "notice_id": f"{base}:{channel}", "channel": channel}
+        await insert_notice_row(self.pool, copy, status="pending", not_before=self.clock())
+
+    async def _defer(self, row: dict[str, Any], when: datetime) -> None:
+        await self.pool.execute(
+            "UPDATE notices SET status = 'deferred', attempts = attempts - 1,"
+            " next_attempt_at = $2, not_before = $2, updated_at = $3 WHERE notice_id = $1",
+            row["notice_id"],
+            when,
+            self.clock(),
+        )
+        metrics.NOTICES.labels(channel=row["channel"], outcome="deferred").inc()
+
+    # ------------------------------------------------------------------ crash recovery
+    async def reconcile(self) -> int:
+        """Rows left in 'sending' longer than the send lease: find out what happened."""
+        now = self.clock()
+        rows = await self.pool.fetch(
+            """
+            UPDATE notices n SET claimed_at = $1, claimed_by = $2, updated_at = $1
+            FROM (SELECT notice_id, claimed_at FROM notices
+                  WHERE status = 'sending' AND claimed_at <= $3
+                  LIMIT $4 FOR UPDATE SKIP LOCKED) stuck
+            WHERE n.notice_id = stuck.notice_id
+            RETURNING n.*, stuck.claimed_at AS previous_claim
+            """,
+            now,
+            self.worker_id,
+            now - self.config.send_lease,
+            self.config.batch_size,
+        )
+        for record in rows:
+            row = dict(record)
+            attempt_id = await self.pool.fetchval(
+                "SELECT attempt_id FROM notice_attempts WHERE notice_id = $1"
+                " ORDER BY attempt_id DESC LIMIT 1",
+                row["notice_id"],
+            )
+            if attempt_id is None:  # died before the attempt row: nothing went out
+                await self._requeue(row)
+                continue
+            if row["channel"] == "email":
+                await self._finish_attempt(
+                    attempt_id,
+                    "unknown",
+                    row["provider_id"],
+                    "interrupted",
+                    "interrupted during the SMTP transaction; not resent",
+                    None,
+                )
+                await self.pool.execute(
+                    "UPDATE notices SET status = 'unknown', error = 'interrupted during send;"
+                    " not resent', updated_at = $2 WHERE notice_id = $1",
+                    row["notice_id"],
+                    now,
+                )
+                metrics.NOTICES.labels(channel="email", outcome="unknown").inc()
+                continue
+            if row["address"] is None:
+                await self._requeue(row)
+                continue
+            try:
+                found = await self.sms.find(row["address"], row["reference"], row["previous_claim"])
+            except (TransientError, PermanentError) as exc:
+                log.warning("reconcile %s: lookup failed (%s); later", row["notice_id"], exc)
+                continue  # stays in 'sending'; the next pass tries again after the lease
+            if found is not None:
+                await self._mark_sent(row, found, attempt_id, "reconciled")
+            else:
+                await self._finish_attempt(
+                    attempt_id, "not_sent", None, "interrupted", "no message found at Twilio"
+                )
+                await self._requeue(row)
+        return len(rows)
+
+    async def _requeue(self, row: dict[str, Any]) -> None:
+        await self.pool.execute(
+            "UPDATE notices SET status = 'pending', next_attempt_at = $2, updated_at = $2"
+            " WHERE notice_id = $1 AND status = 'sending'",
+            row["notice_id"],
+            self.clock(),
+        )
+
+
+def email_message_id(reference: str, from_email: str) -> str:
+    domain = from_email.rpartition("@")[2] or "localhost"
+    return f"<notice.{reference.lower()}@{domain}>"
+
+
+def render_html(subject: str, text: str) -> str:
+    return (
+        "<!doctype html><html><body>"
+        f"<h2>{html.escape(subject)}</h2><p>{html.escape(text)}</p>"
+        "</body></html>"
+    )
+
+
+async def insert_notice_row(
+    conn: Any, row: dict[str, Any], *, status: str, not_before: datetime
+) -> bool:
+    """Insert a notice unless its idempotency key exists; True if inserted."""
+    inserted = await conn.fetchval(
+        """
+        INSERT INTO notices (notice_id, reference, kind, customer_id, shipment_id, order_id,
+                             episode, level, channel, subject, body_text, delay_hours,
+                             compensation, status, not_before, next_attempt_at, cause_event_id)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15,
+                CASE WHEN $14 IN ('pending', 'deferred') THEN $15 END, $16)
+        ON CONFLICT (notice_id) DO NOTHING
+        RETURNING true
+        """,
+        row["notice_id"],
+        row["reference"],
+        row.get("kind") or "shipment_delay",
+        row["customer_id"],
+        row.get("shipment_id"),
+        row.get("order_id"),
+        row["episode"],
+        row.get("level", 1),
+        row["channel"],
+        row["subject"],
+        row["body_text"],
+        row.get("delay_hours"),
+        _json(row.get("compensation")),
+        status,
+        not_before,
+        row.get("cause_event_id"),
+    )
+    return bool(inserted)
+
+
+def _json(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else json.dumps(value)
