@@ -13,7 +13,7 @@ import faust
 from services.settings import Settings
 from streams.deps import WorkerDeps
 
-FEATURES: tuple[str, ...] = ("streams.routing_agent", "streams.log_writer")
+FEATURES: tuple[str, ...] = ("streams.routing_agent", "streams.log_writer", "streams.notices_agent")
 
 
 def create_app(settings: Settings, features: tuple[str, ...] = FEATURES) -> faust.App:
