@@ -13,7 +13,7 @@ from schemas.base import SUPPORTED_SCHEMA_VERSIONS, Record
 MAX_MESSAGE_BYTES = 1_000_000
 
 
-class InvalidMessage(Exception):  # noqa: N818 - the name of the concept
+class InvalidMessage(Exception):
     """The input cannot be processed as it is; it goes to the dead-letter topic."""
 
     def __init__(self, reason: str) -> None:

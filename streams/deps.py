@@ -23,7 +23,7 @@ class WorkerDeps:
         self.app = app
         self._pool: asyncpg.Pool | None = None
         self._pool_lock = asyncio.Lock()
-        self._topics: dict[str, Any] = {}
+        self._topics: dict[tuple[str, ...], Any] = {}
 
     async def db(self) -> asyncpg.Pool:
         """The process's asyncpg pool, created on first use in the worker's loop."""

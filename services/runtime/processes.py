@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -38,8 +39,6 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
 def kill(process: subprocess.Popen[bytes]) -> None:
     """SIGKILL the process and its children."""
     if process.poll() is None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         process.wait(timeout=10)

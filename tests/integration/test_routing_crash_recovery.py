@@ -15,8 +15,8 @@ from schemas.codec import decode
 from schemas.routing import OfferMade
 from schemas.topics import AGENT_EVENTS, CONTACTS, INTERACTIONS
 from services.bus import TopicReader, open_bus
-from services.runtime.processes import kill, start_command, stop
 from services.runtime.broker import free_port
+from services.runtime.processes import kill, start_command, stop
 from services.settings import Settings
 from tests.support.workers import eventually
 

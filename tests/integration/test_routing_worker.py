@@ -105,8 +105,23 @@ async def next_offer(offers: Collected, pool: str, count: int) -> OfferMade:
     return offers.offers(pool)[count - 1]
 
 
+async def waiting_in_postgres(settings: Settings, pool: str, count: int) -> None:
+    connection = await asyncpg.connect(settings.require_database_url())
+    try:
+        async def queued() -> bool:
+            waiting = await connection.fetchval(
+                "SELECT count(*) FROM routing_contacts WHERE pool_id = $1 AND status = 'waiting'",
+                pool,
+            )
+            return bool(waiting == count)
+
+        await eventually(queued, 30, f"{count} contacts waiting in pool {pool}")
+    finally:
+        await connection.close()
+
+
 async def test_vip_after_five_waiting_standard_gets_the_next_free_agent(
-    worker: Path, bus: Bus, offers: Collected
+    worker: Path, bus: Bus, offers: Collected, module_settings: Settings
 ) -> None:
     pool = "vip-first"
     await login(bus, pool, "a1")
@@ -118,6 +133,9 @@ async def test_vip_after_five_waiting_standard_gets_the_next_free_agent(
     for n in range(1, 6):
         await arrive(bus, pool, f"s{n}", "standard")
     await arrive(bus, pool, "v1", "vip")
+    # contacts and agent events travel on different topics and partitions: only once all six
+    # are queued is "the next free agent" well defined
+    await waiting_in_postgres(module_settings, pool, 6)
     await bus.publish(CONTACTS, "s0", ct.ContactEnded(pool_id=pool, contact_id="s0"))
     await bus.publish(AGENT_EVENTS, "a1", ag.ContactCompleted(pool_id=pool, agent_id="a1",
                                                               contact_id="s0", disposition="ok"))
@@ -128,12 +146,13 @@ async def test_vip_after_five_waiting_standard_gets_the_next_free_agent(
 
 
 async def test_standard_past_the_aging_horizon_beats_a_fresh_vip(
-    worker: Path, bus: Bus, offers: Collected
+    worker: Path, bus: Bus, offers: Collected, module_settings: Settings
 ) -> None:
     pool = "aging"
     long_ago = datetime.now(UTC) - timedelta(seconds=150)  # horizon: 100 / 1.0 = 100 s
     await arrive(bus, pool, "old-standard", "standard", arrived_at=long_ago)
     await arrive(bus, pool, "fresh-vip", "vip")
+    await waiting_in_postgres(module_settings, pool, 2)
     await login(bus, pool, "a1")
     offer = await next_offer(offers, pool, 1)
     assert (offer.contact_id, offer.agent_id) == ("old-standard", "a1")
@@ -181,10 +200,11 @@ async def test_routing_state_and_offsets_are_in_postgres(
     worker: Path, bus: Bus, offers: Collected, module_settings: Settings
 ) -> None:
     pool = "stored"
-    await login(bus, pool, "a1")
     await arrive(bus, pool, "c1", "vip")
     await arrive(bus, pool, "c2", "standard")
-    await next_offer(offers, pool, 1)
+    await waiting_in_postgres(module_settings, pool, 2)
+    await login(bus, pool, "a1")
+    assert (await next_offer(offers, pool, 1)).contact_id == "c1"
     connection = await asyncpg.connect(module_settings.require_database_url())
     try:
         async def stored() -> bool:
@@ -196,7 +216,9 @@ async def test_routing_state_and_offsets_are_in_postgres(
             }
 
         await eventually(stored, 20, "routing rows in PostgreSQL")
-        offsets = await connection.fetchval('SELECT count(*) FROM routing_offsets WHERE "offset" >= 0')
+        offsets = await connection.fetchval(
+            'SELECT count(*) FROM routing_offsets WHERE "offset" >= 0'
+        )
         assert offsets >= 1
     finally:
         await connection.close()
