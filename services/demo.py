@@ -46,12 +46,25 @@ class SampleContact:
 
 
 SAMPLE: tuple[SampleContact, ...] = (
-    *(SampleContact(f"call-std-{n}", ct.Channel.VOICE, "standard", {"billing": 1})
-      for n in range(1, 6)),
-    SampleContact("call-vip-1", ct.Channel.VOICE, "vip", {"billing": 1},
-                  "VIP arriving after five waiting standard callers"),
-    SampleContact("call-std-aged", ct.Channel.VOICE, "standard", {"billing": 1},
-                  "standard caller who already waited past the aging horizon", 150.0),
+    *(
+        SampleContact(f"call-std-{n}", ct.Channel.VOICE, "standard", {"billing": 1})
+        for n in range(1, 6)
+    ),
+    SampleContact(
+        "call-vip-1",
+        ct.Channel.VOICE,
+        "vip",
+        {"billing": 1},
+        "VIP arriving after five waiting standard callers",
+    ),
+    SampleContact(
+        "call-std-aged",
+        ct.Channel.VOICE,
+        "standard",
+        {"billing": 1},
+        "standard caller who already waited past the aging horizon",
+        150.0,
+    ),
     *(SampleContact(f"chat-{n}", ct.Channel.CHAT, "standard", {"tech": 5}) for n in range(1, 5)),
     SampleContact("chat-vip", ct.Channel.CHAT, "vip", {"tech": 5, "fr": 5}, "French-speaking VIP"),
     SampleContact("email-1", ct.Channel.EMAIL, "standard", {"billing": 1}),
@@ -104,16 +117,31 @@ async def _drive(settings: Settings) -> Report:
             now = datetime.now(UTC)
             for contact in SAMPLE:
                 arrived = now - timedelta(seconds=contact.waited_before)
-                await bus.publish(CONTACTS, contact.contact_id, ct.ContactArrived(
-                    pool_id=POOL, contact_id=contact.contact_id, channel=contact.channel,
-                    customer_class=contact.customer_class, skills=contact.skills,
-                    arrived_at=arrived if contact.waited_before else None))
+                await bus.publish(
+                    CONTACTS,
+                    contact.contact_id,
+                    ct.ContactArrived(
+                        pool_id=POOL,
+                        contact_id=contact.contact_id,
+                        channel=contact.channel,
+                        customer_class=contact.customer_class,
+                        skills=contact.skills,
+                        arrived_at=arrived if contact.waited_before else None,
+                    ),
+                )
                 note = f"  ({contact.note})" if contact.note else ""
-                print(f"[{report.elapsed()}] arrives  {contact.contact_id:<14}"
-                      f" {contact.customer_class:<8} {contact.channel.value}{note}")
+                print(
+                    f"[{report.elapsed()}] arrives  {contact.contact_id:<14}"
+                    f" {contact.customer_class:<8} {contact.channel.value}{note}"
+                )
             for agent, skills in AGENTS.items():
-                await bus.publish(AGENT_EVENTS, agent, ag.AgentLoggedIn(
-                    pool_id=POOL, agent_id=agent, skills=skills, capacity=CHAT_ONLY.get(agent)))
+                await bus.publish(
+                    AGENT_EVENTS,
+                    agent,
+                    ag.AgentLoggedIn(
+                        pool_id=POOL, agent_id=agent, skills=skills, capacity=CHAT_ONLY.get(agent)
+                    ),
+                )
                 await bus.publish(AGENT_EVENTS, agent, ag.AgentReady(pool_id=POOL, agent_id=agent))
                 print(f"[{report.elapsed()}] ready    {agent} skills {skills}")
             talking: set[asyncio.Task[None]] = set()
@@ -123,14 +151,17 @@ async def _drive(settings: Settings) -> Report:
                     record = decode(value)
                     if isinstance(record, OfferMade) and record.pool_id == POOL:
                         report.offers += 1
-                        print(f"[{report.elapsed()}] offer    {record.contact_id:<14}"
-                              f" → {record.agent_id:<6} {record.explanation.get('reason', '')}")
+                        print(
+                            f"[{report.elapsed()}] offer    {record.contact_id:<14}"
+                            f" → {record.agent_id:<6} {record.explanation.get('reason', '')}"
+                        )
                         task = asyncio.create_task(_handle(bus, record, rng, report))
                         talking.add(task)
                         task.add_done_callback(talking.discard)
                     elif isinstance(record, ContactAssigned) and record.pool_id == POOL:
                         report.waits[classes.get(record.contact_id, "?")].append(
-                            record.waited_seconds)
+                            record.waited_seconds
+                        )
                     elif isinstance(record, OfferExpired) and record.pool_id == POOL:
                         report.expired += 1
             for task in list(talking):
@@ -141,13 +172,25 @@ async def _drive(settings: Settings) -> Report:
 async def _handle(bus: Bus, offer: OfferMade, rng: random.Random, report: Report) -> None:
     """A simulated agent: accepts after a moment, talks, completes with a disposition."""
     await asyncio.sleep(rng.uniform(0.2, 0.6))
-    await bus.publish(AGENT_EVENTS, offer.agent_id, ag.OfferAccepted(
-        pool_id=POOL, agent_id=offer.agent_id, offer_id=offer.offer_id))
+    await bus.publish(
+        AGENT_EVENTS,
+        offer.agent_id,
+        ag.OfferAccepted(pool_id=POOL, agent_id=offer.agent_id, offer_id=offer.offer_id),
+    )
     await asyncio.sleep(rng.uniform(0.8, 2.0))
-    await bus.publish(CONTACTS, offer.contact_id, ct.ContactEnded(
-        pool_id=POOL, contact_id=offer.contact_id))
-    await bus.publish(AGENT_EVENTS, offer.agent_id, ag.ContactCompleted(
-        pool_id=POOL, agent_id=offer.agent_id, contact_id=offer.contact_id, disposition="resolved"))
+    await bus.publish(
+        CONTACTS, offer.contact_id, ct.ContactEnded(pool_id=POOL, contact_id=offer.contact_id)
+    )
+    await bus.publish(
+        AGENT_EVENTS,
+        offer.agent_id,
+        ag.ContactCompleted(
+            pool_id=POOL,
+            agent_id=offer.agent_id,
+            contact_id=offer.contact_id,
+            disposition="resolved",
+        ),
+    )
     report.completed.add(offer.contact_id)
     print(f"[{report.elapsed()}] done     {offer.contact_id:<14} by {offer.agent_id}")
 
@@ -155,8 +198,12 @@ async def _handle(bus: Bus, offer: OfferMade, rng: random.Random, report: Report
 def _print_report(report: Report) -> None:
     print()
     print("service report")
-    print(f"  contacts completed {len(report.completed)}/{len(SAMPLE)},"
-          f" offers {report.offers}, expired {report.expired}")
+    print(
+        f"  contacts completed {len(report.completed)}/{len(SAMPLE)},"
+        f" offers {report.offers}, expired {report.expired}"
+    )
     for klass, waits in sorted(report.waits.items()):
-        print(f"  {klass:<9} answered {len(waits):3d}  average wait {sum(waits) / len(waits):6.1f}s"
-              f"  longest {max(waits):6.1f}s")
+        print(
+            f"  {klass:<9} answered {len(waits):3d}  average wait {sum(waits) / len(waits):6.1f}s"
+            f"  longest {max(waits):6.1f}s"
+        )

@@ -19,6 +19,7 @@ from services import metrics
 from streams import domain
 from streams.adapters.routing_store import PostgresRoutingStore
 from streams.deps import WorkerDeps
+from streams.routing_metrics import RoutingGauges
 from streams.routing_ports import InputRecord, Outbound
 from streams.routing_processor import RoutingProcessor
 from streams.routing_translate import ROUTED_TYPES
@@ -46,9 +47,7 @@ class FaustPublisher:
         self._deps = deps
 
     async def publish(self, records: Sequence[Outbound]) -> None:
-        pending = [
-            await self._deps.topic(r.topic).send(key=r.key, value=r.value) for r in records
-        ]
+        pending = [await self._deps.topic(r.topic).send(key=r.key, value=r.value) for r in records]
         for future in pending:
             await future
         for r in records:
@@ -63,6 +62,7 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
     routing_name = deps.topic_name(ROUTING)
     inputs = deps.topic(CONTACTS, AGENT_EVENTS)
     processor: RoutingProcessor | None = None
+    gauges = RoutingGauges()
 
     async def get_processor() -> RoutingProcessor:
         nonlocal processor
@@ -112,8 +112,10 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
                 by_partition[message.partition].append(
                     InputRecord(message.partition, message.offset, event.key, event.value)
                 )
+            routing = await get_processor()
             for partition in sorted(by_partition):
-                await _process_with_retry(await get_processor(), partition, by_partition[partition])
+                await _process_with_retry(routing, partition, by_partition[partition])
+                gauges.update(partition, routing.routers(partition))
 
     @app.timer(interval=deps.settings.tick_interval)  # type: ignore[untyped-decorator]
     async def advance_clock() -> None:
@@ -129,9 +131,10 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
     async def _on_revoked(_app: Any, revoked: set[Any], **_kwargs: Any) -> None:
         """Stop relying on what this process holds of partitions it lost; the stored offset
         check fences it anyway should a late batch still arrive."""
-        if processor is not None:
-            for tp in revoked:
-                if tp.topic == routing_name:
+        for tp in revoked:
+            if tp.topic == routing_name:
+                gauges.forget(tp.partition)
+                if processor is not None:
                     processor.forget(tp.partition)
 
 

@@ -11,14 +11,17 @@ with the same event ids, which downstream consumers deduplicate.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 
 from schemas.base import Record
 from schemas.codec import InvalidMessage, decode
 from schemas.routing import AdvanceRoutingClock, RoutingOutput
 from schemas.topics import DEAD_LETTER, INTERACTIONS, OFFERS
+from services import metrics
 from streams import domain
 from streams.deps import dead_letter_record
+from streams.routing_metrics import count_offers
 from streams.routing_ports import (
     InputRecord,
     Outbound,
@@ -126,9 +129,10 @@ class RoutingProcessor:
                 for pool_id in sorted(routers):
                     decisions: list[domain.Decision] = [
                         d
-                        for d in routers[pool_id].handle(domain.Tick(), now)
+                        for d in _timed(routers[pool_id], domain.Tick(), now)
                         if not isinstance(d, domain.EventIgnored)
                     ]
+                    count_offers(pool_id, decisions)
                     if decisions:
                         touched.add(pool_id)
                     outbound.extend(self._outputs(decisions, pool_id, record, now))
@@ -149,7 +153,8 @@ class RoutingProcessor:
             if router is None:
                 router = routers[pool_id] = domain.Router(self._config, pool_id)
             now = event_time(record)
-            decisions = list(router.handle(command, now))
+            decisions = _timed(router, command, now)
+            count_offers(pool_id, decisions)
             touched.add(pool_id)
             outbound.extend(self._outputs(decisions, pool_id, record, router.clock))
         return outbound, touched
@@ -173,6 +178,15 @@ class RoutingProcessor:
             reason, self._topic, item.value, item.key, item.partition, item.offset
         )
         return Outbound(DEAD_LETTER, self._topic.encode(), record.to_bytes())
+
+
+def _timed(
+    router: domain.Router, command: domain.RoutingInput, now: float
+) -> list[domain.Decision]:
+    started = time.perf_counter()
+    decisions = list(router.handle(command, now))
+    metrics.ROUTING_DECISION_DURATION.observe(time.perf_counter() - started)
+    return decisions
 
 
 def _subject_key(record: RoutingOutput) -> bytes:

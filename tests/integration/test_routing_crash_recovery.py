@@ -38,12 +38,20 @@ async def test_sigkilled_worker_is_replaced_with_nothing_lost(
         async with open_bus(settings.kafka_bootstrap_servers, settings.topic_prefix) as bus:
             for n in range(AGENTS):
                 agent = f"agent-{n:02d}"
-                await bus.publish(AGENT_EVENTS, agent, ag.AgentLoggedIn(
-                    pool_id=POOL, agent_id=agent, skills={"support": 5},
-                    capacity={"chat": CHAT_CAPACITY}))
+                await bus.publish(
+                    AGENT_EVENTS,
+                    agent,
+                    ag.AgentLoggedIn(
+                        pool_id=POOL,
+                        agent_id=agent,
+                        skills={"support": 5},
+                        capacity={"chat": CHAT_CAPACITY},
+                    ),
+                )
                 await bus.publish(AGENT_EVENTS, agent, ag.AgentReady(pool_id=POOL, agent_id=agent))
             connection = await asyncpg.connect(settings.require_database_url())
             try:
+
                 async def some_routed() -> bool:
                     count = await connection.fetchval(
                         "SELECT count(*) FROM routing_contacts WHERE pool_id = $1", POOL
@@ -52,9 +60,16 @@ async def test_sigkilled_worker_is_replaced_with_nothing_lost(
 
                 for n in range(CONTACTS_TOTAL):
                     contact = f"chat-{n:03d}"
-                    await bus.publish(CONTACTS, contact, ct.ContactArrived(
-                        pool_id=POOL, contact_id=contact, channel=ct.Channel.CHAT,
-                        skills={"support": 1}))
+                    await bus.publish(
+                        CONTACTS,
+                        contact,
+                        ct.ContactArrived(
+                            pool_id=POOL,
+                            contact_id=contact,
+                            channel=ct.Channel.CHAT,
+                            skills={"support": 1},
+                        ),
+                    )
                     if n == CONTACTS_TOTAL // 3:
                         await eventually(some_routed, 60, "the first worker to route")
                         kill(first)  # SIGKILL mid-stream
@@ -66,7 +81,9 @@ async def test_sigkilled_worker_is_replaced_with_nothing_lost(
                 async def all_routed() -> bool:
                     rows = await connection.fetch(
                         "SELECT status, count(*) AS n FROM routing_contacts WHERE pool_id = $1"
-                        " GROUP BY status", POOL)
+                        " GROUP BY status",
+                        POOL,
+                    )
                     return {r["status"]: r["n"] for r in rows} == {
                         "offered": AGENTS * CHAT_CAPACITY,
                         "waiting": CONTACTS_TOTAL - AGENTS * CHAT_CAPACITY,
@@ -83,9 +100,11 @@ async def test_sigkilled_worker_is_replaced_with_nothing_lost(
         # what went out on the interactions topic: never one contact offered to two agents,
         # never an agent over capacity, and replays reproduce the very same offers
         offers_by_contact: dict[str, set[tuple[str, str]]] = defaultdict(set)
-        reader = TopicReader(settings.kafka_bootstrap_servers, settings.topic_prefix,
-                             [INTERACTIONS])
+        reader = TopicReader(
+            settings.kafka_bootstrap_servers, settings.topic_prefix, [INTERACTIONS]
+        )
         async with reader:
+
             async def read_all() -> bool:
                 for _t, _k, value in await reader.read(0.5):
                     record = decode(value)
@@ -101,7 +120,7 @@ async def test_sigkilled_worker_is_replaced_with_nothing_lost(
         }
         per_agent: dict[str, int] = defaultdict(int)
         for made in offers_by_contact.values():
-            (_offer_id, agent_id), = made
+            ((_offer_id, agent_id),) = made
             per_agent[agent_id] += 1
         assert set(per_agent.values()) == {CHAT_CAPACITY}
     finally:

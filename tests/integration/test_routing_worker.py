@@ -84,8 +84,9 @@ async def offers(module_settings: Settings) -> AsyncIterator[Collected]:
 
 
 async def login(bus: Bus, pool: str, agent: str, skills: dict[str, int] | None = None) -> None:
-    await bus.publish(AGENT_EVENTS, agent, ag.AgentLoggedIn(pool_id=pool, agent_id=agent,
-                                                             skills=skills or {}))
+    await bus.publish(
+        AGENT_EVENTS, agent, ag.AgentLoggedIn(pool_id=pool, agent_id=agent, skills=skills or {})
+    )
     await bus.publish(AGENT_EVENTS, agent, ag.AgentReady(pool_id=pool, agent_id=agent))
 
 
@@ -108,6 +109,7 @@ async def next_offer(offers: Collected, pool: str, count: int) -> OfferMade:
 async def waiting_in_postgres(settings: Settings, pool: str, count: int) -> None:
     connection = await asyncpg.connect(settings.require_database_url())
     try:
+
         async def queued() -> bool:
             waiting = await connection.fetchval(
                 "SELECT count(*) FROM routing_contacts WHERE pool_id = $1 AND status = 'waiting'",
@@ -128,8 +130,9 @@ async def test_vip_after_five_waiting_standard_gets_the_next_free_agent(
     await arrive(bus, pool, "s0", "standard")
     first = await next_offer(offers, pool, 1)
     assert (first.contact_id, first.agent_id) == ("s0", "a1")
-    await bus.publish(AGENT_EVENTS, "a1", ag.OfferAccepted(pool_id=pool, agent_id="a1",
-                                                           offer_id=first.offer_id))
+    await bus.publish(
+        AGENT_EVENTS, "a1", ag.OfferAccepted(pool_id=pool, agent_id="a1", offer_id=first.offer_id)
+    )
     for n in range(1, 6):
         await arrive(bus, pool, f"s{n}", "standard")
     await arrive(bus, pool, "v1", "vip")
@@ -137,8 +140,11 @@ async def test_vip_after_five_waiting_standard_gets_the_next_free_agent(
     # are queued is "the next free agent" well defined
     await waiting_in_postgres(module_settings, pool, 6)
     await bus.publish(CONTACTS, "s0", ct.ContactEnded(pool_id=pool, contact_id="s0"))
-    await bus.publish(AGENT_EVENTS, "a1", ag.ContactCompleted(pool_id=pool, agent_id="a1",
-                                                              contact_id="s0", disposition="ok"))
+    await bus.publish(
+        AGENT_EVENTS,
+        "a1",
+        ag.ContactCompleted(pool_id=pool, agent_id="a1", contact_id="s0", disposition="ok"),
+    )
     second = await next_offer(offers, pool, 2)
     assert (second.contact_id, second.agent_id) == ("v1", "a1")
     assert "vip" in second.explanation["reason"]
@@ -165,12 +171,21 @@ async def test_malformed_events_are_dead_lettered_and_routing_continues(
     bad = {
         b"this is not json": "not JSON",
         b'{"type": "contact_teleported", "pool_id": "dlq"}': "unknown record type",
-        json.dumps({"type": "contact_arrived", "schema_version": 9, "pool_id": pool,
-                    "contact_id": "x", "channel": "voice"}).encode(): "unsupported schema_version",
-        json.dumps({"type": "contact_arrived", "pool_id": pool, "contact_id": "y",
-                    "channel": "fax"}).encode(): "channel",
-        json.dumps({"type": "agent_logged_in", "pool_id": pool, "agent_id": "z",
-                    "skills": {"billing": 11}}).encode(): "level 11",
+        json.dumps(
+            {
+                "type": "contact_arrived",
+                "schema_version": 9,
+                "pool_id": pool,
+                "contact_id": "x",
+                "channel": "voice",
+            }
+        ).encode(): "unsupported schema_version",
+        json.dumps(
+            {"type": "contact_arrived", "pool_id": pool, "contact_id": "y", "channel": "fax"}
+        ).encode(): "channel",
+        json.dumps(
+            {"type": "agent_logged_in", "pool_id": pool, "agent_id": "z", "skills": {"billing": 11}}
+        ).encode(): "level 11",
     }
     for payload in bad:
         await bus.publish_raw(CONTACTS, b"k", payload)
@@ -184,6 +199,7 @@ async def test_malformed_events_are_dead_lettered_and_routing_continues(
     )
     letters: list[DeadLettered] = []
     async with reader:
+
         async def all_dead_lettered() -> bool:
             letters.extend(r for r in await reader.records(0.3) if isinstance(r, DeadLettered))
             return len(letters) >= len(bad)
@@ -207,12 +223,14 @@ async def test_routing_state_and_offsets_are_in_postgres(
     assert (await next_offer(offers, pool, 1)).contact_id == "c1"
     connection = await asyncpg.connect(module_settings.require_database_url())
     try:
+
         async def stored() -> bool:
             rows = await connection.fetch(
                 "SELECT contact_id, status FROM routing_contacts WHERE pool_id = $1", pool
             )
             return {r["contact_id"]: r["status"] for r in rows} == {
-                "c1": "offered", "c2": "waiting"
+                "c1": "offered",
+                "c2": "waiting",
             }
 
         await eventually(stored, 20, "routing rows in PostgreSQL")

@@ -1,0 +1,61 @@
+"""Routing's Prometheus series: queues and agents per pool owned here, offers by outcome."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from services import metrics
+from streams import domain
+
+OFFER_OUTCOMES = {
+    "offer_made": "made",
+    "contact_assigned": "accepted",
+    "offer_rejected": "rejected",
+    "offer_expired": "expired",
+    "offer_rescinded": "rescinded",
+}
+
+_QueueLabels = tuple[str, str, str]
+_AgentLabels = tuple[str, str]
+
+
+class RoutingGauges:
+    """Gauges of the pools a process owns. Series of a partition this process lost are
+    removed, so that two workers never both report one pool."""
+
+    def __init__(self) -> None:
+        self._queues: dict[int, set[_QueueLabels]] = {}
+        self._agents: dict[int, set[_AgentLabels]] = {}
+
+    def update(self, partition: int, routers: Mapping[str, domain.Router]) -> None:
+        queues: set[_QueueLabels] = set()
+        agents: set[_AgentLabels] = set()
+        for pool_id, router in routers.items():
+            for stat in router.queue_view():
+                labels = (pool_id, stat.customer_class, stat.channel.value)
+                metrics.QUEUE_DEPTH.labels(*labels).set(stat.waiting)
+                metrics.QUEUE_LONGEST_WAIT.labels(*labels).set(stat.longest_wait_seconds)
+                queues.add(labels)
+            for state, count in router.agent_states().items():
+                metrics.AGENTS.labels(pool_id, state).set(count)
+                agents.add((pool_id, state))
+        for labels in self._queues.get(partition, set()) - queues:
+            metrics.QUEUE_DEPTH.labels(*labels).set(0)
+            metrics.QUEUE_LONGEST_WAIT.labels(*labels).set(0)
+            queues.add(labels)
+        self._queues[partition] = queues
+        self._agents[partition] = agents
+
+    def forget(self, partition: int) -> None:
+        for labels in self._queues.pop(partition, set()):
+            metrics.QUEUE_DEPTH.remove(*labels)
+            metrics.QUEUE_LONGEST_WAIT.remove(*labels)
+        for agent_labels in self._agents.pop(partition, set()):
+            metrics.AGENTS.remove(*agent_labels)
+
+
+def count_offers(pool_id: str, decisions: Iterable[domain.Decision]) -> None:
+    for decision in decisions:
+        outcome = OFFER_OUTCOMES.get(decision.kind)
+        if outcome is not None:
+            metrics.OFFERS.labels(pool=pool_id, outcome=outcome).inc()
