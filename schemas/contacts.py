@@ -61,6 +61,18 @@ class ContactMessageReceived(ContactEvent):
     message_id: str | None = None
 
 
+class ContactMessageSent(ContactEvent):
+    """A message from the agent to the customer on an open conversation (sms, email, chat);
+    the gateway delivers chat messages to the customer's open chat."""
+
+    TYPE: ClassVar[str] = "contact_message_sent"
+
+    channel: Channel
+    agent_id: str = Field(min_length=1, max_length=200)
+    body: str = Field(max_length=100_000)
+    message_id: str | None = None
+
+
 class ContactEnded(ContactEvent):
     """The customer side ended (hung up, closed the chat)."""
 

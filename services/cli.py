@@ -67,6 +67,22 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     return run_demo(settings)
 
 
+def _gateway(args: argparse.Namespace, settings: Settings) -> int:
+    from services.gateway.app import serve
+
+    asyncio.run(serve(settings))
+    return 0
+
+
+def _desk(args: argparse.Namespace, settings: Settings) -> int:
+    from services.desk.app import issue_token_command, serve
+
+    if args.issue_token:
+        return asyncio.run(issue_token_command(settings, args.issue_token, args.pool))
+    asyncio.run(serve(settings))
+    return 0
+
+
 COMMANDS: dict[str, tuple[str, Handler]] = {
     "runtime": ("start the local broker and PostgreSQL, create topics, migrate; wait", _runtime),
     "migrate": ("apply SQL migrations to DATABASE_URL", _migrate),
@@ -74,6 +90,8 @@ COMMANDS: dict[str, tuple[str, Handler]] = {
     "export-schemas": ("write one JSON Schema per record type", _export_schemas),
     "worker": ("run a streams worker (routing and the other stream features)", _worker),
     "demo": ("start everything locally and route a sample of contacts", _demo),
+    "gateway": ("serve Twilio voice/SMS webhooks, inbound e-mail (SMTP) and web chat", _gateway),
+    "desk": ("serve the agent desk (offers, screen pop, replies); --issue-token AGENT", _desk),
 }
 
 
@@ -89,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("--out", default="schemas/json", help="output folder")
         if name == "runtime":
             command.add_argument("--data-dir", help="keep PostgreSQL data here (default: temp)")
+        if name == "desk":
+            command.add_argument("--issue-token", metavar="AGENT", help="print a new desk token")
+            command.add_argument("--pool", help="the agent's pool when the agent is new")
     return parser
 
 

@@ -42,6 +42,8 @@ contactcenter_db_write_batch_size                      histogram  every PostgreS
 contactcenter_db_write_failures_total                  counter    every PostgreSQL batch writer
 contactcenter_db_up                                    gauge      every PostgreSQL batch writer
 contactcenter_consumer_lag_messages                    gauge      every consumer
+contactcenter_gateway_requests_total                   counter    gateway (per channel, outcome)
+contactcenter_desk_connections                         gauge      agent desk (open offer streams)
 contactcenter_build_info                               gauge      set at import (version)
 =====================================================  =========  ==============================
 
@@ -254,6 +256,17 @@ BUILD_INFO = Gauge(
     "contactcenter_build_info",
     "Always 1; the version label tells which build runs.",
     ["version"],
+)
+GATEWAY_REQUESTS = Counter(
+    "contactcenter_gateway_requests_total",
+    "Inbound channel requests (webhooks, e-mails, chat messages) by channel (voice, sms, "
+    "email, chat) and outcome (accepted, malformed, bad_signature, too_large, unauthorized, "
+    "unavailable, error).",
+    ["channel", "outcome"],
+)
+DESK_CONNECTIONS = Gauge(
+    "contactcenter_desk_connections",
+    "Agents connected to this desk process's live offer stream.",
 )
 
 

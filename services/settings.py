@@ -52,6 +52,29 @@ class Settings(BaseSettings):
     twilio_auth_token: SecretStr = SecretStr("")
     twilio_from_number: str = ""
     twilio_api_base_url: str | None = None
+    # channel gateway (Twilio webhooks, web chat, inbound e-mail); the public base URL is what
+    # Twilio signs, so it must be the URL Twilio calls (proxies change the host)
+    public_base_url: str = "http://127.0.0.1:8080"
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8080
+    gateway_pool_id: str = "default"
+    gateway_max_body_bytes: int = 65_536
+    gateway_publish_timeout: float = 5.0
+    ivr_choices: dict[str, str] = {"1": "billing", "2": "orders", "3": "technical"}
+    default_language: str = "en"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 2525
+    smtp_max_message_bytes: int = 10_000_000
+    # outbound e-mail (agent replies) through this relay, from this mailbox
+    smtp_relay_host: str = "127.0.0.1"
+    smtp_relay_port: int = 25
+    smtp_relay_username: str | None = None
+    smtp_relay_password: SecretStr | None = None
+    support_email: str = "support@example.com"
+    # agent desk
+    desk_host: str = "127.0.0.1"
+    desk_port: int = 8090
+    desk_accept_wait_seconds: float = 10.0
 
     # proactive notices (shipment delays) and the notifier that sends them (docs/notices.md)
     notice_delay_threshold_hours: float = 4.0

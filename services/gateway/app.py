@@ -1,0 +1,152 @@
+"""The gateway process: the HTTP app (Twilio webhooks, chat, /metrics, /healthz), the SMTP
+server and the chat delivery consumer, on one event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import asyncpg
+from aiohttp import web
+
+from services import metrics
+from services.conversations import ConversationStore
+from services.customers import CustomerDirectory
+from services.gateway import chat, sms, voice
+from services.gateway.chat import ChatHub
+from services.gateway.context import CONTEXT, GatewayContext
+from services.gateway.email_in import start_smtp_server
+from services.publisher import BrokerPublisher, Publisher, PublishFailed
+from services.settings import Settings
+from services.twilio_client import request_validator
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_OUTCOMES = {400: "malformed", 401: "unauthorized", 403: "bad_signature", 413: "too_large"}
+
+
+def _channel(path: str) -> str | None:
+    for prefix, channel in (("/twilio/voice", "voice"), ("/twilio/sms", "sms"), ("/chat/", "chat")):
+        if path.startswith(prefix):
+            return channel
+    return None
+
+
+@web.middleware
+async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Map failures to answers: 503 while the broker is away (never a 2xx for an event not
+    published), 500 for the unexpected; count every channel request by outcome."""
+    channel = _channel(request.path)
+    try:
+        response = await handler(request)
+        status = response.status
+    except PublishFailed as exc:
+        status = 503
+        response = web.Response(status=503, text=str(exc), headers={"Retry-After": "5"})
+    except web.HTTPException as exc:
+        status = exc.status
+        if channel is not None and status in _OUTCOMES:
+            metrics.GATEWAY_REQUESTS.labels(channel=channel, outcome=_OUTCOMES[status]).inc()
+        raise
+    except Exception as exc:
+        log.exception("gateway request %s failed", request.path)
+        metrics.ERRORS.labels(component="gateway", kind=type(exc).__name__).inc()
+        status = 500
+        response = web.Response(status=500, text="internal error")
+    if channel is not None and request.path != "/chat/ws":
+        outcome = "accepted" if status < 400 else ("unavailable" if status == 503 else "error")
+        metrics.GATEWAY_REQUESTS.labels(channel=channel, outcome=outcome).inc()
+    return response
+
+
+async def metrics_page(request: web.Request) -> web.Response:
+    body, content_type = metrics.render()
+    return web.Response(body=body, headers={"Content-Type": content_type})
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+def create_app(ctx: GatewayContext) -> web.Application:
+    app = web.Application(client_max_size=ctx.settings.gateway_max_body_bytes, middlewares=[guard])
+    app[CONTEXT] = ctx
+    voice.add_routes(app)
+    sms.add_routes(app)
+    chat.add_routes(app)
+    app.router.add_get("/metrics", metrics_page)
+    app.router.add_get("/healthz", health)
+    return app
+
+
+@dataclass
+class RunningGateway:
+    ctx: GatewayContext
+    http_port: int
+    smtp_port: int
+
+
+@asynccontextmanager
+async def running_gateway(
+    settings: Settings, publisher: Publisher | None = None, delivery_wait: float = 10.0
+) -> AsyncIterator[RunningGateway]:
+    """Everything the gateway runs, started in this event loop (the CLI and tests)."""
+    pool = await asyncpg.create_pool(settings.require_database_url(), min_size=1, max_size=10)
+    own_publisher = publisher is None
+    publisher = publisher or BrokerPublisher(
+        settings.kafka_bootstrap_servers, settings.topic_prefix, settings.gateway_publish_timeout
+    )
+    ctx = GatewayContext(
+        settings=settings,
+        publisher=publisher,
+        customers=CustomerDirectory(pool, settings.default_language),
+        conversations=ConversationStore(pool),
+        validator=request_validator(settings),
+        chat=ChatHub(),
+    )
+    runner = web.AppRunner(create_app(ctx), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.gateway_host, settings.gateway_port)
+    await site.start()
+    http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    smtp = await start_smtp_server(ctx)
+    smtp_port = smtp.sockets[0].getsockname()[1]
+    ready = asyncio.Event()
+    delivery = asyncio.create_task(chat.run_delivery(ctx, ready))
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(ready.wait(), delivery_wait)
+    try:
+        yield RunningGateway(ctx, http_port, smtp_port)
+    finally:
+        delivery.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await delivery
+        smtp.close()
+        await smtp.wait_closed()
+        await runner.cleanup()
+        if own_publisher and isinstance(publisher, BrokerPublisher):
+            await publisher.close()
+        await pool.close()
+
+
+async def serve(settings: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with running_gateway(settings) as gateway:
+        log.warning(
+            "gateway: http on %s:%s, smtp on %s:%s",
+            settings.gateway_host,
+            gateway.http_port,
+            settings.smtp_host,
+            gateway.smtp_port,
+        )
+        await stop.wait()

@@ -1,0 +1,298 @@
+"""Web chat: sessions with a per-session token, a WebSocket for messages both ways, and the page.
+
+* ``POST /chat/sessions`` (JSON ``{"name", "email", "chat_id"}``, all optional) → ``{"token",
+  "session_id", "chat_id"}``; only the token's SHA-256 is stored.
+* ``GET /chat/ws?token=…`` (WebSocket). Customer → gateway: ``{"type": "message", "text",
+  "id"?}``, ``{"type": "end"}``. Gateway → customer: ``history``, ``ack``, ``message`` (from the
+  agent), ``ended``, ``error``. The first message opens the contact; ``end`` ends it.
+* ``GET /chat`` the embeddable page (``/chat?embed=1`` in an iframe).
+
+Agent messages reach the customer through the contacts topic (``ContactMessageSent``): every
+gateway process reads it and delivers to the sockets it holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import secrets
+import uuid
+from collections import deque
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from aiohttp import WSMsgType, web
+from aiokafka import AIOKafkaConsumer
+
+from schemas.codec import InvalidMessage, decode
+from schemas.contacts import Channel, ContactEnded, ContactMessageReceived, ContactMessageSent
+from schemas.topics import CONTACTS
+from services import metrics
+from services.conversations import Conversation
+from services.gateway.arrivals import open_contact, publish
+from services.gateway.context import CONTEXT, GatewayContext
+from services.publisher import PublishFailed
+
+log = logging.getLogger(__name__)
+
+PAGE = Path(__file__).with_name("chat.html")
+MAX_TEXT = 10_000
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ChatHub:
+    """Open chat sockets by contact id; delivers each agent message once per socket."""
+
+    def __init__(self) -> None:
+        self.sockets: dict[str, set[web.WebSocketResponse]] = {}
+        self._seen: deque[str] = deque(maxlen=10_000)
+        self._seen_set: set[str] = set()
+
+    def join(self, contact_id: str, socket: web.WebSocketResponse) -> None:
+        self.sockets.setdefault(contact_id, set()).add(socket)
+
+    def leave(self, contact_id: str, socket: web.WebSocketResponse) -> None:
+        sockets = self.sockets.get(contact_id)
+        if sockets is not None:
+            sockets.discard(socket)
+            if not sockets:
+                del self.sockets[contact_id]
+
+    async def deliver(self, record: ContactMessageSent) -> int:
+        if record.event_id in self._seen_set:
+            return 0
+        if len(self._seen) == self._seen.maxlen:
+            self._seen_set.discard(self._seen[0])
+        self._seen.append(record.event_id)
+        self._seen_set.add(record.event_id)
+        payload = {
+            "type": "message",
+            "from": "agent",
+            "agent_id": record.agent_id,
+            "text": record.body,
+            "id": record.message_id or record.event_id,
+        }
+        sent = 0
+        for socket in list(self.sockets.get(record.contact_id, ())):
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await socket.send_json(payload)
+                sent += 1
+        return sent
+
+
+async def run_delivery(ctx: GatewayContext, ready: asyncio.Event | None = None) -> None:
+    """Read agent chat messages from the contacts topic (no consumer group: every gateway gets
+    every message) and hand them to the hub; reconnects when the broker goes away."""
+    settings = ctx.settings
+    while True:
+        consumer = AIOKafkaConsumer(
+            CONTACTS.full_name(settings.topic_prefix),
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            group_id=None,
+            auto_offset_reset="latest",
+            enable_auto_commit=False,
+        )
+        try:
+            await consumer.start()
+            if ready is not None:
+                ready.set()
+            async for message in consumer:
+                try:
+                    record = decode(message.value)
+                except InvalidMessage:
+                    continue
+                if isinstance(record, ContactMessageSent) and record.channel is Channel.CHAT:
+                    await ctx.chat.deliver(record)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            metrics.ERRORS.labels(component="gateway_chat", kind=type(exc).__name__).inc()
+            log.warning("chat delivery consumer failed, restarting: %r", exc)
+            await asyncio.sleep(1.0)
+        finally:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+
+
+async def page(request: web.Request) -> web.Response:
+    return web.Response(text=PAGE.read_text(), content_type="text/html")
+
+
+async def create_session(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    try:
+        body = await request.json() if request.can_read_body else {}
+    except json.JSONDecodeError as exc:
+        raise web.HTTPBadRequest(text=f"not JSON: {exc}") from None
+    if not isinstance(body, dict) or not all(
+        isinstance(body.get(k), str | None) for k in ("name", "email", "chat_id")
+    ):
+        raise web.HTTPBadRequest(text="expected an object with optional string name/email/chat_id")
+    token = secrets.token_urlsafe(24)
+    session_id = uuid.uuid4().hex
+    chat_id = body.get("chat_id") or f"web-{session_id[:16]}"
+    await ctx.conversations.pool.execute(
+        "INSERT INTO chat_sessions (session_id, token_hash, chat_id, name, email)"
+        " VALUES ($1, $2, $3, $4, $5)",
+        session_id,
+        token_hash(token),
+        chat_id,
+        body.get("name"),
+        body.get("email"),
+    )
+    return web.json_response({"token": token, "session_id": session_id, "chat_id": chat_id})
+
+
+async def socket(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[CONTEXT]
+    token = request.query.get("token", "")
+    session = None
+    if token:
+        session = await ctx.conversations.pool.fetchrow(
+            "SELECT session_id, chat_id, name, email FROM chat_sessions WHERE token_hash = $1",
+            token_hash(token),
+        )
+    if session is None:
+        metrics.GATEWAY_REQUESTS.labels(channel="chat", outcome="unauthorized").inc()
+        raise web.HTTPUnauthorized(text="missing or unknown chat token")
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=64 * 1024)
+    await ws.prepare(request)
+    chat = _ChatSession(ctx, ws, dict(session))
+    await chat.resume()
+    try:
+        async for frame in ws:
+            if frame.type is WSMsgType.TEXT:
+                await chat.on_text(frame.data)
+            elif frame.type is WSMsgType.ERROR:
+                break
+    finally:
+        chat.detach()
+    return ws
+
+
+class _ChatSession:
+    def __init__(self, ctx: GatewayContext, ws: web.WebSocketResponse, session: dict[str, Any]):
+        self.ctx = ctx
+        self.ws = ws
+        self.session = session
+        self.conversation: Conversation | None = None
+
+    async def resume(self) -> None:
+        self.conversation = await self.ctx.conversations.open_for("chat", self.session["chat_id"])
+        if self.conversation is not None:
+            self.ctx.chat.join(self.conversation.contact_id, self.ws)
+            history = await self.ctx.conversations.messages(self.conversation.contact_id)
+            await self.ws.send_json({"type": "history", "messages": [m.as_json() for m in history]})
+
+    def detach(self) -> None:
+        if self.conversation is not None:
+            self.ctx.chat.leave(self.conversation.contact_id, self.ws)
+
+    async def error(self, reason: str) -> None:
+        await self.ws.send_json({"type": "error", "reason": reason})
+
+    async def on_text(self, data: str) -> None:
+        try:
+            frame = json.loads(data)
+        except json.JSONDecodeError:
+            frame = None
+        if not isinstance(frame, dict) or frame.get("type") not in {"message", "end"}:
+            metrics.GATEWAY_REQUESTS.labels(channel="chat", outcome="malformed").inc()
+            await self.error('expected {"type": "message", "text": ...} or {"type": "end"}')
+            return
+        try:
+            if frame["type"] == "end":
+                await self.end()
+            else:
+                await self.message(frame)
+        except PublishFailed:
+            metrics.GATEWAY_REQUESTS.labels(channel="chat", outcome="unavailable").inc()
+            await self.error("unavailable, please send again")
+        except Exception as exc:
+            log.exception("chat frame failed")
+            metrics.ERRORS.labels(component="gateway_chat", kind=type(exc).__name__).inc()
+            await self.error("internal error, please send again")
+
+    async def message(self, frame: dict[str, Any]) -> None:
+        text = frame.get("text")
+        if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
+            metrics.GATEWAY_REQUESTS.labels(channel="chat", outcome="malformed").inc()
+            await self.error(f"text must be a non-empty string of at most {MAX_TEXT} characters")
+            return
+        client_id = frame.get("id")
+        message_id = f"chat:{self.session['session_id']}:{client_id or uuid.uuid4().hex}"[:200]
+        if self.conversation is not None:  # the agent may have completed it meanwhile
+            self.conversation = await self.ctx.conversations.get(self.conversation.contact_id)
+        if self.conversation is None or self.conversation.status != "open":
+            await self.open(text)
+        assert self.conversation is not None
+        await self.ctx.conversations.add_message(
+            message_id, self.conversation.contact_id, "in", self.session["chat_id"], text
+        )
+        await publish(
+            self.ctx,
+            ContactMessageReceived(
+                event_id=message_id,
+                pool_id=self.conversation.pool_id,
+                contact_id=self.conversation.contact_id,
+                channel=Channel.CHAT,
+                body=text,
+                message_id=message_id,
+            ),
+        )
+        metrics.GATEWAY_REQUESTS.labels(channel="chat", outcome="accepted").inc()
+        await self.ws.send_json(
+            {"type": "ack", "id": client_id, "contact_id": self.conversation.contact_id}
+        )
+
+    async def open(self, first_text: str) -> None:
+        ctx = self.ctx
+        profile = await ctx.customers.find(
+            chat_id=self.session["chat_id"], email=self.session.get("email")
+        )
+        if profile.name is None and self.session.get("name"):
+            profile = replace(profile, name=self.session["name"])
+        self.conversation, _created = await open_contact(
+            ctx,
+            Conversation(
+                contact_id=f"chat-{uuid.uuid4().hex}",
+                pool_id=ctx.pool_id,
+                channel="chat",
+                address=self.session["chat_id"],
+                customer_id=profile.customer_id,
+                customer_class=profile.routing_class(ctx.settings.class_weights),
+                subject=first_text[:120],
+            ),
+            profile,
+        )
+        ctx.chat.join(self.conversation.contact_id, self.ws)
+
+    async def end(self) -> None:
+        conversation = self.conversation
+        if conversation is not None and conversation.status == "open":
+            await publish(
+                self.ctx,
+                ContactEnded(
+                    event_id=f"{conversation.contact_id}:ended",
+                    pool_id=conversation.pool_id,
+                    contact_id=conversation.contact_id,
+                    reason="customer_left",
+                ),
+            )
+            await self.ctx.conversations.close(conversation.contact_id)
+            self.detach()
+            self.conversation = None
+        await self.ws.send_json({"type": "ended"})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/chat", page)
+    app.router.add_post("/chat/sessions", create_session)
+    app.router.add_get("/chat/ws", socket)

@@ -1,0 +1,45 @@
+"""What every gateway handler needs, built once per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from twilio.request_validator import RequestValidator
+
+from services.conversations import ConversationStore
+from services.customers import CustomerDirectory
+from services.publisher import Publisher
+from services.settings import Settings
+
+if TYPE_CHECKING:
+    from services.gateway.chat import ChatHub
+
+MAX_IVR_CHOICES = 4  # including 0 for a person
+
+
+@dataclass
+class GatewayContext:
+    settings: Settings
+    publisher: Publisher
+    customers: CustomerDirectory
+    conversations: ConversationStore
+    validator: RequestValidator
+    chat: ChatHub
+
+    def __post_init__(self) -> None:
+        choices = self.settings.ivr_choices
+        if len(choices) > MAX_IVR_CHOICES - 1 or "0" in choices:
+            raise ValueError(
+                f"ivr_choices: at most {MAX_IVR_CHOICES - 1} choices besides 0 (a person)"
+            )
+        if not all(len(key) == 1 and key.isdigit() for key in choices):
+            raise ValueError("ivr_choices: keys are single digits")
+
+    @property
+    def pool_id(self) -> str:
+        return self.settings.gateway_pool_id
+
+
+CONTEXT: web.AppKey[GatewayContext] = web.AppKey("gateway_context", GatewayContext)

@@ -1,0 +1,142 @@
+"""Inbound e-mail → what the contact needs: addresses, threading ids, text, attachment metadata.
+
+Parses with the standard library's ``email`` package (``policy.default`` decodes encoded
+headers, quoted-printable and base64 bodies and charsets). The text part is preferred; an HTML
+only message is reduced to its text.
+"""
+
+from __future__ import annotations
+
+import email
+import re
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.policy import default
+from email.utils import getaddresses, parseaddr
+from html.parser import HTMLParser
+
+
+class MalformedEmail(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str | None
+    content_type: str
+    size: int
+
+
+@dataclass(frozen=True)
+class ParsedEmail:
+    message_id: str | None
+    in_reply_to: str | None
+    references: list[str]
+    from_address: str
+    from_name: str | None
+    to: list[str]
+    subject: str
+    text: str
+    html: str | None
+    attachments: list[Attachment] = field(default_factory=list)
+
+    def thread_ids(self) -> list[str]:
+        """Ids that may name an earlier message of the same thread, nearest first."""
+        ids = ([self.in_reply_to] if self.in_reply_to else []) + list(reversed(self.references))
+        return list(dict.fromkeys(ids))
+
+
+_MSGID = re.compile(r"<[^<>\s]+>")
+
+
+def message_ids(value: str | None) -> list[str]:
+    return _MSGID.findall(value or "")
+
+
+class _TextOf(HTMLParser):
+    _BLOCK = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "blockquote"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: object) -> None:
+        if tag in {"script", "style", "head"}:
+            self._skip += 1
+        elif tag in self._BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in {"script", "style", "head"} and self._skip:
+            self._skip -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def html_to_text(html: str) -> str:
+    parser = _TextOf()
+    parser.feed(html)
+    text = "".join(parser.parts)
+    lines = (re.sub(r"[ \t]+", " ", line).strip() for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def parse_email(raw: bytes) -> ParsedEmail:
+    try:
+        message = email.message_from_bytes(raw, policy=default)
+    except Exception as exc:
+        raise MalformedEmail(f"unparseable message: {exc}") from None
+    assert isinstance(message, EmailMessage)
+    name, address = parseaddr(str(message.get("From", "")))
+    if "@" not in address:
+        raise MalformedEmail("missing or invalid From address")
+    text, html, attachments = _bodies(message)
+    if text is None:
+        text = html_to_text(html) if html else ""
+    ids = message_ids(str(message.get("Message-ID", "")))
+    reply_to = message_ids(str(message.get("In-Reply-To", "")))
+    return ParsedEmail(
+        message_id=ids[0] if ids else None,
+        in_reply_to=reply_to[0] if reply_to else None,
+        references=message_ids(str(message.get("References", ""))),
+        from_address=address.lower(),
+        from_name=name or None,
+        to=[a.lower() for _n, a in getaddresses([str(v) for v in message.get_all("To", [])])],
+        subject=str(message.get("Subject", "")).strip(),
+        text=text.strip(),
+        html=html,
+        attachments=attachments,
+    )
+
+
+def _bodies(message: EmailMessage) -> tuple[str | None, str | None, list[Attachment]]:
+    text: str | None = None
+    html: str | None = None
+    attachments: list[Attachment] = []
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        content_type = part.get_content_type()
+        disposition = part.get_content_disposition()
+        if (
+            disposition == "attachment"
+            or (disposition == "inline" and part.get_filename() is not None)
+            or not content_type.startswith("text/")
+        ):
+            payload = part.get_payload(decode=True)
+            size = len(payload) if isinstance(payload, bytes) else 0
+            attachments.append(Attachment(part.get_filename(), content_type, size))
+            continue
+        try:
+            content = part.get_content()
+        except (LookupError, UnicodeDecodeError):  # unknown or lying charset
+            payload = part.get_payload(decode=True)
+            content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
+        if content_type == "text/plain" and text is None:
+            text = str(content)
+        elif content_type == "text/html" and html is None:
+            html = str(content)
+    return text, html, attachments

@@ -1,0 +1,92 @@
+"""Twilio SMS: inbound messages threaded by the customer's number; opt-out and opt-in keywords.
+
+``POST /twilio/sms`` (the number's messaging URL). A number with an open SMS conversation adds
+a message to it; otherwise a new contact arrives with the message as its first one. The
+keywords below change the customer's SMS consent in PostgreSQL and open no contact (Twilio's
+own opt-out handling sends the confirmation text).
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+from twilio.twiml.messaging_response import MessagingResponse
+
+from schemas.contacts import Channel, ContactMessageReceived
+from services.conversations import Conversation
+from services.gateway.arrivals import open_contact, publish
+from services.gateway.context import CONTEXT, GatewayContext
+from services.gateway.webhooks import twiml, verified_form
+
+OPT_OUT = frozenset({"STOP", "UNSUBSCRIBE", "END", "QUIT", "STOPALL", "REVOKE", "OPTOUT", "CANCEL"})
+OPT_IN = frozenset({"START", "UNSTOP", "YES"})
+
+
+def consent_keyword(body: str) -> bool | None:
+    """False for an opt-out keyword, True for an opt-in keyword, None for anything else."""
+    word = body.strip().upper().rstrip(".!")
+    if word in OPT_OUT:
+        return False
+    if word in OPT_IN:
+        return True
+    return None
+
+
+def media(params: dict[str, str]) -> list[dict[str, str]]:
+    raw = params.get("NumMedia") or "0"
+    count = int(raw) if raw.isdigit() else 0
+    return [
+        {"url": params.get(f"MediaUrl{i}", ""), "type": params.get(f"MediaContentType{i}", "")}
+        for i in range(min(count, 10))
+    ]
+
+
+async def inbound(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    params = await verified_form(request, "MessageSid", "From")
+    body = params.get("Body", "")
+    number = params["From"]
+    consent = consent_keyword(body)
+    if consent is not None:
+        await ctx.customers.set_sms_consent(number, consent)
+        return twiml(MessagingResponse())
+    if not body and not media(params):
+        raise web.HTTPBadRequest(text="message has neither Body nor media")
+    await receive(ctx, params, body, number)
+    return twiml(MessagingResponse())
+
+
+async def receive(ctx: GatewayContext, params: dict[str, str], body: str, number: str) -> None:
+    sid = params["MessageSid"]
+    conversation = await ctx.conversations.open_for("sms", number)
+    if conversation is None:
+        profile = await ctx.customers.find(phone=number)
+        conversation, _created = await open_contact(
+            ctx,
+            Conversation(
+                contact_id=f"sms-{sid}",
+                pool_id=ctx.pool_id,
+                channel="sms",
+                address=number,
+                our_address=params.get("To"),
+                customer_id=profile.customer_id,
+                customer_class=profile.routing_class(ctx.settings.class_weights),
+                subject=body[:120] or "(media)",
+            ),
+            profile,
+        )
+    message = ContactMessageReceived(
+        event_id=f"sms:{sid}",
+        pool_id=conversation.pool_id,
+        contact_id=conversation.contact_id,
+        channel=Channel.SMS,
+        body=body,
+        message_id=sid,
+    )
+    await ctx.conversations.add_message(
+        sid, conversation.contact_id, "in", number, body, {"media": media(params)}
+    )
+    await publish(ctx, message)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/twilio/sms", inbound)

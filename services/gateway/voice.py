@@ -1,0 +1,159 @@
+"""Twilio voice: incoming call → IVR → hold until an agent is connected; call status callbacks.
+
+* ``POST /twilio/voice`` (the number's voice URL): greet, ``<Gather>`` one digit of at most four
+  choices (0 = a person); no input falls through to 0.
+* ``POST /twilio/voice/menu``: the choice picks the skill; the contact arrives and the caller
+  holds.
+* ``POST /twilio/voice/hold``: the hold loop; pressing 1 asks for a callback, which keeps the
+  caller's place in the queue, and ends the call.
+* ``POST /twilio/voice/status`` (status callback): completed → ``ContactEnded``; busy,
+  no-answer, canceled, failed → ``ContactAbandoned``.
+
+The desk connects the caller when an agent accepts: it updates the live call with ``<Dial>``
+through the REST API.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from schemas.contacts import CallbackRequested, ContactAbandoned, ContactEnded
+from services.conversations import Conversation
+from services.gateway.arrivals import open_contact, publish
+from services.gateway.context import CONTEXT
+from services.gateway.webhooks import twiml, verified_form
+
+log = logging.getLogger(__name__)
+
+PERSON = "0"
+CALLBACK_KEY = "1"
+HOLD_SECONDS = 20
+ENDED_STATUSES = {"completed"}
+ABANDONED_STATUSES = {"busy", "no-answer", "canceled", "failed"}
+
+
+def contact_id_for(call_sid: str) -> str:
+    return f"call-{call_sid}"
+
+
+def menu_prompt(choices: dict[str, str]) -> str:
+    parts = [f"For {skill}, press {digit}." for digit, skill in sorted(choices.items())]
+    parts.append(f"To speak to a person, press {PERSON}.")
+    return " ".join(parts)
+
+
+async def incoming(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    params = await verified_form(request, "CallSid", "From")
+    profile = await ctx.customers.find(phone=params["From"])
+    response = VoiceResponse()
+    greeting = "Thank you for calling"
+    if profile.name:
+        greeting += f", {profile.name}"
+    gather = Gather(num_digits=1, action="/twilio/voice/menu", method="POST", timeout=6)
+    gather.say(f"{greeting}. {menu_prompt(ctx.settings.ivr_choices)}")
+    response.append(gather)
+    response.redirect(f"/twilio/voice/menu?Default={PERSON}", method="POST")
+    return twiml(response)
+
+
+async def menu(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    params = await verified_form(request, "CallSid", "From")
+    digit = params.get("Digits") or request.query.get("Default", "")
+    choices = ctx.settings.ivr_choices
+    if digit != PERSON and digit not in choices:
+        response = VoiceResponse()
+        response.say("Sorry, that is not a choice.")
+        response.redirect("/twilio/voice", method="POST")
+        return twiml(response)
+    skills = {} if digit == PERSON else {choices[digit]: 1}
+    profile = await ctx.customers.find(phone=params["From"])
+    conversation = Conversation(
+        contact_id=contact_id_for(params["CallSid"]),
+        pool_id=ctx.pool_id,
+        channel="voice",
+        address=params["From"],
+        our_address=params.get("To"),
+        external_id=params["CallSid"],
+        customer_id=profile.customer_id,
+        customer_class=profile.routing_class(ctx.settings.class_weights),
+        subject=f"call: {choices.get(digit, 'agent')}",
+    )
+    await open_contact(ctx, conversation, profile, skills=skills)
+    return twiml(hold_twiml(first=True))
+
+
+def hold_twiml(first: bool = False) -> VoiceResponse:
+    response = VoiceResponse()
+    gather = Gather(num_digits=1, action="/twilio/voice/hold", method="POST", timeout=1)
+    if first:
+        gather.say("Please hold, the next available agent will be with you shortly.")
+    gather.say(f"To be called back without losing your place, press {CALLBACK_KEY}.")
+    gather.pause(length=HOLD_SECONDS)
+    response.append(gather)
+    response.redirect("/twilio/voice/hold", method="POST")
+    return response
+
+
+async def hold(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    params = await verified_form(request, "CallSid", "From")
+    if params.get("Digits") != CALLBACK_KEY:
+        return twiml(hold_twiml())
+    conversation = await ctx.conversations.by_external("voice", params["CallSid"])
+    if conversation is None:
+        raise web.HTTPBadRequest(text=f"no queued call {params['CallSid']}")
+    number = params["From"]
+    await ctx.conversations.set_callback(conversation.contact_id, number)
+    await publish(
+        ctx,
+        CallbackRequested(
+            event_id=f"{conversation.contact_id}:callback",
+            pool_id=conversation.pool_id,
+            contact_id=conversation.contact_id,
+            callback_number=number,
+        ),
+    )
+    response = VoiceResponse()
+    response.say("Thank you. We will call you back at this number; you keep your place.")
+    response.hangup()
+    return twiml(response)
+
+
+async def status(request: web.Request) -> web.Response:
+    ctx = request.app[CONTEXT]
+    params = await verified_form(request, "CallSid", "CallStatus")
+    call_status = params["CallStatus"]
+    conversation = await ctx.conversations.by_external("voice", params["CallSid"])
+    if conversation is None:
+        log.info("status %s for call %s that never queued", call_status, params["CallSid"])
+        return web.Response(status=204)
+    event_id = f"{conversation.contact_id}:status:{call_status}"
+    pool_id, contact_id = conversation.pool_id, conversation.contact_id
+    if call_status in ENDED_STATUSES:
+        await publish(
+            ctx,
+            ContactEnded(
+                event_id=event_id, pool_id=pool_id, contact_id=contact_id, reason=call_status
+            ),
+        )
+    elif call_status in ABANDONED_STATUSES:
+        await publish(
+            ctx, ContactAbandoned(event_id=event_id, pool_id=pool_id, contact_id=contact_id)
+        )
+    else:
+        return web.Response(status=204)  # queued, ringing, in-progress: nothing to record
+    if conversation.callback_number is None:
+        await ctx.conversations.close(conversation.contact_id)
+    return web.Response(status=204)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/twilio/voice", incoming)
+    app.router.add_post("/twilio/voice/menu", menu)
+    app.router.add_post("/twilio/voice/hold", hold)
+    app.router.add_post("/twilio/voice/status", status)

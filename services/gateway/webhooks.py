@@ -1,0 +1,38 @@
+"""Twilio webhook plumbing: signature check over the public URL, required parameters, TwiML."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from services.gateway.context import CONTEXT
+
+FORM_TYPE = "application/x-www-form-urlencoded"
+TWIML_TYPE = "application/xml"
+
+
+def public_url(request: web.Request) -> str:
+    """The URL Twilio called and signed: the configured public base plus path and query (a
+    proxy in front of the gateway changes scheme and host, so they are configuration)."""
+    base = request.app[CONTEXT].settings.public_base_url.rstrip("/")
+    return base + str(request.rel_url)
+
+
+async def verified_form(request: web.Request, *required: str) -> dict[str, str]:
+    """The POST parameters of a genuine Twilio request: 400 when it is not a form or misses a
+    required parameter, 403 when X-Twilio-Signature is missing or wrong, 413 when too large."""
+    if request.content_type != FORM_TYPE:
+        raise web.HTTPBadRequest(text=f"expected {FORM_TYPE}, got {request.content_type!r}")
+    form = await request.post()
+    params = {key: str(value) for key, value in form.items()}
+    signature = request.headers.get("X-Twilio-Signature", "")
+    validator = request.app[CONTEXT].validator
+    if not signature or not validator.validate(public_url(request), params, signature):
+        raise web.HTTPForbidden(text="missing or invalid X-Twilio-Signature")
+    missing = [name for name in required if not params.get(name)]
+    if missing:
+        raise web.HTTPBadRequest(text=f"missing parameter(s): {', '.join(missing)}")
+    return params
+
+
+def twiml(document: object) -> web.Response:
+    return web.Response(text=str(document), content_type=TWIML_TYPE)

@@ -1,0 +1,206 @@
+"""The gateway's Twilio voice and SMS webhooks on the real broker and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import aiohttp
+import asyncpg
+import pytest
+
+from schemas import contacts as ct
+from schemas.topics import CONTACTS
+from services.bus import TopicReader
+from services.gateway.app import RunningGateway, running_gateway
+from services.runtime.broker import LocalBroker, free_port
+from services.runtime.postgres import create_database
+from services.settings import Settings
+from streams.adapters.migrations import migrate
+from streams.adapters.topics import ensure_topics
+from tests.support.channels import PUBLIC_BASE, Records, post_webhook, seed_customer
+
+pytestmark = pytest.mark.integration
+
+TOKEN = "gateway-test-token"
+VIP = "+15550100001"
+
+
+@pytest.fixture(scope="module")
+async def gw_settings(broker: LocalBroker, postgres_server_url: str) -> Settings:
+    prefix = f"g{uuid.uuid4().hex[:8]}."
+    await ensure_topics(broker.bootstrap_servers, prefix)
+    url = await create_database(postgres_server_url)
+    await migrate(url)
+    await seed_customer(
+        url, customer_id="c-vip", name="Ada", tier="vip", phone=VIP, language="en",
+        last_agent_id="agent-7",
+    )
+    await seed_customer(url, customer_id="c-es", tier="standard", phone="+15550100002",
+                        language="es")
+    return Settings(
+        KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap_servers,
+        DATABASE_URL=url,
+        topic_prefix=prefix,
+        twilio_auth_token=TOKEN,
+        public_base_url=PUBLIC_BASE,
+        gateway_port=0,
+        smtp_port=0,
+        gateway_max_body_bytes=8192,
+    )
+
+
+@pytest.fixture(scope="module")
+async def gateway(gw_settings: Settings) -> AsyncIterator[RunningGateway]:
+    async with running_gateway(gw_settings) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+@pytest.fixture(scope="module")
+async def contacts(gw_settings: Settings) -> AsyncIterator[Records]:
+    reader = TopicReader(gw_settings.kafka_bootstrap_servers, gw_settings.topic_prefix, [CONTACTS])
+    async with reader:
+        yield Records(reader)
+
+
+def url(gateway: RunningGateway) -> str:
+    return f"http://127.0.0.1:{gateway.http_port}"
+
+
+def call(sid: str, **extra: str) -> dict[str, str]:
+    return {"AccountSid": "AC" + "1" * 32, "CallSid": sid, "From": VIP, "To": "+15559990000",
+            "CallStatus": "ringing", "Direction": "inbound", **extra}
+
+
+async def test_voice_ivr_to_queue_callback_and_status(
+    gateway: RunningGateway, http: aiohttp.ClientSession, contacts: Records
+) -> None:
+    base = url(gateway)
+    status, body = await post_webhook(http, base, "/twilio/voice", call("CA01"), TOKEN)
+    assert status == 200
+    assert "<Gather" in body and 'numDigits="1"' in body and "press 0" in body
+    assert body.count("press") <= 4 and "Ada" in body
+
+    status, body = await post_webhook(http, base, "/twilio/voice/menu",
+                                      call("CA01", Digits="1"), TOKEN)
+    assert status == 200 and "/twilio/voice/hold" in body
+    [arrived] = await contacts.wait_for(ct.ContactArrived, contact_id="call-CA01")
+    assert arrived.channel is ct.Channel.VOICE
+    assert arrived.customer_class == "vip" and arrived.skills == {"billing": 1}
+    assert arrived.customer.customer_id == "c-vip" and arrived.last_agent_id == "agent-7"
+
+    # a retried webhook finds the queued call and publishes nothing again
+    status, _ = await post_webhook(http, base, "/twilio/voice/menu",
+                                   call("CA01", Digits="1"), TOKEN)
+    assert status == 200
+
+    status, body = await post_webhook(http, base, "/twilio/voice/hold",
+                                      call("CA01", Digits="1"), TOKEN)
+    assert status == 200 and "<Hangup" in body
+    [callback] = await contacts.wait_for(ct.CallbackRequested, contact_id="call-CA01")
+    assert callback.callback_number == VIP
+
+    status, _ = await post_webhook(http, base, "/twilio/voice/status",
+                                   call("CA01", CallStatus="completed"), TOKEN)
+    assert status == 204
+    await contacts.wait_for(ct.ContactEnded, contact_id="call-CA01")
+
+    # 0 for a person, a Spanish speaker needs the language skill; a no-answer is abandoned
+    es = call("CA02", From="+15550100002", Digits="0")
+    assert (await post_webhook(http, base, "/twilio/voice/menu", es, TOKEN))[0] == 200
+    [arrived] = await contacts.wait_for(ct.ContactArrived, contact_id="call-CA02")
+    assert arrived.customer_class == "standard" and arrived.skills == {"lang_es": 1}
+    es_status = call("CA02", From="+15550100002", CallStatus="no-answer")
+    assert (await post_webhook(http, base, "/twilio/voice/status", es_status, TOKEN))[0] == 204
+    await contacts.wait_for(ct.ContactAbandoned, contact_id="call-CA02")
+    assert len(contacts.of(ct.ContactArrived, contact_id="call-CA01")) == 1  # not twice
+
+
+async def test_bad_input_is_refused_and_publishes_nothing(
+    gateway: RunningGateway, http: aiohttp.ClientSession, contacts: Records, gw_settings: Settings
+) -> None:
+    base = url(gateway)
+    params = call("CA-bad", Digits="1")
+    status, _ = await post_webhook(http, base, "/twilio/voice/menu", params, TOKEN,
+                                   signature="bm90IGEgc2lnbmF0dXJl")
+    assert status == 403
+    async with http.post(base + "/twilio/voice/menu", data=params) as response:
+        assert response.status == 403
+    # signed over another URL (a proxy not configured as the public base)
+    status, _ = await post_webhook(http, base, "/twilio/voice/menu", params, TOKEN,
+                                   public_base="http://internal:8080")
+    assert status == 403
+    status, text = await post_webhook(http, base, "/twilio/voice/menu", {"From": VIP}, TOKEN)
+    assert status == 400 and "CallSid" in text
+    async with http.post(base + "/twilio/sms", json={"From": VIP}) as response:
+        assert response.status == 400
+        assert "x-www-form-urlencoded" in await response.text()
+    big = {"MessageSid": "SMbig", "From": VIP, "Body": "x" * 20_000}
+    status, _ = await post_webhook(http, base, "/twilio/sms", big, TOKEN)
+    assert status == 413
+    await contacts.poll()
+    assert not contacts.of(ct.ContactArrived, contact_id="call-CA-bad")
+    assert not [r for r in contacts.all if getattr(r, "message_id", None) == "SMbig"]
+
+
+async def test_sms_threads_by_number_and_keywords_change_consent(
+    gateway: RunningGateway, http: aiohttp.ClientSession, contacts: Records, gw_settings: Settings
+) -> None:
+    base = url(gateway)
+    number = "+15550100003"
+
+    def sms(sid: str, body: str) -> dict[str, str]:
+        return {"AccountSid": "AC" + "1" * 32, "MessageSid": sid, "SmsSid": sid, "From": number,
+                "To": "+15559990000", "Body": body, "NumMedia": "0"}
+
+    assert (await post_webhook(http, base, "/twilio/sms", sms("SM1", "Where is my order?"),
+                               TOKEN))[0] == 200
+    assert (await post_webhook(http, base, "/twilio/sms", sms("SM2", "It is #42"), TOKEN))[0] == 200
+    [arrived] = await contacts.wait_for(ct.ContactArrived, contact_id="sms-SM1")
+    assert arrived.channel is ct.Channel.SMS and arrived.customer.phone == number
+    messages = await contacts.wait_for(ct.ContactMessageReceived, 2, contact_id="sms-SM1")
+    assert [m.body for m in messages] == ["Where is my order?", "It is #42"]
+
+    connection = await asyncpg.connect(gw_settings.require_database_url())
+    try:
+        assert (await post_webhook(http, base, "/twilio/sms", sms("SM3", "STOP"), TOKEN))[0] == 200
+        consent = "SELECT sms_consent FROM customers WHERE phone = $1"
+        assert await connection.fetchval(consent, number) is False
+        assert (await post_webhook(http, base, "/twilio/sms", sms("SM4", " start "),
+                                   TOKEN))[0] == 200
+        assert await connection.fetchval(consent, number) is True
+        assert (await post_webhook(http, base, "/twilio/sms",
+                                   {**sms("SM5", "unsubscribe"), "From": VIP}, TOKEN))[0] == 200
+        assert await connection.fetchval(consent, VIP) is False
+    finally:
+        await connection.close()
+    await contacts.poll()
+    assert not [r for r in contacts.all if getattr(r, "message_id", None) in {"SM3", "SM4"}]
+
+
+async def test_broker_unreachable_answers_503_and_keeps_nothing(
+    gw_settings: Settings, http: aiohttp.ClientSession
+) -> None:
+    dead = gw_settings.with_values(
+        kafka_bootstrap_servers=f"127.0.0.1:{free_port()}", gateway_publish_timeout=1.0
+    )
+    params = {"MessageSid": "SMdown", "From": "+15550100009", "To": "+15559990000",
+              "Body": "hello?"}
+    async with running_gateway(dead, delivery_wait=0.1) as down:
+        status, _ = await post_webhook(http, url(down), "/twilio/sms", params, TOKEN)
+        assert status == 503
+        assert (await post_webhook(http, url(down), "/healthz", {}, TOKEN))[0] in {200, 405}
+    connection = await asyncpg.connect(gw_settings.require_database_url())
+    try:
+        left = await connection.fetchval(
+            "SELECT count(*) FROM channel_conversations WHERE address = '+15550100009'"
+        )
+        assert left == 0
+    finally:
+        await connection.close()

@@ -1,0 +1,76 @@
+"""Helpers for channel tests: signed Twilio webhooks, seeded customers and agents, records."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+import asyncpg
+
+from schemas.base import Record
+from services.bus import TopicReader
+from tests.support.twilio_api import signed_headers
+from tests.support.workers import eventually
+
+PUBLIC_BASE = "https://cc.example.com"  # what Twilio calls; the proxy forwards to the gateway
+
+
+async def post_webhook(
+    http: aiohttp.ClientSession,
+    gateway_url: str,
+    path: str,
+    params: Mapping[str, str],
+    auth_token: str,
+    *,
+    public_base: str = PUBLIC_BASE,
+    signature: str | None = None,
+) -> tuple[int, str]:
+    """POST a form the way Twilio does, signed with the SDK's RequestValidator over the public
+    URL (the request itself goes to the gateway's local address)."""
+    headers = signed_headers(auth_token, public_base + path, params)
+    if signature is not None:
+        headers["X-Twilio-Signature"] = signature
+    async with http.post(gateway_url + path, data=dict(params), headers=headers) as response:
+        return response.status, await response.text()
+
+
+async def seed_customer(database_url: str, **fields: Any) -> None:
+    connection = await asyncpg.connect(database_url)
+    try:
+        names = list(fields)
+        await connection.execute(
+            f"INSERT INTO customers ({', '.join(names)}) VALUES"
+            f" ({', '.join(f'${i + 1}' for i in range(len(names)))})",
+            *fields.values(),
+        )
+    finally:
+        await connection.close()
+
+
+class Records:
+    """Everything read so far from some topics, to wait for what a test expects."""
+
+    def __init__(self, reader: TopicReader) -> None:
+        self.reader = reader
+        self.all: list[Record] = []
+
+    async def poll(self) -> None:
+        self.all.extend(await self.reader.records(0.2))
+
+    def of(self, kind: type[Record], **match: Any) -> list[Any]:
+        return [
+            r
+            for r in self.all
+            if isinstance(r, kind) and all(getattr(r, k) == v for k, v in match.items())
+        ]
+
+    async def wait_for(
+        self, kind: type[Record], count: int = 1, timeout: float = 20, **match: Any
+    ) -> list[Any]:
+        async def enough() -> bool:
+            await self.poll()
+            return len(self.of(kind, **match)) >= count
+
+        await eventually(enough, timeout, f"{count} {kind.__name__} {match}")
+        return self.of(kind, **match)
