@@ -28,10 +28,10 @@ def callback_app(
 ) -> web.Application:
     async def sms_status(request: web.Request) -> web.Response:
         form = {k: str(v) for k, v in (await request.post()).items()}
-        url = public_url.rstrip("/") + request.path_qs
+        url = public_url.rstrip("/") + request.raw_path  # the URL exactly as Twilio signed it
         signature = request.headers.get("X-Twilio-Signature", "")
         if not signature or not validator.validate(url, form, signature):
-            log.warning("status callback with a bad signature for %s", request.path_qs)
+            log.warning("status callback with a bad signature for %s", request.raw_path)
             return web.Response(status=403, text="invalid signature")
         notice_id = request.query.get("notice", "")
         sid, status = form.get("MessageSid", ""), form.get("MessageStatus", "")

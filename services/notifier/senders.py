@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import aiohttp
 import aiosmtplib
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 
 # Twilio error codes that will not change by trying again
 # (21610 unsubscribed recipient, 21211 invalid To, 21614 not a mobile number, 21408 region off,
@@ -86,8 +86,8 @@ class TwilioSms:
             )
         except TwilioRestException as exc:
             raise classify_twilio(exc) from None
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise TransientError("network", f"{type(exc).__name__}: {exc}") from None
+        except (TwilioException, TimeoutError, aiohttp.ClientError) as exc:
+            raise TransientError("lookup", f"{type(exc).__name__}: {exc}") from None
         floor = since - timedelta(minutes=5)  # clock skew between us and Twilio
         for message in messages:
             created = message.date_created

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote
 
 import asyncpg
 
@@ -77,7 +77,10 @@ class NotifierConfig:
     batch_size: int = 20
 
     def status_callback(self, notice_id: str) -> str:
-        return f"{self.public_url.rstrip('/')}/twilio/sms-status?{urlencode({'notice': notice_id})}"
+        # ':' left as is: clients and proxies would not re-encode it, so the signed URL holds
+        return (
+            f"{self.public_url.rstrip('/')}/twilio/sms-status?notice={quote(notice_id, safe=':')}"
+        )
 
 
 class Notifier:
@@ -405,8 +408,9 @@ async def insert_notice_row(
         INSERT INTO notices (notice_id, reference, kind, customer_id, shipment_id, order_id,
                              episode, level, channel, subject, body_text, delay_hours,
                              compensation, status, not_before, next_attempt_at, cause_event_id)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15,
-                CASE WHEN $14 IN ('pending', 'deferred') THEN $15 END, $16)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::text,
+                $15::timestamptz,
+                CASE WHEN $14::text IN ('pending', 'deferred') THEN $15::timestamptz END, $16)
         ON CONFLICT (notice_id) DO NOTHING
         RETURNING true
         """,
