@@ -61,6 +61,15 @@ def _runtime(args: argparse.Namespace, settings: Settings) -> int:
     return run_local_runtime(settings, data_dir=Path(args.data_dir) if args.data_dir else None)
 
 
+def _notifier(args: argparse.Namespace, settings: Settings) -> int:
+    from services.metrics import start_metrics_server
+    from services.notifier.main import serve
+
+    start_metrics_server(settings.metrics_port)
+    asyncio.run(serve(settings))
+    return 0
+
+
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from services.demo import run_demo
 
@@ -90,6 +99,7 @@ COMMANDS: dict[str, tuple[str, Handler]] = {
     "export-schemas": ("write one JSON Schema per record type", _export_schemas),
     "worker": ("run a streams worker (routing and the other stream features)", _worker),
     "demo": ("start everything locally and route a sample of contacts", _demo),
+    "notifier": ("send due notices (Twilio SMS, SMTP email); serve status callbacks", _notifier),
     "gateway": ("serve Twilio voice/SMS webhooks, inbound e-mail (SMTP) and web chat", _gateway),
     "desk": ("serve the agent desk (offers, screen pop, replies); --issue-token AGENT", _desk),
 }
