@@ -90,13 +90,15 @@ class RoutingProcessor:
                 if not fresh:
                     self._known_offsets[partition] = stored
                     return []
-                outbound, touched = self._route(partition, fresh)
+                outbound, touched, decided = self._route(partition, fresh)
                 await self._publisher.publish(outbound)
                 await transaction.save(
                     [_changes(self._routers[partition][pool_id]) for pool_id in sorted(touched)],
                     fresh[-1].offset,
                 )
             self._known_offsets[partition] = fresh[-1].offset
+            for pool_id, decisions in decided:  # counted once committed, not per attempt
+                count_offers(pool_id, decisions)
             return outbound
         except BaseException:
             self.forget(partition)
@@ -114,8 +116,9 @@ class RoutingProcessor:
 
     def _route(
         self, partition: int, records: Sequence[InputRecord]
-    ) -> tuple[list[Outbound], set[str]]:
+    ) -> tuple[list[Outbound], set[str], list[tuple[str, list[domain.Decision]]]]:
         routers = self._routers.setdefault(partition, {})
+        decided: list[tuple[str, list[domain.Decision]]] = []
         outbound: list[Outbound] = []
         touched: set[str] = set()
         for item in records:
@@ -132,7 +135,7 @@ class RoutingProcessor:
                         for d in _timed(routers[pool_id], domain.Tick(), now)
                         if not isinstance(d, domain.EventIgnored)
                     ]
-                    count_offers(pool_id, decisions)
+                    decided.append((pool_id, decisions))
                     if decisions:
                         touched.add(pool_id)
                     outbound.extend(self._outputs(decisions, pool_id, record, now))
@@ -154,10 +157,10 @@ class RoutingProcessor:
                 router = routers[pool_id] = domain.Router(self._config, pool_id)
             now = event_time(record)
             decisions = _timed(router, command, now)
-            count_offers(pool_id, decisions)
+            decided.append((pool_id, decisions))
             touched.add(pool_id)
             outbound.extend(self._outputs(decisions, pool_id, record, router.clock))
-        return outbound, touched
+        return outbound, touched, decided
 
     def _outputs(
         self, decisions: Sequence[domain.Decision], pool_id: str, cause: Record, now: float
