@@ -1,0 +1,91 @@
+"""The routing store contract, run against the in-memory fake and the real PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from services.runtime.postgres import create_database
+from streams.adapters.migrations import migrate
+from streams.adapters.routing_store import PostgresRoutingStore
+from streams.routing_ports import PoolChanges, RoutingStore
+from tests.support.routing_fakes import MemoryRoutingStore
+
+TOPIC = "routing"
+
+
+@pytest.fixture(params=["memory", "postgres"])
+async def store(
+    request: pytest.FixtureRequest, postgres_server_url: str
+) -> AsyncIterator[RoutingStore]:
+    if request.param == "memory":
+        yield MemoryRoutingStore()
+        return
+    url = await create_database(postgres_server_url)
+    await migrate(url)
+    pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
+    try:
+        yield PostgresRoutingStore(pool)
+    finally:
+        await pool.close()
+
+
+def change(pool_id: str, clock: float, **contacts: dict[str, object] | None) -> PoolChanges:
+    return PoolChanges(pool_id=pool_id, clock=clock, contacts=dict(contacts))
+
+
+async def test_a_new_partition_has_no_offset_and_no_pools(store: RoutingStore) -> None:
+    async with store.partition(TOPIC, 0) as tx:
+        assert tx.stored_offset == -1
+        assert await tx.load_pools() == []
+
+
+async def test_saved_rows_and_offset_load_back(store: RoutingStore) -> None:
+    row = {"contact_id": "c1", "status": "waiting", "nested": {"skills": {"en": 3}}}
+    async with store.partition(TOPIC, 1) as tx:
+        await tx.save(
+            [PoolChanges("p1", 12.5, contacts={"c1": row}, agents={"a1": {"status": "ready"}})],
+            41,
+        )
+    async with store.partition(TOPIC, 1) as tx:
+        assert tx.stored_offset == 41
+        (pool,) = await tx.load_pools()
+        assert (pool.pool_id, pool.clock, pool.contacts, pool.agents) == (
+            "p1",
+            12.5,
+            [row],
+            [{"status": "ready"}],
+        )
+
+
+async def test_none_deletes_and_offsets_never_go_back(store: RoutingStore) -> None:
+    async with store.partition(TOPIC, 2) as tx:
+        await tx.save([change("p2", 1.0, c1={"status": "waiting"}, c2={"status": "waiting"})], 9)
+    async with store.partition(TOPIC, 2) as tx:
+        await tx.save([change("p2", 2.0, c1=None)], 5)
+    async with store.partition(TOPIC, 2) as tx:
+        assert tx.stored_offset == 9
+        (pool,) = await tx.load_pools()
+        assert pool.contacts == [{"status": "waiting"}] and pool.clock == 2.0
+
+
+async def test_a_failed_transaction_stores_nothing(store: RoutingStore) -> None:
+    with pytest.raises(RuntimeError):
+        async with store.partition(TOPIC, 3) as tx:
+            await tx.save([change("p3", 1.0, c1={"status": "waiting"})], 7)
+            raise RuntimeError("crash before commit")
+    async with store.partition(TOPIC, 3) as tx:
+        assert tx.stored_offset == -1
+        assert await tx.load_pools() == []
+
+
+async def test_partitions_are_separate(store: RoutingStore) -> None:
+    async with store.partition(TOPIC, 4) as tx:
+        await tx.save([change("p4", 1.0, c1={"status": "waiting"})], 3)
+    async with store.partition(TOPIC, 5) as tx:
+        assert tx.stored_offset == -1
+        assert await tx.load_pools() == []
+    async with store.partition("other-topic", 4) as tx:
+        assert tx.stored_offset == -1
