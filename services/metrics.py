@@ -32,6 +32,7 @@ contactcenter_handle_seconds                           histogram  log writer
 contactcenter_service_level_ratio                      gauge      log writer (from PostgreSQL)
 contactcenter_service_level_target_ratio               gauge      log writer (configuration)
 contactcenter_service_level_threshold_seconds          gauge      log writer (configuration)
+contactcenter_agent_occupancy_ratio                    gauge      log writer (from PostgreSQL)
 contactcenter_events_in_total                          counter    every consumer (per topic)
 contactcenter_events_out_total                         counter    every producer (per topic)
 contactcenter_dead_letters_total                       counter    whoever dead-letters an input
@@ -69,7 +70,7 @@ from prometheus_client import (
 )
 
 # no ``_created`` series: they double the page and no dashboard uses them
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 PREFIX = "contactcenter_"
 
@@ -189,6 +190,12 @@ SERVICE_LEVEL_TARGET = Gauge(
     "contactcenter_service_level_target_ratio",
     "Configured service-level target by class (e.g. 0.8 for 80/20).",
     ["customer_class"],
+)
+OCCUPANCY = Gauge(
+    "contactcenter_agent_occupancy_ratio",
+    "Agent occupancy over the reporting window, from the interaction log: time handling "
+    "contacts / time staffed (ready or handling), by pool.",
+    ["pool"],
 )
 SERVICE_LEVEL_THRESHOLD = Gauge(
     "contactcenter_service_level_threshold_seconds",

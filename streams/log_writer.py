@@ -355,6 +355,13 @@ WHERE interval_start >= now() - interval '{SERVICE_LEVEL_WINDOW}'
 GROUP BY customer_class, channel
 """
 
+OCCUPANCY_NOW = f"""
+SELECT pool_id, sum(busy_seconds) / nullif(sum(staffed_seconds), 0) AS occupancy
+FROM agent_occupancy_15m
+WHERE interval_start >= now() - interval '{SERVICE_LEVEL_WINDOW}'
+GROUP BY pool_id
+"""
+
 SERVICE_LEVEL_CONFIG = (
     "SELECT customer_class, threshold_seconds, target_ratio FROM service_level_targets"
 )
@@ -423,22 +430,10 @@ class InteractionLogWriter:
         return WriteResult(new, labels)
 
 
-_OFFER_OUTCOMES: dict[type[Record], str] = {
-    routing.OfferMade: "made",
-    routing.ContactAssigned: "accepted",
-    routing.OfferDeclined: "rejected",
-    routing.OfferExpired: "expired",
-    routing.OfferRescinded: "rescinded",
-}
-
-
 def observe(result: WriteResult) -> None:
     """Contact-outcome metrics for newly written records (call after the commit)."""
     for entry in result.written:
         record = entry.record
-        outcome = _OFFER_OUTCOMES.get(type(record))
-        if outcome is not None:
-            metrics.OFFERS.labels(pool=record.pool_id, outcome=outcome).inc()  # type: ignore[attr-defined]
         match record:
             case routing.ContactQueued():
                 metrics.CONTACTS_ARRIVED.labels(
@@ -549,10 +544,15 @@ def decode_entry(
 
 
 async def refresh_service_level(pool: asyncpg.Pool) -> None:
-    """Set the service-level gauges from the log (the last hour) and the configured targets."""
+    """Set the service-level and occupancy gauges from the log (the last hour) and the
+    configured targets."""
     async with pool.acquire() as connection:
         config = await connection.fetch(SERVICE_LEVEL_CONFIG)
         rows = await connection.fetch(SERVICE_LEVEL_NOW)
+        occupancy = await connection.fetch(OCCUPANCY_NOW)
+    for row in occupancy:
+        if row["occupancy"] is not None:
+            metrics.OCCUPANCY.labels(pool=row["pool_id"]).set(row["occupancy"])
     for row in config:
         if row["customer_class"] == "*":
             metrics.SERVICE_LEVEL_THRESHOLD.set(row["threshold_seconds"])
@@ -573,66 +573,6 @@ async def refresh_service_level(pool: asyncpg.Pool) -> None:
                 metrics.SERVICE_LEVEL.labels(
                     customer_class=row["customer_class"], channel=row["channel"], variant=variant
                 ).set(row[variant])
-
-
-# The live queue and agents, from routing's state rows (the same rows the desk reads). Time is
-# the pool's routing clock, so waits agree with routing's own.
-LIVE_QUEUE = """
-SELECT c.pool_id, c.state->>'customer_class' AS customer_class, c.state->>'channel' AS channel,
-       count(*) AS depth,
-       max(p.clock - (c.state->>'arrived_at')::float8) AS longest_wait
-FROM routing_contacts c JOIN routing_pools p USING (pool_id)
-WHERE c.status = 'waiting'
-GROUP BY 1, 2, 3
-"""
-
-LIVE_AGENTS = """
-SELECT a.pool_id,
-       CASE WHEN a.status <> 'ready' THEN a.status
-            WHEN EXISTS (SELECT 1 FROM routing_contacts c
-                         WHERE c.pool_id = a.pool_id AND c.state->>'agent_id' = a.agent_id
-                           AND c.status IN ('assigned', 'wrap_up')) THEN 'busy'
-            WHEN EXISTS (SELECT 1 FROM routing_contacts c
-                         WHERE c.pool_id = a.pool_id AND c.state->>'agent_id' = a.agent_id
-                           AND c.status = 'offered') THEN 'offered'
-            ELSE 'available' END AS state,
-       count(*) AS agents
-FROM routing_agents a
-WHERE a.status <> 'logged_out'
-GROUP BY 1, 2
-"""
-
-
-class LiveGauges:
-    """Sets queue depth, longest wait and agents by state from PostgreSQL; a label set that
-    disappeared since the last refresh is set to 0 (an emptied queue reads 0, not stale)."""
-
-    def __init__(self) -> None:
-        self._queues: set[tuple[str, str, str]] = set()
-        self._agents: set[tuple[str, str]] = set()
-
-    async def refresh(self, pool: asyncpg.Pool) -> None:
-        async with pool.acquire() as connection:
-            queues = await connection.fetch(LIVE_QUEUE)
-            agent_rows = await connection.fetch(LIVE_AGENTS)
-        seen_q: set[tuple[str, str, str]] = set()
-        for row in queues:
-            key = (row["pool_id"], row["customer_class"] or "unknown", row["channel"] or "unknown")
-            seen_q.add(key)
-            metrics.QUEUE_DEPTH.labels(*key).set(row["depth"])
-            metrics.QUEUE_LONGEST_WAIT.labels(*key).set(max(0.0, row["longest_wait"] or 0.0))
-        for key in self._queues - seen_q:
-            metrics.QUEUE_DEPTH.labels(*key).set(0)
-            metrics.QUEUE_LONGEST_WAIT.labels(*key).set(0)
-        self._queues = seen_q
-        seen_a: set[tuple[str, str]] = set()
-        for row in agent_rows:
-            akey = (row["pool_id"], row["state"])
-            seen_a.add(akey)
-            metrics.AGENTS.labels(*akey).set(row["agents"])
-        for akey in self._agents - seen_a:
-            metrics.AGENTS.labels(*akey).set(0)
-        self._agents = seen_a
 
 
 def update_consumer_lag(consumer: Any, prefix: str = "") -> None:
@@ -692,16 +632,6 @@ def install(app: Any, deps: Any) -> None:
         except Exception as exc:
             log.warning("service-level refresh failed: %s", exc)
             metrics.ERRORS.labels(component=WRITER, kind="service_level_refresh").inc()
-
-    live = LiveGauges()
-
-    @app.timer(interval=LIVE_REFRESH_SECONDS)  # type: ignore[untyped-decorator]
-    async def live_gauges() -> None:
-        try:
-            await live.refresh(await deps.db())
-        except Exception as exc:  # a gauge refresh must never stop the worker
-            log.warning("queue and agent gauges not refreshed: %s", exc)
-            metrics.ERRORS.labels(component=WRITER, kind="live_gauges_refresh").inc()
 
     @app.timer(interval=LIVE_REFRESH_SECONDS)  # type: ignore[untyped-decorator]
     async def consumer_lag() -> None:

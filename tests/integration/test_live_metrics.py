@@ -25,6 +25,7 @@ pytestmark = pytest.mark.integration
 POOL = "live"
 ANSWERED = 4
 ABANDONED = 2
+HANDLE_SECONDS = 1.5
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -87,22 +88,28 @@ async def test_metrics_move_and_agree_with_the_log(settings: Settings, tmp_path:
             handled: set[str] = set()
 
             async def work() -> bool:
+                accepted: list[OfferMade] = []
                 for record in await reader.records(0.3):
                     if not isinstance(record, OfferMade) or record.offer_id in handled:
                         continue
                     handled.add(record.offer_id)
-                    agent = record.agent_id
+                    accepted.append(record)
                     await bus.publish(
                         AGENT_EVENTS,
-                        agent,
-                        ag.OfferAccepted(pool_id=POOL, agent_id=agent, offer_id=record.offer_id),
+                        record.agent_id,
+                        ag.OfferAccepted(
+                            pool_id=POOL, agent_id=record.agent_id, offer_id=record.offer_id
+                        ),
                     )
+                if accepted:
+                    await asyncio.sleep(HANDLE_SECONDS)  # agents talk to the customers
+                for record in accepted:
                     await bus.publish(
                         AGENT_EVENTS,
-                        agent,
+                        record.agent_id,
                         ag.ContactCompleted(
                             pool_id=POOL,
-                            agent_id=agent,
+                            agent_id=record.agent_id,
                             contact_id=record.contact_id,
                             disposition="resolved",
                         ),
@@ -143,6 +150,7 @@ async def test_metrics_move_and_agree_with_the_log(settings: Settings, tmp_path:
                 and total(s, "contactcenter_contacts_abandoned_total") == ABANDONED
                 and total(s, "contactcenter_contacts_completed_total") == ANSWERED
                 and total(s, "contactcenter_service_level_ratio", variant="answered") > 0
+                and total(s, "contactcenter_agent_occupancy_ratio", pool=POOL) > 0
             )
 
         await eventually(agree, 30, "metrics in agreement with the log")
@@ -190,6 +198,7 @@ async def test_metrics_move_and_agree_with_the_log(settings: Settings, tmp_path:
     assert total(after, "contactcenter_events_in_total", topic="interactions") > 0
     assert total(after, "contactcenter_db_up", writer="interaction_log") == 1
     assert any(n == "contactcenter_consumer_lag_messages" for n, _ in after)
-    # live gauges: nobody waits now, both agents are logged in and available
+    # routing's gauges: nobody waits now, both agents are ready; occupancy from the log
     assert total(after, "contactcenter_queue_depth", pool=POOL) == 0
-    assert total(after, "contactcenter_agents", pool=POOL, state="available") == 2
+    assert total(after, "contactcenter_agents", pool=POOL, state="ready") == 2
+    assert 0 < total(after, "contactcenter_agent_occupancy_ratio", pool=POOL) <= 1

@@ -337,39 +337,3 @@ async def test_postgres_outage_mid_stream_loses_nothing(database_url: str) -> No
         assert await check.fetchval("SELECT count(*) FROM interaction_events") == 300
     finally:
         await check.close()
-
-
-async def test_live_gauges_come_from_routing_state(pool: asyncpg.Pool) -> None:
-    contact = {"customer_class": "vip", "channel": "chat", "arrived_at": 100.0}
-    async with pool.acquire() as db:
-        await db.execute(
-            "INSERT INTO routing_pools (pool_id, topic, partition, clock)"
-            " VALUES ('lg', 't', 0, 130)"
-        )
-        rows = [
-            ("w1", "waiting", {**contact, "arrived_at": 100.0}),
-            ("w2", "waiting", {**contact, "arrived_at": 120.0}),
-            ("o1", "offered", {**contact, "agent_id": "a1"}),
-            ("b1", "assigned", {**contact, "agent_id": "a2"}),
-        ]
-        await db.executemany(
-            "INSERT INTO routing_contacts (pool_id, contact_id, status, state)"
-            " VALUES ('lg', $1, $2, $3::jsonb)",
-            [(c, s, json.dumps(st)) for c, s, st in rows],
-        )
-        await db.executemany(
-            "INSERT INTO routing_agents (pool_id, agent_id, status, state)"
-            " VALUES ('lg', $1, $2, '{}'::jsonb)",
-            [("a1", "ready"), ("a2", "ready"), ("a3", "ready"), ("a4", "not_ready")],
-        )
-    live = lw.LiveGauges()
-    await live.refresh(pool)
-    q = {"pool": "lg", "customer_class": "vip", "channel": "chat"}
-    assert metrics.sample_value("contactcenter_queue_depth", q) == 2
-    assert metrics.sample_value("contactcenter_queue_longest_wait_seconds", q) == 30
-    for state, n in (("offered", 1), ("busy", 1), ("available", 1), ("not_ready", 1)):
-        assert metrics.sample_value("contactcenter_agents", {"pool": "lg", "state": state}) == n
-    async with pool.acquire() as db:
-        await db.execute("DELETE FROM routing_contacts WHERE status = 'waiting'")
-    await live.refresh(pool)
-    assert metrics.sample_value("contactcenter_queue_depth", q) == 0
