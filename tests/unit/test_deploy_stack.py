@@ -26,7 +26,7 @@ METRICS_PORT_SETTING = {
     "worker": "metrics_port",
     "gateway": "gateway_port",
     "desk": "desk_port",
-    "notifier": "notifier_metrics_port",
+    "notifier": "metrics_port",  # `contactcenter notifier` serves settings.metrics_port
 }
 PROJECT_PROCESSES = {"worker-1", "worker-2", "gateway", "desk", "notifier"}
 PROMQL_BUILTINS = {"up"}
