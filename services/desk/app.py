@@ -1,0 +1,403 @@
+"""The desk process: the agents' page, their live stream of offers (Server-Sent Events), their
+actions, /metrics and /healthz.
+
+API (``Authorization: Bearer <token>``; the stream also takes ``?token=``):
+
+* ``GET /api/me`` · ``GET /api/stream`` (SSE: ``offer`` with the screen pop, then routing's
+  ``contact_assigned``, ``offer_expired``, ``offer_rescinded``, ``contact_released``,
+  ``agent_state_changed`` … for this agent only)
+* ``POST /api/login`` · ``POST /api/state`` ``{"state": "ready"|"not_ready"|"logged_out",
+  "reason"}``
+* ``POST /api/offers/{offer_id}/accept`` (waits for routing's assignment; a voice contact is
+  then connected to the agent) · ``POST /api/offers/{offer_id}/reject`` ``{"reason"}``
+* ``GET /api/contacts/{contact_id}`` · ``POST /api/contacts/{contact_id}/reply`` ``{"text"}`` ·
+  ``POST /api/contacts/{contact_id}/complete`` ``{"disposition"}``
+
+401 without a valid token; 403 for another agent's offer or contact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+
+from schemas import agents as ag
+from schemas.base import Record
+from schemas.routing import ContactAssigned
+from schemas.topics import AGENT_EVENTS
+from services import metrics
+from services.conversations import ConversationStore
+from services.customers import CustomerDirectory
+from services.desk.auth import Agent, agent_for_token, issue_token
+from services.desk.channels import ChannelActions, ChannelRefused, ChannelUnavailable
+from services.desk.hub import OfferHub, run_offers
+from services.desk.screen_pop import build_screen_pop
+from services.publisher import BrokerPublisher, Publisher, PublishFailed
+from services.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PAGE = Path(__file__).with_name("page.html")
+KEEPALIVE_SECONDS = 15.0
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class Desk:
+    settings: Settings
+    pool: asyncpg.Pool
+    publisher: Publisher
+    hub: OfferHub
+    conversations: ConversationStore
+    actions: ChannelActions
+
+    async def publish(self, agent: Agent, record: Record) -> None:
+        await self.publisher.publish(AGENT_EVENTS, agent.agent_id, record)
+
+
+DESK: web.AppKey[Desk] = web.AppKey("desk", Desk)
+AGENT: web.RequestKey[Agent] = web.RequestKey("agent", Agent)
+
+
+@web.middleware
+async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Authenticate /api/*; map failures to answers (never a 2xx for an unpublished event)."""
+    if request.path.startswith("/api/"):
+        header = request.headers.get("Authorization", "")
+        token = header[7:] if header.startswith("Bearer ") else request.query.get("token", "")
+        agent = await agent_for_token(request.app[DESK].pool, token)
+        if agent is None:
+            raise web.HTTPUnauthorized(text="missing or unknown agent token")
+        request[AGENT] = agent
+    try:
+        return await handler(request)
+    except PublishFailed as exc:
+        return web.json_response({"error": str(exc)}, status=503, headers={"Retry-After": "2"})
+    except ChannelRefused as exc:
+        return web.json_response({"error": exc.reason}, status=exc.status)
+    except ChannelUnavailable as exc:
+        return web.json_response({"error": str(exc)}, status=502)
+    except web.HTTPException:
+        raise
+    except Exception as exc:
+        log.exception("desk request %s failed", request.path)
+        metrics.ERRORS.labels(component="desk", kind=type(exc).__name__).inc()
+        return web.json_response({"error": "internal error"}, status=500)
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    if not request.can_read_body:
+        return {}
+    try:
+        body = await request.json()
+    except json.JSONDecodeError as exc:
+        raise web.HTTPBadRequest(text=f"not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text="expected a JSON object")
+    return body
+
+
+def _text(body: dict[str, Any], name: str, *, required: bool, limit: int = 10_000) -> str:
+    value = body.get(name, "")
+    if not isinstance(value, str) or len(value) > limit or (required and not value.strip()):
+        raise web.HTTPBadRequest(text=f"{name!r} must be a string of at most {limit} characters")
+    return value
+
+
+# ---------------------------------------------------------------- page, stream, state
+async def page(request: web.Request) -> web.Response:
+    return web.Response(text=PAGE.read_text(), content_type="text/html")
+
+
+async def me(request: web.Request) -> web.Response:
+    agent: Agent = request[AGENT]
+    return web.json_response(
+        {
+            "agent_id": agent.agent_id,
+            "pool_id": agent.pool_id,
+            "name": agent.name,
+            "skills": agent.skills,
+        }
+    )
+
+
+async def stream(request: web.Request) -> web.StreamResponse:
+    desk, agent = request.app[DESK], request[AGENT]
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+    )
+    await response.prepare(request)
+    queue = desk.hub.subscribe(agent.agent_id)
+    try:
+        await response.write(b": connected\n\n")
+        for offer in desk.hub.open_offers(agent.agent_id):
+            await _send(response, {"type": "offer", "offer": offer})
+        while True:
+            try:
+                event = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+            except TimeoutError:
+                await response.write(b": keepalive\n\n")
+                continue
+            await _send(response, event)
+    except (ConnectionResetError, ConnectionError, asyncio.CancelledError):
+        pass
+    finally:
+        desk.hub.unsubscribe(agent.agent_id, queue)
+    return response
+
+
+async def _send(response: web.StreamResponse, event: dict[str, Any]) -> None:
+    data = json.dumps(event, default=str)
+    await response.write(f"event: {event['type']}\ndata: {data}\n\n".encode())
+
+
+async def login(request: web.Request) -> web.Response:
+    desk, agent = request.app[DESK], request[AGENT]
+    await desk.publish(
+        agent,
+        ag.AgentLoggedIn(
+            pool_id=agent.pool_id, agent_id=agent.agent_id, skills=agent.skills, name=agent.name
+        ),
+    )
+    return web.json_response({"status": "logged_in"})
+
+
+async def state(request: web.Request) -> web.Response:
+    desk, agent = request.app[DESK], request[AGENT]
+    body = await _body(request)
+    wanted = body.get("state")
+    base = {"pool_id": agent.pool_id, "agent_id": agent.agent_id}
+    record: Record
+    if wanted == "ready":
+        record = ag.AgentReady(**base)
+    elif wanted == "not_ready":
+        record = ag.AgentNotReady(
+            **base, reason=_text(body, "reason", required=False, limit=100) or "break"
+        )
+    elif wanted == "logged_out":
+        record = ag.AgentLoggedOut(**base)
+    else:
+        raise web.HTTPBadRequest(text="state must be ready, not_ready or logged_out")
+    await desk.publish(agent, record)
+    return web.json_response({"status": wanted})
+
+
+# ---------------------------------------------------------------- offers
+def _own_offer(request: web.Request) -> tuple[Desk, Agent, str]:
+    desk, agent = request.app[DESK], request[AGENT]
+    offer_id = request.match_info["offer_id"]
+    offer = desk.hub.offers.get(offer_id)
+    if offer is None:
+        raise web.HTTPNotFound(text=f"no open offer {offer_id}")
+    if offer.agent_id != agent.agent_id:
+        raise web.HTTPForbidden(text="this offer is for another agent")
+    return desk, agent, offer_id
+
+
+async def accept(request: web.Request) -> web.Response:
+    desk, agent, offer_id = _own_offer(request)
+    offer = desk.hub.offers[offer_id]
+    outcome = desk.hub.wait_outcome(offer_id, desk.settings.desk_accept_wait_seconds)
+    waiting = asyncio.ensure_future(outcome)
+    await asyncio.sleep(0)  # register the waiter before the answer can arrive
+    try:
+        await desk.publish(
+            agent,
+            ag.OfferAccepted(
+                event_id=f"{offer_id}:accepted",
+                pool_id=agent.pool_id,
+                agent_id=agent.agent_id,
+                offer_id=offer_id,
+            ),
+        )
+    except BaseException:
+        waiting.cancel()
+        raise
+    result = await waiting
+    if result is None:
+        return web.json_response({"status": "pending", "offer_id": offer_id}, status=202)
+    if not isinstance(result, ContactAssigned):
+        return web.json_response({"status": result.TYPE, "offer_id": offer_id}, status=409)
+    answer: dict[str, Any] = {
+        "status": "assigned",
+        "offer_id": offer_id,
+        "contact_id": offer.contact_id,
+    }
+    conversation = await desk.conversations.get(offer.contact_id)
+    if conversation is not None and conversation.channel == "voice":
+        answer["call_sid"] = await desk.actions.connect_voice(conversation, agent)
+    return web.json_response(answer)
+
+
+async def reject(request: web.Request) -> web.Response:
+    desk, agent, offer_id = _own_offer(request)
+    body = await _body(request)
+    await desk.publish(
+        agent,
+        ag.OfferRejected(
+            event_id=f"{offer_id}:rejected",
+            pool_id=agent.pool_id,
+            agent_id=agent.agent_id,
+            offer_id=offer_id,
+            reason=_text(body, "reason", required=False, limit=200),
+        ),
+    )
+    return web.json_response({"status": "rejected", "offer_id": offer_id})
+
+
+# ---------------------------------------------------------------- contacts
+async def _own_contact(request: web.Request) -> tuple[Desk, Agent, str]:
+    desk, agent = request.app[DESK], request[AGENT]
+    contact_id = request.match_info["contact_id"]
+    owner = desk.hub.assigned.get(contact_id)
+    if owner is None:  # assigned before this desk process started: ask the interaction log
+        owner = await desk.pool.fetchval(
+            "SELECT agent_id FROM contacts WHERE contact_id = $1 AND completed_at IS NULL",
+            contact_id,
+        )
+    if owner is None:
+        raise web.HTTPNotFound(text=f"contact {contact_id} is not assigned")
+    if owner != agent.agent_id:
+        raise web.HTTPForbidden(text="this contact is assigned to another agent")
+    return desk, agent, contact_id
+
+
+async def contact(request: web.Request) -> web.Response:
+    desk, _agent, contact_id = await _own_contact(request)
+    conversation = await desk.conversations.get(contact_id)
+    messages = await desk.conversations.messages(contact_id)
+    return web.json_response(
+        {
+            "contact_id": contact_id,
+            "channel": conversation.channel if conversation else None,
+            "status": conversation.status if conversation else None,
+            "messages": [m.as_json() for m in messages],
+        }
+    )
+
+
+async def reply(request: web.Request) -> web.Response:
+    desk, agent, contact_id = await _own_contact(request)
+    text = _text(await _body(request), "text", required=True)
+    conversation = await desk.conversations.get(contact_id)
+    if conversation is None or conversation.status != "open":
+        raise web.HTTPConflict(text="the conversation is closed")
+    message_id = await desk.actions.reply(conversation, agent, text)
+    return web.json_response({"status": "sent", "message_id": message_id})
+
+
+async def complete(request: web.Request) -> web.Response:
+    desk, agent, contact_id = await _own_contact(request)
+    disposition = _text(await _body(request), "disposition", required=False, limit=200)
+    conversation = await desk.conversations.get(contact_id)
+    await desk.publish(
+        agent,
+        ag.ContactCompleted(
+            event_id=f"{contact_id}:completed",
+            pool_id=conversation.pool_id if conversation else agent.pool_id,
+            agent_id=agent.agent_id,
+            contact_id=contact_id,
+            disposition=disposition,
+        ),
+    )
+    await desk.conversations.close(contact_id)
+    desk.hub.assigned.pop(contact_id, None)
+    return web.json_response({"status": "completed", "contact_id": contact_id})
+
+
+async def metrics_page(request: web.Request) -> web.Response:
+    body, content_type = metrics.render()
+    return web.Response(body=body, headers={"Content-Type": content_type})
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+def create_app(desk: Desk) -> web.Application:
+    app = web.Application(client_max_size=256 * 1024, middlewares=[guard])
+    app[DESK] = desk
+    app.router.add_get("/", page)
+    app.router.add_get("/api/me", me)
+    app.router.add_get("/api/stream", stream)
+    app.router.add_post("/api/login", login)
+    app.router.add_post("/api/state", state)
+    app.router.add_post("/api/offers/{offer_id}/accept", accept)
+    app.router.add_post("/api/offers/{offer_id}/reject", reject)
+    app.router.add_get("/api/contacts/{contact_id}", contact)
+    app.router.add_post("/api/contacts/{contact_id}/reply", reply)
+    app.router.add_post("/api/contacts/{contact_id}/complete", complete)
+    app.router.add_get("/metrics", metrics_page)
+    app.router.add_get("/healthz", health)
+    return app
+
+
+@dataclass
+class RunningDesk:
+    desk: Desk
+    port: int
+
+
+@asynccontextmanager
+async def running_desk(settings: Settings, offers_wait: float = 10.0) -> AsyncIterator[RunningDesk]:
+    pool = await asyncpg.create_pool(settings.require_database_url(), min_size=1, max_size=10)
+    publisher = BrokerPublisher(
+        settings.kafka_bootstrap_servers, settings.topic_prefix, settings.gateway_publish_timeout
+    )
+    conversations = ConversationStore(pool)
+    customers = CustomerDirectory(pool, settings.default_language)
+    hub = OfferHub(lambda offer: build_screen_pop(conversations, customers, offer))
+    actions = ChannelActions(settings, conversations, customers, publisher)
+    desk = Desk(settings, pool, publisher, hub, conversations, actions)
+    ready = asyncio.Event()
+    consumer = asyncio.create_task(run_offers(settings, hub, ready))
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(ready.wait(), offers_wait)
+    runner = web.AppRunner(create_app(desk), access_log=None, shutdown_timeout=1.0)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.desk_host, settings.desk_port)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield RunningDesk(desk, port)
+    finally:
+        await runner.cleanup()
+        consumer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await consumer
+        await actions.close()
+        await publisher.close()
+        await pool.close()
+
+
+async def serve(settings: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with running_desk(settings) as running:
+        log.warning("desk on http://%s:%s/", settings.desk_host, running.port)
+        await stop.wait()
+
+
+async def issue_token_command(settings: Settings, agent_id: str, pool_id: str | None) -> int:
+    pool = await asyncpg.create_pool(settings.require_database_url(), min_size=1, max_size=1)
+    try:
+        print(await issue_token(pool, agent_id, pool_id))
+    except LookupError as exc:
+        print(exc)
+        return 1
+    finally:
+        await pool.close()
+    return 0

@@ -1,0 +1,63 @@
+"""Agent tokens: issued once, stored as SHA-256 in ``agents.token_hash``, presented as
+``Authorization: Bearer <token>`` (or ``?token=`` where a browser cannot set headers: SSE)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass, field
+
+import asyncpg
+
+
+@dataclass(frozen=True)
+class Agent:
+    agent_id: str
+    pool_id: str
+    name: str | None = None
+    skills: dict[str, int] = field(default_factory=dict)
+    voice_endpoint: str | None = None
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def issue_token(pool: asyncpg.Pool, agent_id: str, pool_id: str | None = None) -> str:
+    """A new token for the agent (the old one stops working). A new agent needs ``pool_id``."""
+    token = secrets.token_urlsafe(32)
+    if pool_id is not None:
+        await pool.execute(
+            "INSERT INTO agents (agent_id, pool_id) VALUES ($1, $2)"
+            " ON CONFLICT (agent_id) DO UPDATE SET pool_id = EXCLUDED.pool_id",
+            agent_id,
+            pool_id,
+        )
+    status = await pool.execute(
+        "UPDATE agents SET token_hash = $2 WHERE agent_id = $1", agent_id, hash_token(token)
+    )
+    if not str(status).endswith(" 1"):
+        raise LookupError(f"no agent {agent_id!r}; give its pool to create it")
+    return token
+
+
+async def agent_for_token(pool: asyncpg.Pool, token: str) -> Agent | None:
+    if not token:
+        return None
+    row = await pool.fetchrow(
+        "SELECT agent_id, pool_id, name, skills, voice_endpoint FROM agents WHERE token_hash = $1",
+        hash_token(token),
+    )
+    if row is None:
+        return None
+    skills = row["skills"]
+    if isinstance(skills, str):
+        skills = json.loads(skills)
+    return Agent(
+        agent_id=row["agent_id"],
+        pool_id=row["pool_id"],
+        name=row["name"],
+        skills={str(k): int(v) for k, v in (skills or {}).items()},
+        voice_endpoint=row["voice_endpoint"],
+    )

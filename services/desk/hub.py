@@ -1,0 +1,163 @@
+"""The desk's view of the offers topic (key: agent id): one consumer per desk process, fanned
+out to the agents connected here. It keeps the open offers and assignments it has seen, so an
+agent acts on their own offers only, and lets an accept wait for routing's assignment."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+
+from schemas.base import Record
+from schemas.codec import InvalidMessage, decode
+from schemas.routing import (
+    ContactAssigned,
+    ContactReleased,
+    OfferDeclined,
+    OfferExpired,
+    OfferMade,
+    OfferRescinded,
+)
+from schemas.topics import OFFERS
+from services import metrics
+from services.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PopBuilder = Callable[[OfferMade], Awaitable[dict[str, Any]]]
+_CLOSING = (OfferExpired, OfferRescinded, OfferDeclined)
+
+
+class OfferHub:
+    def __init__(self, pop: PopBuilder) -> None:
+        self._pop = pop
+        self.offers: dict[str, OfferMade] = {}
+        self.pops: dict[str, dict[str, Any]] = {}
+        self.closed: dict[str, str] = {}  # offer id → expired / rescinded / declined / assigned
+        self.assigned: dict[str, str] = {}  # contact id → agent id
+        self._subscribers: dict[str, set[asyncio.Queue[dict[str, Any]]]] = {}
+        self._waiters: dict[str, list[asyncio.Future[Record]]] = {}
+
+    # ------------------------------------------------------------ agents' streams
+    def subscribe(self, agent_id: str) -> asyncio.Queue[dict[str, Any]]:
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1000)
+        self._subscribers.setdefault(agent_id, set()).add(queue)
+        metrics.DESK_CONNECTIONS.inc()
+        return queue
+
+    def unsubscribe(self, agent_id: str, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        queues = self._subscribers.get(agent_id)
+        if queues is not None and queue in queues:
+            queues.discard(queue)
+            metrics.DESK_CONNECTIONS.dec()
+            if not queues:
+                del self._subscribers[agent_id]
+
+    def open_offers(self, agent_id: str) -> list[dict[str, Any]]:
+        now = datetime.now(UTC)
+        return [
+            self.pops[o.offer_id]
+            for o in self.offers.values()
+            if o.agent_id == agent_id and o.offer_id not in self.closed and o.expires_at > now
+        ]
+
+    def _push(self, agent_id: str, event: dict[str, Any]) -> None:
+        for queue in self._subscribers.get(agent_id, ()):
+            with contextlib.suppress(asyncio.QueueFull):
+                queue.put_nowait(event)
+
+    # ------------------------------------------------------------ accept waiting
+    async def wait_outcome(self, offer_id: str, timeout: float) -> Record | None:
+        """Routing's answer to an accept: ``ContactAssigned``, or the record that closed the
+        offer (expired, rescinded); None when nothing came within ``timeout``."""
+        future: asyncio.Future[Record] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(offer_id, []).append(future)
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            return None
+        finally:
+            waiters = self._waiters.get(offer_id, [])
+            if future in waiters:
+                waiters.remove(future)
+            if not waiters:
+                self._waiters.pop(offer_id, None)
+
+    def _resolve(self, offer_id: str, record: Record) -> None:
+        for future in self._waiters.pop(offer_id, []):
+            if not future.done():
+                future.set_result(record)
+
+    # ------------------------------------------------------------ records
+    async def handle(self, record: Record) -> None:
+        agent_id = getattr(record, "agent_id", None)
+        if not agent_id:
+            return
+        event: dict[str, Any] = {"type": record.TYPE, "record": record.model_dump(mode="json")}
+        if isinstance(record, OfferMade):
+            if record.offer_id in self.offers:
+                return  # replayed
+            self.offers[record.offer_id] = record
+            try:
+                pop = await self._pop(record)
+            except Exception as exc:
+                log.exception("screen pop for %s failed", record.contact_id)
+                metrics.ERRORS.labels(component="desk_screen_pop", kind=type(exc).__name__).inc()
+                pop = {"contact_id": record.contact_id, "error": "context unavailable"}
+            pop.update(
+                offer_id=record.offer_id,
+                agent_id=record.agent_id,
+                expires_at=record.expires_at.isoformat(),
+                callback=record.callback,
+                explanation=record.explanation,
+            )
+            self.pops[record.offer_id] = pop
+            event = {"type": "offer", "offer": pop}
+        elif isinstance(record, ContactAssigned):
+            self.assigned[record.contact_id] = record.agent_id
+            self.closed[record.offer_id] = "assigned"
+            self._resolve(record.offer_id, record)
+        elif isinstance(record, _CLOSING):
+            self.closed[record.offer_id] = record.TYPE
+            self._resolve(record.offer_id, record)
+        elif isinstance(record, ContactReleased):
+            self.assigned.pop(record.contact_id, None)
+        self._push(agent_id, event)
+
+
+async def run_offers(settings: Settings, hub: OfferHub, ready: asyncio.Event | None = None) -> None:
+    """Consume the offers topic (no group: every desk process sees every agent's offers and
+    pushes to the agents connected to it); reconnects after broker trouble."""
+    while True:
+        consumer = AIOKafkaConsumer(
+            OFFERS.full_name(settings.topic_prefix),
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            group_id=None,
+            auto_offset_reset="latest",
+            enable_auto_commit=False,
+        )
+        try:
+            await consumer.start()
+            if ready is not None:
+                ready.set()
+            async for message in consumer:
+                metrics.EVENTS_IN.labels(topic=OFFERS.name).inc()
+                try:
+                    record = decode(message.value)
+                except InvalidMessage:
+                    continue
+                await hub.handle(record)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            metrics.ERRORS.labels(component="desk_offers", kind=type(exc).__name__).inc()
+            log.warning("offers consumer failed, restarting: %r", exc)
+            await asyncio.sleep(1.0)
+        finally:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
