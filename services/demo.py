@@ -18,8 +18,8 @@ from pathlib import Path
 from schemas import agents as ag
 from schemas import contacts as ct
 from schemas.codec import decode
-from schemas.routing import ContactAssigned, OfferExpired, OfferMade
-from schemas.topics import AGENT_EVENTS, CONTACTS, OFFERS
+from schemas.routing import ContactAssigned, ContactQueued, OfferExpired, OfferMade
+from schemas.topics import AGENT_EVENTS, CONTACTS, INTERACTIONS
 from services.bus import Bus, TopicReader, open_bus
 from services.runtime.broker import free_port
 from services.runtime.local import local_runtime
@@ -112,8 +112,18 @@ async def _drive(settings: Settings) -> Report:
     classes = {c.contact_id: c.customer_class for c in SAMPLE}
     rng = random.Random(7)
     async with open_bus(settings.kafka_bootstrap_servers, settings.topic_prefix) as bus:
-        reader = TopicReader(settings.kafka_bootstrap_servers, settings.topic_prefix, [OFFERS])
+        reader = TopicReader(
+            settings.kafka_bootstrap_servers, settings.topic_prefix, [INTERACTIONS]
+        )
         async with reader:
+            for agent, skills in AGENTS.items():
+                await bus.publish(
+                    AGENT_EVENTS,
+                    agent,
+                    ag.AgentLoggedIn(
+                        pool_id=POOL, agent_id=agent, skills=skills, capacity=CHAT_ONLY.get(agent)
+                    ),
+                )
             now = datetime.now(UTC)
             for contact in SAMPLE:
                 arrived = now - timedelta(seconds=contact.waited_before)
@@ -134,14 +144,16 @@ async def _drive(settings: Settings) -> Report:
                     f"[{report.elapsed()}] arrives  {contact.contact_id:<14}"
                     f" {contact.customer_class:<8} {contact.channel.value}{note}"
                 )
+            # contacts travel on several partitions: let them all queue, so that what follows
+            # shows the priority order rather than the order of arrival at the worker
+            queued: set[str] = set()
+            while len(queued) < len(SAMPLE) and time.monotonic() - report.started < 90:
+                for _topic, _key, value in await reader.read(0.3):
+                    record = decode(value)
+                    if isinstance(record, ContactQueued) and record.pool_id == POOL:
+                        queued.add(record.contact_id)
+            print(f"[{report.elapsed()}] queued   {len(queued)} contacts")
             for agent, skills in AGENTS.items():
-                await bus.publish(
-                    AGENT_EVENTS,
-                    agent,
-                    ag.AgentLoggedIn(
-                        pool_id=POOL, agent_id=agent, skills=skills, capacity=CHAT_ONLY.get(agent)
-                    ),
-                )
                 await bus.publish(AGENT_EVENTS, agent, ag.AgentReady(pool_id=POOL, agent_id=agent))
                 print(f"[{report.elapsed()}] ready    {agent} skills {skills}")
             talking: set[asyncio.Task[None]] = set()
