@@ -157,9 +157,16 @@ async def agents(
         assert (await client.call("POST", "/api/login"))[0] == 200
         assert (await client.call("POST", "/api/state", {"state": "ready"}))[0] == 200
         clients[agent_id] = client
+    for client in clients.values():  # routing has them ready before any contact arrives
+        await eventually(lambda c=client: _state(c, "ready"), 60, f"{client.agent_id} ready")
     yield clients
     for client in clients.values():
         await client.stop()
+
+
+async def _state(client: AgentClient, state: str) -> bool:
+    changes = client.of("agent_state_changed")
+    return bool(changes) and changes[-1]["state"] == state
 
 
 async def lifecycle(settings: Settings, contact_id: str, timeout: float = 30) -> dict[str, Any]:
@@ -368,6 +375,11 @@ async def test_chat_socket_offer_agent_message_and_complete(
     assert row["channel"] == "chat" and row["ended_at"] is not None
 
 
+def q(selector: str) -> str:
+    """JavaScript for the first element matching ``selector``."""
+    return f"document.querySelector({selector!r})"
+
+
 async def test_agent_page_accepts_and_completes_in_headless_chromium(
     e2e_settings: Settings, gateway: RunningGateway, desk: RunningDesk,
     agents: dict[str, AgentClient], http: aiohttp.ClientSession,
@@ -384,12 +396,13 @@ async def test_agent_page_accepts_and_completes_in_headless_chromium(
     for client in agents.values():
         assert (await client.call("POST", "/api/state",
                                   {"state": "not_ready", "reason": "lunch"}))[0] == 200
+        await eventually(lambda c=client: _state(c, "not_ready"), 30, "not ready")
     async with Browser(executable) as browser:
         await browser.goto(f"http://127.0.0.1:{desk.port}/?token={token}")
         await browser.wait_for("document.body.dataset.stream === 'open'")
         await browser.wait_for("document.getElementById('status').textContent === 'logged in'")
         await browser.evaluate("document.getElementById('ready').click()")
-        await browser.wait_for("document.getElementById('status').textContent.includes('ready')")
+        await browser.wait_for("document.body.dataset.state === 'ready'")
         base = f"http://127.0.0.1:{gateway.http_port}"
         async with http.post(base + "/chat/sessions", json={"chat_id": "grace"}) as response:
             session = await response.json()
@@ -397,18 +410,18 @@ async def test_agent_page_accepts_and_completes_in_headless_chromium(
             await ws.send_json({"type": "message", "text": "Where is order O-77?"})
             contact_id = (await ws.receive_json(timeout=10))["contact_id"]
             offer_card = f".offer[data-offer-id^='{contact_id}']"
-            await browser.wait_for(f"document.querySelector({offer_card!r})")
-            text = await browser.evaluate(f"document.querySelector({offer_card!r}).innerText")
+            await browser.wait_for(f"!!{q(offer_card)}")
+            text = await browser.evaluate(f"{q(offer_card)}.innerText")
             assert "Grace Hopper" in text and "vip" in text and "20% off" in text
-            await browser.evaluate(f"document.querySelector('{offer_card} .accept').click()")
+            await browser.evaluate(f"{q(offer_card + ' .accept')}.click()")
             card = f".contact[data-contact-id='{contact_id}']"
-            await browser.wait_for(f"document.querySelector({card!r})")
-            await browser.evaluate(f"document.querySelector('{card} .reply-text').value = 'Soon'")
-            await browser.evaluate(f"document.querySelector('{card} .reply').click()")
+            await browser.wait_for(f"!!{q(card)}")
+            await browser.evaluate(f"{q(card + ' .reply-text')}.value = 'Soon'")
+            await browser.evaluate(f"{q(card + ' .reply')}.click()")
             pushed = await ws.receive_json(timeout=10)
             assert pushed["text"] == "Soon" and pushed["agent_id"] == "carol"
-            await browser.evaluate(f"document.querySelector('{card} .disposition').value = 'eta'")
-            await browser.evaluate(f"document.querySelector('{card} .complete').click()")
+            await browser.evaluate(f"{q(card + ' .disposition')}.value = 'eta'")
+            await browser.evaluate(f"{q(card + ' .complete')}.click()")
             await browser.wait_for("!document.querySelector('.contact')")
     row = await lifecycle(e2e_settings, contact_id)
     assert (row["agent_id"], row["disposition"]) == ("carol", "eta")

@@ -106,10 +106,14 @@ class Browser:
         return result.get("result", {}).get("value")
 
     async def wait_for(self, expression: str, timeout: float = 30) -> Any:
-        """Poll a JavaScript expression until it is truthy; return its value."""
+        """Poll a JavaScript expression until it is truthy; return its value (a DOM node comes
+        back as ``{}``: test for elements with ``!!``)."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
-            value = await self.evaluate(expression)
+            try:
+                value = await self.evaluate(expression)
+            except RuntimeError:  # e.g. the page is still loading
+                value = None
             if value:
                 return value
             if asyncio.get_running_loop().time() > deadline:
