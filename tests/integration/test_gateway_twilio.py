@@ -204,3 +204,44 @@ async def test_broker_unreachable_answers_503_and_keeps_nothing(
         assert left == 0
     finally:
         await connection.close()
+
+
+async def test_smtp_refuses_malformed_and_oversized_mail(
+    gateway: RunningGateway, gw_settings: Settings
+) -> None:
+    import aiosmtplib
+
+    smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=gateway.smtp_port)
+    await smtp.connect()
+    try:
+        with pytest.raises(aiosmtplib.SMTPDataError) as no_sender:
+            await smtp.sendmail("x@example.com", ["support@shop.example"],
+                                b"Subject: no From header\r\n\r\nhello\r\n")
+        assert no_sender.value.code == 554
+        big = b"From: a@example.com\r\n\r\n" + b"x" * (gw_settings.smtp_max_message_bytes + 10)
+        with pytest.raises(aiosmtplib.SMTPResponseException) as too_big:
+            await smtp.sendmail("a@example.com", ["support@shop.example"], big)
+        assert too_big.value.code == 552
+    finally:
+        smtp.close()
+
+
+async def test_chat_rejects_bad_frames_without_closing(
+    gateway: RunningGateway, http: aiohttp.ClientSession, contacts: Records
+) -> None:
+    base = url(gateway)
+    async with http.post(base + "/chat/sessions", data=b"{not json",
+                         headers={"Content-Type": "application/json"}) as response:
+        assert response.status == 400
+    async with http.post(base + "/chat/sessions", json={"chat_id": "web-7"}) as response:
+        token = (await response.json())["token"]
+    async with http.ws_connect(f"{base}/chat/ws?token={token}") as ws:
+        await ws.send_str("not json")
+        assert (await ws.receive_json(timeout=5))["type"] == "error"
+        await ws.send_json({"type": "message", "text": ""})
+        assert (await ws.receive_json(timeout=5))["type"] == "error"
+        await ws.send_json({"type": "message", "text": "hi", "id": "1"})
+        ack = await ws.receive_json(timeout=5)
+        assert ack["type"] == "ack"
+    [arrived] = await contacts.wait_for(ct.ContactArrived, contact_id=ack["contact_id"])
+    assert arrived.channel is ct.Channel.CHAT and arrived.customer.chat_id == "web-7"

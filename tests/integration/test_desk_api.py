@@ -1,0 +1,93 @@
+"""The desk's authentication and ownership rules against the real broker and PostgreSQL
+(offers are produced on the offers topic directly; no routing worker needed)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+import pytest
+
+from schemas import agents as ag
+from schemas.routing import OfferMade
+from schemas.topics import AGENT_EVENTS, OFFERS
+from services.bus import TopicReader, open_bus
+from services.desk.app import RunningDesk, running_desk
+from services.desk.auth import issue_token
+from services.runtime.broker import LocalBroker
+from services.runtime.postgres import create_database
+from services.settings import Settings
+from streams.adapters.migrations import migrate
+from streams.adapters.topics import ensure_topics
+from tests.support.channels import Records
+from tests.support.desk_client import AgentClient
+from tests.support.workers import eventually
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+async def desk_settings(broker: LocalBroker, postgres_server_url: str) -> Settings:
+    prefix = f"d{uuid.uuid4().hex[:8]}."
+    await ensure_topics(broker.bootstrap_servers, prefix)
+    url = await create_database(postgres_server_url)
+    await migrate(url)
+    return Settings(KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap_servers, DATABASE_URL=url,
+                    topic_prefix=prefix, desk_port=0, desk_accept_wait_seconds=1.0)
+
+
+@pytest.fixture(scope="module")
+async def desk(desk_settings: Settings) -> AsyncIterator[RunningDesk]:
+    async with running_desk(desk_settings) as running:
+        yield running
+
+
+async def test_tokens_and_ownership(desk: RunningDesk, desk_settings: Settings) -> None:
+    pool = desk.desk.pool
+    tokens = {}
+    for agent_id in ("ann", "ben"):
+        tokens[agent_id] = await issue_token(pool, agent_id, "p1")
+    stored = await pool.fetchval("SELECT token_hash FROM agents WHERE agent_id = 'ann'")
+    assert stored and tokens["ann"] not in stored  # only the hash is kept
+    base = f"http://127.0.0.1:{desk.port}"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(base + "/api/me") as response:
+            assert response.status == 401
+        async with http.get(base + "/api/stream?token=wrong") as response:
+            assert response.status == 401
+        async with http.get(base + "/") as response:
+            assert response.status == 200 and "Agent desk" in await response.text()
+        ann = await AgentClient(http, base, "ann", tokens["ann"]).start()
+        ben = await AgentClient(http, base, "ben", tokens["ben"]).start()
+        offer = OfferMade(pool_id="p1", cause_event_id="x", offer_id="c1:1", contact_id="c1",
+                          agent_id="ann", attempt=1,
+                          expires_at=datetime.now(UTC) + timedelta(seconds=60))
+        async with open_bus(desk_settings.kafka_bootstrap_servers,
+                            desk_settings.topic_prefix) as bus:
+            await bus.publish(OFFERS, "ann", offer)
+
+        async def offered() -> bool:
+            return bool(ann.offers("c1"))
+
+        await eventually(offered, 15, "ann's offer")
+        assert not ben.offers("c1")
+        assert ann.offers("c1")[0]["suggested_next_step"]
+        assert (await ben.call("POST", "/api/offers/c1:1/accept"))[0] == 403
+        assert (await ben.call("POST", "/api/offers/nope/accept"))[0] == 404
+        assert (await ben.call("POST", "/api/contacts/c1/complete", {}))[0] == 404
+        assert (await ann.call("POST", "/api/state", {"state": "dancing"}))[0] == 400
+        status, body = await ann.call("POST", "/api/offers/c1:1/accept")
+        assert status == 202 and body["status"] == "pending"  # no routing here to assign
+        assert (await ann.call("POST", "/api/offers/c1:1/reject", {"reason": "busy"}))[0] == 200
+        await ann.stop()
+        await ben.stop()
+    reader = TopicReader(desk_settings.kafka_bootstrap_servers, desk_settings.topic_prefix,
+                         [AGENT_EVENTS])
+    async with reader:
+        records = Records(reader)
+        [rejected] = await records.wait_for(ag.OfferRejected, agent_id="ann")
+        assert rejected.offer_id == "c1:1" and rejected.reason == "busy"
+        assert records.of(ag.OfferAccepted, agent_id="ann")
+        assert not records.of(ag.OfferAccepted, agent_id="ben")
