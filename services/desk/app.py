@@ -177,16 +177,15 @@ async def state(request: web.Request) -> web.Response:
     desk, agent = request.app[DESK], request[AGENT]
     body = await _body(request)
     wanted = body.get("state")
-    base = {"pool_id": agent.pool_id, "agent_id": agent.agent_id}
+    pool_id, agent_id = agent.pool_id, agent.agent_id
     record: Record
     if wanted == "ready":
-        record = ag.AgentReady(**base)
+        record = ag.AgentReady(pool_id=pool_id, agent_id=agent_id)
     elif wanted == "not_ready":
-        record = ag.AgentNotReady(
-            **base, reason=_text(body, "reason", required=False, limit=100) or "break"
-        )
+        reason = _text(body, "reason", required=False, limit=100) or "break"
+        record = ag.AgentNotReady(pool_id=pool_id, agent_id=agent_id, reason=reason)
     elif wanted == "logged_out":
-        record = ag.AgentLoggedOut(**base)
+        record = ag.AgentLoggedOut(pool_id=pool_id, agent_id=agent_id)
     else:
         raise web.HTTPBadRequest(text="state must be ready, not_ready or logged_out")
     await desk.publish(agent, record)
