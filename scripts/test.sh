@@ -8,4 +8,5 @@ if [ -f scripts/install-test-deps.sh ]; then
     bash scripts/install-test-deps.sh
 fi
 .venv/bin/ruff check .
+.venv/bin/mypy schemas streams services
 .venv/bin/python -m pytest -p no:cacheprovider "$@"

@@ -103,6 +103,7 @@ class Settings(BaseSettings):
     notifier_send_lease_seconds: float = 60.0
     notifier_send_timeout: float = 10.0
     notifier_metrics_port: int = 9103  # the notifier's /metrics (workers: metrics_port)
+
     @field_validator("class_weights", "channel_capacity", "exclusive_channels", mode="before")
     @classmethod
     def _json_text(cls, value: Any) -> Any:

@@ -65,9 +65,7 @@ async def twilio() -> AsyncIterator[TwilioApiServer]:
 @pytest.fixture(scope="module")
 async def relay() -> AsyncIterator[tuple[Relay, int]]:
     handler = Relay()
-    server = await asyncio.get_running_loop().create_server(
-        lambda: SMTP(handler), "127.0.0.1", 0
-    )
+    server = await asyncio.get_running_loop().create_server(lambda: SMTP(handler), "127.0.0.1", 0)
     yield handler, server.sockets[0].getsockname()[1]
     server.close()
     await server.wait_closed()
@@ -75,7 +73,9 @@ async def relay() -> AsyncIterator[tuple[Relay, int]]:
 
 @pytest.fixture(scope="module")
 async def e2e_settings(
-    broker: LocalBroker, postgres_server_url: str, twilio: TwilioApiServer,
+    broker: LocalBroker,
+    postgres_server_url: str,
+    twilio: TwilioApiServer,
     relay: tuple[Relay, int],
 ) -> Settings:
     prefix = f"e{uuid.uuid4().hex[:8]}."
@@ -83,15 +83,23 @@ async def e2e_settings(
     url = await create_database(postgres_server_url)
     await migrate(url)
     last_hour = datetime.now(UTC) - timedelta(hours=1)
-    await seed_customer(url, customer_id="vip-1", name="Grace Hopper", tier="vip",
-                        phone=VIP_PHONE, email="grace@example.com", chat_id="grace",
-                        last_agent_id="alice", last_agent_at=last_hour)
+    await seed_customer(
+        url,
+        customer_id="vip-1",
+        name="Grace Hopper",
+        tier="vip",
+        phone=VIP_PHONE,
+        email="grace@example.com",
+        chat_id="grace",
+        last_agent_id="alice",
+        last_agent_at=last_hour,
+    )
     connection = await asyncpg.connect(url)
     try:
         await connection.execute(
             "INSERT INTO customer_flags (customer_id, flag_id, kind, text, compensation,"
             " shipment_id) VALUES ('vip-1', 'shipment_delay:S1', 'shipment_delay',"
-            " 'Order O-77 is 3 days late', '{\"percent\": 20, \"text\": \"20% off your next"
+            ' \'Order O-77 is 3 days late\', \'{"percent": 20, "text": "20% off your next'
             " order\"}'::jsonb, 'S1')"
         )
     finally:
@@ -149,8 +157,10 @@ async def agents(
     for agent_id in ("alice", "bob"):
         await pool.execute(
             "INSERT INTO agents (agent_id, pool_id, name, skills) VALUES ($1, 'default', $2,"
-            " $3::jsonb)", agent_id, agent_id.title(), '{"billing": 5, "orders": 5,'
-            ' "technical": 5}'
+            " $3::jsonb)",
+            agent_id,
+            agent_id.title(),
+            '{"billing": 5, "orders": 5, "technical": 5}',
         )
         token = await issue_token(pool, agent_id)
         client = await AgentClient(http, f"http://127.0.0.1:{desk.port}", agent_id, token).start()
@@ -173,6 +183,7 @@ async def lifecycle(settings: Settings, contact_id: str, timeout: float = 30) ->
     """The contact's row in the interaction log once it is completed, with its event types."""
     connection = await asyncpg.connect(settings.require_database_url())
     try:
+
         async def completed() -> bool:
             status = await connection.fetchval(
                 "SELECT status FROM contacts WHERE contact_id = $1", contact_id
@@ -180,20 +191,29 @@ async def lifecycle(settings: Settings, contact_id: str, timeout: float = 30) ->
             return bool(status == "completed")
 
         await eventually(completed, timeout, f"{contact_id} completed in the interaction log")
-        row = dict(await connection.fetchrow(
-            "SELECT * FROM contacts WHERE contact_id = $1", contact_id))
-        row["events"] = [r["type"] for r in await connection.fetch(
-            "SELECT type FROM interaction_events WHERE contact_id = $1 OR payload->>'offer_id'"
-            " IN (SELECT offer_id FROM routing_decisions WHERE contact_id = $1)"
-            " ORDER BY occurred_at", contact_id)]
+        row = dict(
+            await connection.fetchrow("SELECT * FROM contacts WHERE contact_id = $1", contact_id)
+        )
+        row["events"] = [
+            r["type"]
+            for r in await connection.fetch(
+                "SELECT type FROM interaction_events WHERE contact_id = $1 OR payload->>'offer_id'"
+                " IN (SELECT offer_id FROM routing_decisions WHERE contact_id = $1)"
+                " ORDER BY occurred_at",
+                contact_id,
+            )
+        ]
         return row
     finally:
         await connection.close()
 
 
 async def test_voice_vip_ivr_offer_accept_connect_hangup(
-    e2e_settings: Settings, gateway: RunningGateway, agents: dict[str, AgentClient],
-    twilio: TwilioApiServer, http: aiohttp.ClientSession,
+    e2e_settings: Settings,
+    gateway: RunningGateway,
+    agents: dict[str, AgentClient],
+    twilio: TwilioApiServer,
+    http: aiohttp.ClientSession,
 ) -> None:
     client = make_async_twilio_client(e2e_settings)
     try:  # the live inbound call, as Twilio knows it
@@ -202,13 +222,20 @@ async def test_voice_vip_ivr_offer_accept_connect_hangup(
         await client.http_client.close()
     twilio.calls[call.sid]["status"] = "in-progress"
     base = f"http://127.0.0.1:{gateway.http_port}"
-    params = {"AccountSid": twilio.account_sid, "CallSid": call.sid, "From": VIP_PHONE,
-              "To": OUR_NUMBER, "CallStatus": "in-progress", "Direction": "inbound"}
+    params = {
+        "AccountSid": twilio.account_sid,
+        "CallSid": call.sid,
+        "From": VIP_PHONE,
+        "To": OUR_NUMBER,
+        "CallStatus": "in-progress",
+        "Direction": "inbound",
+    }
     token = twilio.auth_token
     status, twiml = await post_webhook(http, base, "/twilio/voice", params, token)
     assert status == 200 and "<Gather" in twiml and "Grace Hopper" in twiml
-    status, twiml = await post_webhook(http, base, "/twilio/voice/menu",
-                                       {**params, "Digits": "2"}, token)
+    status, twiml = await post_webhook(
+        http, base, "/twilio/voice/menu", {**params, "Digits": "2"}, token
+    )
     assert status == 200 and "<Redirect" in twiml
 
     contact_id = f"call-{call.sid}"
@@ -225,63 +252,95 @@ async def test_voice_vip_ivr_offer_accept_connect_hangup(
     assert status == 403  # not bob's offer
     status, body = await agent.call("POST", f"/api/offers/{offer['offer_id']}/accept")
     assert status == 200 and body["status"] == "assigned" and body["call_sid"] == call.sid
-    update = [r for r in twilio.requests if r.path.endswith(f"/Calls/{call.sid}.json")
-              and r.method == "POST"]
+    update = [
+        r
+        for r in twilio.requests
+        if r.path.endswith(f"/Calls/{call.sid}.json") and r.method == "POST"
+    ]
     assert update and "<Dial" in update[-1].form["Twiml"]
     assert "<Client>alice</Client>" in update[-1].form["Twiml"]
 
     hangup = {**params, "CallStatus": "completed", "CallDuration": "42"}
     assert (await post_webhook(http, base, "/twilio/voice/status", hangup, token))[0] == 204
-    status, _ = await agent.call("POST", f"/api/contacts/{contact_id}/complete",
-                                 {"disposition": "refund_offered"})
+    status, _ = await agent.call(
+        "POST", f"/api/contacts/{contact_id}/complete", {"disposition": "refund_offered"}
+    )
     assert status == 200
     row = await lifecycle(e2e_settings, contact_id)
     assert (row["channel"], row["customer_class"], row["agent_id"]) == ("voice", "vip", "alice")
     assert row["disposition"] == "refund_offered" and row["ended_at"] is not None
     assert row["answered_at"] and row["completed_at"] and row["customer_key"] == "vip-1"
-    for kind in ("contact_arrived", "contact_queued", "offer_made", "offer_accepted",
-                 "contact_assigned", "contact_ended", "contact_completed", "contact_released"):
+    for kind in (
+        "contact_arrived",
+        "contact_queued",
+        "offer_made",
+        "offer_accepted",
+        "contact_assigned",
+        "contact_ended",
+        "contact_completed",
+        "contact_released",
+    ):
         assert kind in row["events"], (kind, row["events"])
 
 
 async def test_sms_offer_reply_through_twilio_and_complete(
-    e2e_settings: Settings, gateway: RunningGateway, agents: dict[str, AgentClient],
-    twilio: TwilioApiServer, http: aiohttp.ClientSession,
+    e2e_settings: Settings,
+    gateway: RunningGateway,
+    agents: dict[str, AgentClient],
+    twilio: TwilioApiServer,
+    http: aiohttp.ClientSession,
 ) -> None:
     base = f"http://127.0.0.1:{gateway.http_port}"
     number = "+15550200002"
 
     def sms(sid: str, body: str) -> dict[str, str]:
-        return {"AccountSid": twilio.account_sid, "MessageSid": sid, "From": number,
-                "To": OUR_NUMBER, "Body": body, "NumMedia": "0"}
+        return {
+            "AccountSid": twilio.account_sid,
+            "MessageSid": sid,
+            "From": number,
+            "To": OUR_NUMBER,
+            "Body": body,
+            "NumMedia": "0",
+        }
 
     sid = "SM" + uuid.uuid4().hex
-    assert (await post_webhook(http, base, "/twilio/sms", sms(sid, "Parcel missing"),
-                               twilio.auth_token))[0] == 200
+    assert (
+        await post_webhook(http, base, "/twilio/sms", sms(sid, "Parcel missing"), twilio.auth_token)
+    )[0] == 200
     contact_id = f"sms-{sid}"
     agent, offer = await offer_for(list(agents.values()), contact_id)
     assert offer["channel"] == "sms" and offer["customer"]["tier"] == "standard"
     assert offer["transcript"][0]["body"] == "Parcel missing"
     status, body = await agent.call("POST", f"/api/offers/{offer['offer_id']}/accept")
     assert status == 200 and body["status"] == "assigned"
-    status, body = await agent.call("POST", f"/api/contacts/{contact_id}/reply",
-                                    {"text": "Sorry! A new parcel ships today."})
+    status, body = await agent.call(
+        "POST", f"/api/contacts/{contact_id}/reply", {"text": "Sorry! A new parcel ships today."}
+    )
     assert status == 200
     sent = twilio.created_messages()[-1]
     assert (sent["To"], sent["From"]) == (number, OUR_NUMBER)
     assert sent["Body"] == "Sorry! A new parcel ships today."
     # the customer answers in the same thread
-    assert (await post_webhook(http, base, "/twilio/sms", sms("SM" + uuid.uuid4().hex,
-                               "Thanks"), twilio.auth_token))[0] == 200
+    assert (
+        await post_webhook(
+            http, base, "/twilio/sms", sms("SM" + uuid.uuid4().hex, "Thanks"), twilio.auth_token
+        )
+    )[0] == 200
     status, thread = await agent.call("GET", f"/api/contacts/{contact_id}")
     assert [m["body"] for m in thread["messages"]][-1] == "Thanks"
     # after STOP the desk refuses to text the customer
-    assert (await post_webhook(http, base, "/twilio/sms", sms("SM" + uuid.uuid4().hex, "STOP"),
-                               twilio.auth_token))[0] == 200
+    assert (
+        await post_webhook(
+            http, base, "/twilio/sms", sms("SM" + uuid.uuid4().hex, "STOP"), twilio.auth_token
+        )
+    )[0] == 200
     status, body = await agent.call("POST", f"/api/contacts/{contact_id}/reply", {"text": "x"})
     assert status == 409 and "opted out" in body["error"]
-    assert (await agent.call("POST", f"/api/contacts/{contact_id}/complete",
-                             {"disposition": "reshipped"}))[0] == 200
+    assert (
+        await agent.call(
+            "POST", f"/api/contacts/{contact_id}/complete", {"disposition": "reshipped"}
+        )
+    )[0] == 200
     row = await lifecycle(e2e_settings, contact_id)
     assert row["channel"] == "sms" and row["disposition"] == "reshipped"
     assert row["events"].count("contact_message_received") == 2  # STOP changes consent only
@@ -289,7 +348,9 @@ async def test_sms_offer_reply_through_twilio_and_complete(
 
 
 async def test_email_over_smtp_threaded_reply_and_complete(
-    e2e_settings: Settings, gateway: RunningGateway, agents: dict[str, AgentClient],
+    e2e_settings: Settings,
+    gateway: RunningGateway,
+    agents: dict[str, AgentClient],
     relay: tuple[Relay, int],
 ) -> None:
     first = EmailMessage()
@@ -299,8 +360,9 @@ async def test_email_over_smtp_threaded_reply_and_complete(
     first["Message-ID"] = original = make_msgid(domain="example.com")
     first.set_content("Hello,\nmy invoice is wrong.\n")
     first.add_alternative("<p>Hello,</p><p>my invoice is <b>wrong</b>.</p>", subtype="html")
-    first.add_attachment(b"%PDF-1.4 fake", maintype="application", subtype="pdf",
-                         filename="invoice.pdf")
+    first.add_attachment(
+        b"%PDF-1.4 fake", maintype="application", subtype="pdf", filename="invoice.pdf"
+    )
     await aiosmtplib.send(first, hostname="127.0.0.1", port=gateway.smtp_port)
 
     agent, offer = await offer_for(list(agents.values()), _email_contact(original))
@@ -309,8 +371,9 @@ async def test_email_over_smtp_threaded_reply_and_complete(
     assert offer["subject"] == "Rechnung für Bestellung"
     assert offer["transcript"][0]["meta"]["attachments"][0]["filename"] == "invoice.pdf"
     assert (await agent.call("POST", f"/api/offers/{offer['offer_id']}/accept"))[0] == 200
-    status, _ = await agent.call("POST", f"/api/contacts/{contact_id}/reply",
-                                 {"text": "We corrected the invoice."})
+    status, _ = await agent.call(
+        "POST", f"/api/contacts/{contact_id}/reply", {"text": "We corrected the invoice."}
+    )
     assert status == 200
     reply = relay[0].messages[-1]
     assert reply["In-Reply-To"] == original and original in reply["References"]
@@ -332,8 +395,11 @@ async def test_email_over_smtp_threaded_reply_and_complete(
         return bool([m["body"] for m in thread["messages"]][-1] == "Thank you!")
 
     await eventually(threaded, 10, "the customer's answer in the same contact")
-    assert (await agent.call("POST", f"/api/contacts/{contact_id}/complete",
-                             {"disposition": "invoice_fixed"}))[0] == 200
+    assert (
+        await agent.call(
+            "POST", f"/api/contacts/{contact_id}/complete", {"disposition": "invoice_fixed"}
+        )
+    )[0] == 200
     row = await lifecycle(e2e_settings, contact_id)
     assert row["channel"] == "email" and row["customer_class"] == "vip"
 
@@ -345,7 +411,9 @@ def _email_contact(message_id: str) -> str:
 
 
 async def test_chat_socket_offer_agent_message_and_complete(
-    e2e_settings: Settings, gateway: RunningGateway, agents: dict[str, AgentClient],
+    e2e_settings: Settings,
+    gateway: RunningGateway,
+    agents: dict[str, AgentClient],
     http: aiohttp.ClientSession,
 ) -> None:
     base = f"http://127.0.0.1:{gateway.http_port}"
@@ -361,16 +429,25 @@ async def test_chat_socket_offer_agent_message_and_complete(
         agent, offer = await offer_for(list(agents.values()), contact_id)
         assert offer["channel"] == "chat" and offer["transcript"][0]["body"].startswith("Do you")
         assert (await agent.call("POST", f"/api/offers/{offer['offer_id']}/accept"))[0] == 200
-        status, _ = await agent.call("POST", f"/api/contacts/{contact_id}/reply",
-                                     {"text": "Yes, in 3 days."})
+        status, _ = await agent.call(
+            "POST", f"/api/contacts/{contact_id}/reply", {"text": "Yes, in 3 days."}
+        )
         assert status == 200
         pushed = await ws.receive_json(timeout=10)
-        assert pushed == {"type": "message", "from": "agent", "agent_id": agent.agent_id,
-                          "text": "Yes, in 3 days.", "id": pushed["id"]}
+        assert pushed == {
+            "type": "message",
+            "from": "agent",
+            "agent_id": agent.agent_id,
+            "text": "Yes, in 3 days.",
+            "id": pushed["id"],
+        }
         await ws.send_json({"type": "end"})
         assert (await ws.receive_json(timeout=10))["type"] == "ended"
-    assert (await agent.call("POST", f"/api/contacts/{contact_id}/complete",
-                             {"disposition": "answered"}))[0] == 200
+    assert (
+        await agent.call(
+            "POST", f"/api/contacts/{contact_id}/complete", {"disposition": "answered"}
+        )
+    )[0] == 200
     row = await lifecycle(e2e_settings, contact_id)
     assert row["channel"] == "chat" and row["ended_at"] is not None
 
@@ -381,21 +458,28 @@ def q(selector: str) -> str:
 
 
 async def test_agent_page_accepts_and_completes_in_headless_chromium(
-    e2e_settings: Settings, gateway: RunningGateway, desk: RunningDesk,
-    agents: dict[str, AgentClient], http: aiohttp.ClientSession,
+    e2e_settings: Settings,
+    gateway: RunningGateway,
+    desk: RunningDesk,
+    agents: dict[str, AgentClient],
+    http: aiohttp.ClientSession,
 ) -> None:
     executable = await asyncio.to_thread(chromium_path)
     if executable is None:
-        pytest.skip("chromium is not installed and scripts/install-test-deps.sh could not"
-                    " install it")
+        pytest.skip(
+            "chromium is not installed and scripts/install-test-deps.sh could not install it"
+        )
     # the page signs in as carol; alice and bob step away so carol gets the next offer
     pool = desk.desk.pool
-    await pool.execute("INSERT INTO agents (agent_id, pool_id, name, skills) VALUES"
-                       " ('carol', 'default', 'Carol', '{\"billing\": 5}'::jsonb)")
+    await pool.execute(
+        "INSERT INTO agents (agent_id, pool_id, name, skills) VALUES"
+        " ('carol', 'default', 'Carol', '{\"billing\": 5}'::jsonb)"
+    )
     token = await issue_token(pool, "carol")
     for client in agents.values():
-        assert (await client.call("POST", "/api/state",
-                                  {"state": "not_ready", "reason": "lunch"}))[0] == 200
+        assert (await client.call("POST", "/api/state", {"state": "not_ready", "reason": "lunch"}))[
+            0
+        ] == 200
         await eventually(lambda c=client: _state(c, "not_ready"), 30, "not ready")
     async with Browser(executable) as browser:
         await browser.goto(f"http://127.0.0.1:{desk.port}/?token={token}")

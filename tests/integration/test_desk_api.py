@@ -34,8 +34,13 @@ async def desk_settings(broker: LocalBroker, postgres_server_url: str) -> Settin
     await ensure_topics(broker.bootstrap_servers, prefix)
     url = await create_database(postgres_server_url)
     await migrate(url)
-    return Settings(KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap_servers, DATABASE_URL=url,
-                    topic_prefix=prefix, desk_port=0, desk_accept_wait_seconds=1.0)
+    return Settings(
+        KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap_servers,
+        DATABASE_URL=url,
+        topic_prefix=prefix,
+        desk_port=0,
+        desk_accept_wait_seconds=1.0,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -61,11 +66,18 @@ async def test_tokens_and_ownership(desk: RunningDesk, desk_settings: Settings) 
             assert response.status == 200 and "Agent desk" in await response.text()
         ann = await AgentClient(http, base, "ann", tokens["ann"]).start()
         ben = await AgentClient(http, base, "ben", tokens["ben"]).start()
-        offer = OfferMade(pool_id="p1", cause_event_id="x", offer_id="c1:1", contact_id="c1",
-                          agent_id="ann", attempt=1,
-                          expires_at=datetime.now(UTC) + timedelta(seconds=60))
-        async with open_bus(desk_settings.kafka_bootstrap_servers,
-                            desk_settings.topic_prefix) as bus:
+        offer = OfferMade(
+            pool_id="p1",
+            cause_event_id="x",
+            offer_id="c1:1",
+            contact_id="c1",
+            agent_id="ann",
+            attempt=1,
+            expires_at=datetime.now(UTC) + timedelta(seconds=60),
+        )
+        async with open_bus(
+            desk_settings.kafka_bootstrap_servers, desk_settings.topic_prefix
+        ) as bus:
             await bus.publish(OFFERS, "ann", offer)
 
         async def offered() -> bool:
@@ -83,8 +95,9 @@ async def test_tokens_and_ownership(desk: RunningDesk, desk_settings: Settings) 
         assert (await ann.call("POST", "/api/offers/c1:1/reject", {"reason": "busy"}))[0] == 200
         await ann.stop()
         await ben.stop()
-    reader = TopicReader(desk_settings.kafka_bootstrap_servers, desk_settings.topic_prefix,
-                         [AGENT_EVENTS])
+    reader = TopicReader(
+        desk_settings.kafka_bootstrap_servers, desk_settings.topic_prefix, [AGENT_EVENTS]
+    )
     async with reader:
         records = Records(reader)
         [rejected] = await records.wait_for(ag.OfferRejected, agent_id="ann")

@@ -33,11 +33,17 @@ async def gw_settings(broker: LocalBroker, postgres_server_url: str) -> Settings
     url = await create_database(postgres_server_url)
     await migrate(url)
     await seed_customer(
-        url, customer_id="c-vip", name="Ada", tier="vip", phone=VIP, language="en",
+        url,
+        customer_id="c-vip",
+        name="Ada",
+        tier="vip",
+        phone=VIP,
+        language="en",
         last_agent_id="agent-7",
     )
-    await seed_customer(url, customer_id="c-es", tier="standard", phone="+15550100002",
-                        language="es")
+    await seed_customer(
+        url, customer_id="c-es", tier="standard", phone="+15550100002", language="es"
+    )
     return Settings(
         KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap_servers,
         DATABASE_URL=url,
@@ -74,8 +80,15 @@ def url(gateway: RunningGateway) -> str:
 
 
 def call(sid: str, **extra: str) -> dict[str, str]:
-    return {"AccountSid": "AC" + "1" * 32, "CallSid": sid, "From": VIP, "To": "+15559990000",
-            "CallStatus": "ringing", "Direction": "inbound", **extra}
+    return {
+        "AccountSid": "AC" + "1" * 32,
+        "CallSid": sid,
+        "From": VIP,
+        "To": "+15559990000",
+        "CallStatus": "ringing",
+        "Direction": "inbound",
+        **extra,
+    }
 
 
 async def test_voice_ivr_to_queue_callback_and_status(
@@ -87,8 +100,9 @@ async def test_voice_ivr_to_queue_callback_and_status(
     assert "<Gather" in body and 'numDigits="1"' in body and "press 0" in body
     assert body.count("press") <= 4 and "Ada" in body
 
-    status, body = await post_webhook(http, base, "/twilio/voice/menu",
-                                      call("CA01", Digits="1"), TOKEN)
+    status, body = await post_webhook(
+        http, base, "/twilio/voice/menu", call("CA01", Digits="1"), TOKEN
+    )
     assert status == 200 and "/twilio/voice/hold" in body
     [arrived] = await contacts.wait_for(ct.ContactArrived, contact_id="call-CA01")
     assert arrived.channel is ct.Channel.VOICE
@@ -96,18 +110,21 @@ async def test_voice_ivr_to_queue_callback_and_status(
     assert arrived.customer.customer_id == "c-vip" and arrived.last_agent_id == "agent-7"
 
     # a retried webhook finds the queued call and publishes nothing again
-    status, _ = await post_webhook(http, base, "/twilio/voice/menu",
-                                   call("CA01", Digits="1"), TOKEN)
+    status, _ = await post_webhook(
+        http, base, "/twilio/voice/menu", call("CA01", Digits="1"), TOKEN
+    )
     assert status == 200
 
-    status, body = await post_webhook(http, base, "/twilio/voice/hold",
-                                      call("CA01", Digits="1"), TOKEN)
+    status, body = await post_webhook(
+        http, base, "/twilio/voice/hold", call("CA01", Digits="1"), TOKEN
+    )
     assert status == 200 and "<Hangup" in body
     [callback] = await contacts.wait_for(ct.CallbackRequested, contact_id="call-CA01")
     assert callback.callback_number == VIP
 
-    status, _ = await post_webhook(http, base, "/twilio/voice/status",
-                                   call("CA01", CallStatus="completed"), TOKEN)
+    status, _ = await post_webhook(
+        http, base, "/twilio/voice/status", call("CA01", CallStatus="completed"), TOKEN
+    )
     assert status == 204
     await contacts.wait_for(ct.ContactEnded, contact_id="call-CA01")
 
@@ -127,14 +144,16 @@ async def test_bad_input_is_refused_and_publishes_nothing(
 ) -> None:
     base = url(gateway)
     params = call("CA-bad", Digits="1")
-    status, _ = await post_webhook(http, base, "/twilio/voice/menu", params, TOKEN,
-                                   signature="bm90IGEgc2lnbmF0dXJl")
+    status, _ = await post_webhook(
+        http, base, "/twilio/voice/menu", params, TOKEN, signature="bm90IGEgc2lnbmF0dXJl"
+    )
     assert status == 403
     async with http.post(base + "/twilio/voice/menu", data=params) as response:
         assert response.status == 403
     # signed over another URL (a proxy not configured as the public base)
-    status, _ = await post_webhook(http, base, "/twilio/voice/menu", params, TOKEN,
-                                   public_base="http://internal:8080")
+    status, _ = await post_webhook(
+        http, base, "/twilio/voice/menu", params, TOKEN, public_base="http://internal:8080"
+    )
     assert status == 403
     status, text = await post_webhook(http, base, "/twilio/voice/menu", {"From": VIP}, TOKEN)
     assert status == 400 and "CallSid" in text
@@ -156,11 +175,19 @@ async def test_sms_threads_by_number_and_keywords_change_consent(
     number = "+15550100003"
 
     def sms(sid: str, body: str) -> dict[str, str]:
-        return {"AccountSid": "AC" + "1" * 32, "MessageSid": sid, "SmsSid": sid, "From": number,
-                "To": "+15559990000", "Body": body, "NumMedia": "0"}
+        return {
+            "AccountSid": "AC" + "1" * 32,
+            "MessageSid": sid,
+            "SmsSid": sid,
+            "From": number,
+            "To": "+15559990000",
+            "Body": body,
+            "NumMedia": "0",
+        }
 
-    assert (await post_webhook(http, base, "/twilio/sms", sms("SM1", "Where is my order?"),
-                               TOKEN))[0] == 200
+    assert (await post_webhook(http, base, "/twilio/sms", sms("SM1", "Where is my order?"), TOKEN))[
+        0
+    ] == 200
     assert (await post_webhook(http, base, "/twilio/sms", sms("SM2", "It is #42"), TOKEN))[0] == 200
     [arrived] = await contacts.wait_for(ct.ContactArrived, contact_id="sms-SM1")
     assert arrived.channel is ct.Channel.SMS and arrived.customer.phone == number
@@ -172,11 +199,15 @@ async def test_sms_threads_by_number_and_keywords_change_consent(
         assert (await post_webhook(http, base, "/twilio/sms", sms("SM3", "STOP"), TOKEN))[0] == 200
         consent = "SELECT sms_consent FROM customers WHERE phone = $1"
         assert await connection.fetchval(consent, number) is False
-        assert (await post_webhook(http, base, "/twilio/sms", sms("SM4", " start "),
-                                   TOKEN))[0] == 200
+        assert (await post_webhook(http, base, "/twilio/sms", sms("SM4", " start "), TOKEN))[
+            0
+        ] == 200
         assert await connection.fetchval(consent, number) is True
-        assert (await post_webhook(http, base, "/twilio/sms",
-                                   {**sms("SM5", "unsubscribe"), "From": VIP}, TOKEN))[0] == 200
+        assert (
+            await post_webhook(
+                http, base, "/twilio/sms", {**sms("SM5", "unsubscribe"), "From": VIP}, TOKEN
+            )
+        )[0] == 200
         assert await connection.fetchval(consent, VIP) is False
     finally:
         await connection.close()
@@ -190,8 +221,12 @@ async def test_broker_unreachable_answers_503_and_keeps_nothing(
     dead = gw_settings.with_values(
         kafka_bootstrap_servers=f"127.0.0.1:{free_port()}", gateway_publish_timeout=1.0
     )
-    params = {"MessageSid": "SMdown", "From": "+15550100009", "To": "+15559990000",
-              "Body": "hello?"}
+    params = {
+        "MessageSid": "SMdown",
+        "From": "+15550100009",
+        "To": "+15559990000",
+        "Body": "hello?",
+    }
     async with running_gateway(dead, delivery_wait=0.1) as down:
         status, _ = await post_webhook(http, url(down), "/twilio/sms", params, TOKEN)
         assert status == 503
@@ -215,8 +250,11 @@ async def test_smtp_refuses_malformed_and_oversized_mail(
     await smtp.connect()
     try:
         with pytest.raises(aiosmtplib.SMTPDataError) as no_sender:
-            await smtp.sendmail("x@example.com", ["support@shop.example"],
-                                b"Subject: no From header\r\n\r\nhello\r\n")
+            await smtp.sendmail(
+                "x@example.com",
+                ["support@shop.example"],
+                b"Subject: no From header\r\n\r\nhello\r\n",
+            )
         assert no_sender.value.code == 554
         big = b"From: a@example.com\r\n\r\n" + b"x" * (gw_settings.smtp_max_message_bytes + 10)
         with pytest.raises(aiosmtplib.SMTPResponseException) as too_big:
@@ -230,8 +268,9 @@ async def test_chat_rejects_bad_frames_without_closing(
     gateway: RunningGateway, http: aiohttp.ClientSession, contacts: Records
 ) -> None:
     base = url(gateway)
-    async with http.post(base + "/chat/sessions", data=b"{not json",
-                         headers={"Content-Type": "application/json"}) as response:
+    async with http.post(
+        base + "/chat/sessions", data=b"{not json", headers={"Content-Type": "application/json"}
+    ) as response:
         assert response.status == 400
     async with http.post(base + "/chat/sessions", json={"chat_id": "web-7"}) as response:
         token = (await response.json())["token"]

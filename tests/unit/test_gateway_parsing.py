@@ -52,10 +52,23 @@ def test_html_only_email_becomes_text_and_bad_mail_is_refused() -> None:
 
 @pytest.mark.parametrize(
     ("body", "expected"),
-    [("STOP", False), (" stop ", False), ("Unsubscribe", False), ("END", False), ("quit", False),
-     ("STOPALL", False), ("REVOKE", False), ("OPTOUT", False), ("CANCEL", False),
-     ("START", True), ("unstop", True), ("YES", True), ("stop sending the wrong size", None),
-     ("hello", None), ("", None)],
+    [
+        ("STOP", False),
+        (" stop ", False),
+        ("Unsubscribe", False),
+        ("END", False),
+        ("quit", False),
+        ("STOPALL", False),
+        ("REVOKE", False),
+        ("OPTOUT", False),
+        ("CANCEL", False),
+        ("START", True),
+        ("unstop", True),
+        ("YES", True),
+        ("stop sending the wrong size", None),
+        ("hello", None),
+        ("", None),
+    ],
 )
 def test_consent_keywords(body: str, expected: bool | None) -> None:
     assert consent_keyword(body) is expected
@@ -76,9 +89,13 @@ def test_dial_twiml_for_client_and_number() -> None:
 
 
 def test_screen_pop_next_step() -> None:
-    flag = {"kind": "shipment_delay", "text": "Order O-1 is late", "order_id": "O-1",
-            "compensation": {"percent": 20, "text": "20% off your next order"},
-            "resolved_at": None}
+    flag = {
+        "kind": "shipment_delay",
+        "text": "Order O-1 is late",
+        "order_id": "O-1",
+        "compensation": {"percent": 20, "text": "20% off your next order"},
+        "resolved_at": None,
+    }
     notice = notice_summary(flag)
     assert notice["compensation"] == "20% off your next order"
     vip = CustomerProfile(customer_id="c", tier="vip")
