@@ -65,7 +65,7 @@ def _notifier(args: argparse.Namespace, settings: Settings) -> int:
     from services.metrics import start_metrics_server
     from services.notifier.main import serve
 
-    start_metrics_server(settings.metrics_port)
+    start_metrics_server(settings.notifier_metrics_port)
     asyncio.run(serve(settings))
     return 0
 

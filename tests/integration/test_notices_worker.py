@@ -58,7 +58,7 @@ async def test_vip_delay_on_the_broker_sends_one_sms_flags_and_routes_a_call(
         "notifier",
         settings,
         tmp_path / "notifier.log",
-        metrics_port=free_port(),
+        notifier_metrics_port=free_port(),
         notifier_port=notifier_port,
         notifier_public_url=f"http://127.0.0.1:{notifier_port}",
     )

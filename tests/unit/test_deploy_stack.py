@@ -26,7 +26,7 @@ METRICS_PORT_SETTING = {
     "worker": "metrics_port",
     "gateway": "gateway_port",
     "desk": "desk_port",
-    "notifier": "metrics_port",  # `contactcenter notifier` serves settings.metrics_port
+    "notifier": "notifier_metrics_port",  # `contactcenter notifier` serves this one
 }
 PROJECT_PROCESSES = {"worker-1", "worker-2", "gateway", "desk", "notifier"}
 PROMQL_BUILTINS = {"up"}
@@ -151,6 +151,19 @@ def test_two_workers_share_one_consumer_group(
         with monkeypatch.context() as m:
             ids.add(settings_for(services[name], m).app_id)
     assert len(ids) == 1
+
+
+def test_health_checks_probe_the_port_serving_metrics(
+    services: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in PROJECT_PROCESSES:
+        service = services[name]
+        probe = " ".join(service["healthcheck"]["test"])
+        [variable] = re.findall(r"os\.environ\['(CC_[A-Z_]+)'\]", probe)
+        with monkeypatch.context() as m:
+            settings = settings_for(service, m)
+        serves = getattr(settings, METRICS_PORT_SETTING[service["command"][0]])
+        assert int(service["environment"][variable]) == serves, f"{name} probes {variable}"
 
 
 # ---------------------------------------------------------------------------------------------
