@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +20,7 @@ from schemas.contacts import Channel, ContactArrived, CustomerRef
 from schemas.notices import NoticeRequested
 from schemas.shipments import ShipmentEvent
 from schemas.topics import CONTACTS, NOTICES, SHIPMENTS
+from services.notifier.outbox import add_to_outbox, publish_outbox
 from services.notifier.service import insert_notice_row
 from streams.notices.delays import (
     EpisodeClosed,
@@ -121,7 +121,9 @@ async def apply_shipment_event(
                     arrived_at=now,
                     occurred_at=now,
                 )
-                await _outbox(conn, CONTACTS.full_name(topic_prefix), contact.contact_id, contact)
+                await add_to_outbox(
+                    conn, CONTACTS.full_name(topic_prefix), contact.contact_id, contact
+                )
     for decision in outcome.decisions:
         if isinstance(decision, NoticeDecision):
             outcome_label = (
@@ -178,36 +180,7 @@ async def _notice(
             cause_event_id=event.event_id,
             occurred_at=now,
         )
-        await _outbox(conn, NOTICES.full_name(topic_prefix), d.customer_id, record)
-
-
-async def _outbox(conn: Any, topic: str, key: str, record: Any) -> None:
-    await conn.execute(
-        "INSERT INTO notice_outbox (event_id, topic, key, payload) VALUES ($1, $2, $3, $4)"
-        " ON CONFLICT (event_id) DO NOTHING",
-        record.event_id,
-        topic,
-        key.encode(),
-        record.to_bytes(),
-    )
-
-
-Send = Callable[[str, bytes | None, bytes], Awaitable[None]]
-
-
-async def publish_outbox(pool: Any, send: Send, limit: int = 500) -> int:
-    """Publish unpublished outbox records in order; mark each once the broker has it."""
-    rows = await pool.fetch(
-        "SELECT event_id, topic, key, payload FROM notice_outbox WHERE published_at IS NULL"
-        " ORDER BY created_at, event_id LIMIT $1",
-        limit,
-    )
-    for row in rows:
-        await send(row["topic"], row["key"], row["payload"])
-        await pool.execute(
-            "UPDATE notice_outbox SET published_at = now() WHERE event_id = $1", row["event_id"]
-        )
-    return len(rows)
+        await add_to_outbox(conn, NOTICES.full_name(topic_prefix), d.customer_id, record)
 
 
 def install(app: Any, deps: Any) -> None:

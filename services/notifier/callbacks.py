@@ -1,5 +1,8 @@
 """Twilio message status callbacks: signature checked with the SDK's RequestValidator
-(bad or missing → 403, nothing recorded), then the notice row and an attempt row updated."""
+(bad or missing → 403, nothing recorded), then the notice row and an attempt row updated.
+A callback for a row still in ``sending`` (the notifier died before recording the send)
+records it as sent and writes NoticeSent to the outbox.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +17,9 @@ from aiohttp import web
 from twilio.request_validator import RequestValidator
 
 from schemas.base import utc_now
+from schemas.topics import NOTICES
+from services.notifier.outbox import add_to_outbox
+from services.notifier.service import sent_record
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +31,7 @@ def callback_app(
     validator: RequestValidator,
     public_url: str,
     clock: Callable[[], datetime] = utc_now,
+    notices_topic: str = NOTICES.full_name(""),
 ) -> web.Application:
     async def sms_status(request: web.Request) -> web.Response:
         form = {k: str(v) for k, v in (await request.post()).items()}
@@ -35,7 +42,9 @@ def callback_app(
             return web.Response(status=403, text="invalid signature")
         notice_id = request.query.get("notice", "")
         sid, status = form.get("MessageSid", ""), form.get("MessageStatus", "")
-        await record_status(pool, notice_id, sid, status, form.get("ErrorCode"), clock())
+        await record_status(
+            pool, notice_id, sid, status, form.get("ErrorCode"), clock(), notices_topic
+        )
         return web.Response(status=200, text="")
 
     app = web.Application()
@@ -50,8 +59,12 @@ async def record_status(
     status: str,
     error_code: str | None,
     now: datetime,
+    notices_topic: str = NOTICES.full_name(""),
 ) -> bool:
     async with pool.acquire() as conn, conn.transaction():
+        before = await conn.fetchval(
+            "SELECT status FROM notices WHERE notice_id = $1 FOR UPDATE", notice_id
+        )
         row: Any = await conn.fetchrow(
             """
             UPDATE notices SET provider_status = $3,
@@ -62,7 +75,7 @@ async def record_status(
                    sent_at = COALESCE(sent_at, $6),
                    error_code = COALESCE($5, error_code), updated_at = $6
             WHERE notice_id = $1 AND channel = 'sms' AND (provider_id IS NULL OR provider_id = $2)
-            RETURNING attempts
+            RETURNING *
             """,
             notice_id,
             sid,
@@ -74,6 +87,9 @@ async def record_status(
         if row is None:
             log.info("status callback for unknown notice %s / %s", notice_id, sid)
             return False
+        if before == "sending":
+            record = sent_record(dict(row), sid, row["attempts"], now)
+            await add_to_outbox(conn, notices_topic, record.customer_id, record)
         await conn.execute(
             "INSERT INTO notice_attempts (notice_id, attempt, outcome, provider_id, error_code,"
             " detail, started_at, finished_at)"

@@ -10,8 +10,10 @@ from datetime import time, timedelta
 
 import asyncpg
 from aiohttp import web
+from aiokafka import AIOKafkaProducer
 
 from services.notifier.callbacks import callback_app
+from services.notifier.outbox import Send
 from services.notifier.senders import SmtpConfig, SmtpEmail, TwilioSms
 from services.notifier.service import Notifier, NotifierConfig
 from services.settings import Settings
@@ -53,6 +55,7 @@ def notifier_config(settings: Settings) -> NotifierConfig:
         backoff_max=settings.notifier_backoff_max_seconds,
         send_lease=timedelta(seconds=settings.notifier_send_lease_seconds),
         batch_size=settings.notifier_batch_size,
+        topic_prefix=settings.topic_prefix,
     )
 
 
@@ -67,7 +70,9 @@ def smtp_config(settings: Settings) -> SmtpConfig:
     )
 
 
-def build_notifier(settings: Settings, pool: asyncpg.Pool) -> tuple[Notifier, TwilioSms]:
+def build_notifier(
+    settings: Settings, pool: asyncpg.Pool, publish: Send | None = None
+) -> tuple[Notifier, TwilioSms]:
     """Must run inside the event loop (the SDK's asyncio HTTP session)."""
     sms = TwilioSms(
         make_async_twilio_client(settings, timeout=settings.notifier_send_timeout),
@@ -79,21 +84,37 @@ def build_notifier(settings: Settings, pool: asyncpg.Pool) -> tuple[Notifier, Tw
         SmtpEmail(smtp_config(settings)),
         notice_policy(settings),
         notifier_config(settings),
+        publish=publish,
     )
     return notifier, sms
 
 
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """Run the send loop and the status-callback endpoint until ``stop`` (or SIGTERM/SIGINT)."""
+    """Run the send loop and the status-callback endpoint until ``stop`` (or SIGTERM/SIGINT);
+    outcomes are published to the notices topic through the outbox."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     pool = await asyncpg.create_pool(settings.require_database_url(), min_size=1, max_size=4)
-    notifier, sms = build_notifier(settings, pool)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=0
+    )
+    await producer.start()
+
+    async def publish(topic: str, key: bytes | None, payload: bytes) -> None:
+        await producer.send_and_wait(topic, key=key, value=payload)
+
+    notifier, sms = build_notifier(settings, pool, publish)
+    config = notifier.config
     runner = web.AppRunner(
-        callback_app(pool, request_validator(settings), settings.notifier_public_url),
+        callback_app(
+            pool,
+            request_validator(settings),
+            settings.notifier_public_url,
+            notices_topic=config.notices_topic,
+        ),
         access_log=None,
     )
     await runner.setup()
@@ -104,4 +125,5 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     finally:
         await runner.cleanup()
         await sms.close()
+        await producer.stop()
         await pool.close()

@@ -9,6 +9,11 @@ A row left in ``sending`` (the notifier died during the provider call) is reconc
 send lease: for SMS the notifier asks Twilio for messages to that number carrying the notice's
 reference; found → recorded as sent, not found → the message never reached Twilio and is sent.
 Twilio status callbacks (signature checked) update the row as well.
+
+The per-customer rate limit is checked, and the send committed to, under a transaction-level
+advisory lock on the customer, so several notifiers cannot each let one more notice through.
+Every outcome (sent, deferred, failed) is written to ``notice_outbox`` in the transaction that
+records it and published to the notices topic after the commit (``services.notifier.outbox``).
 """
 
 from __future__ import annotations
@@ -27,9 +32,13 @@ from typing import Any
 from urllib.parse import quote
 
 import asyncpg
+from aiokafka.errors import KafkaError
 
 from schemas.base import utc_now
+from schemas.notices import NoticeDeferred, NoticeFailed, NoticeRecord, NoticeSent
+from schemas.topics import NOTICES
 from services import metrics
+from services.notifier.outbox import Send, add_to_outbox, publish_outbox
 from services.notifier.senders import (
     EmailSender,
     PermanentError,
@@ -45,6 +54,20 @@ from streams.notices.policy import (
 )
 
 log = logging.getLogger(__name__)
+
+# pg_advisory_xact_lock(namespace, hashtext(customer id)): one rate-limit decision at a time
+CUSTOMER_LOCK_NAMESPACE = 0x4E4F5443  # "NOTC"
+
+# sends that count against the rate limit: sent within the window, and sends under way (the
+# attempt committed, the provider not yet answered), counted as of now
+RATE_LIMIT_SQL = """
+SELECT sent_at FROM notices WHERE customer_id = $1 AND sent_at > $2 AND notice_id <> $3
+UNION ALL
+SELECT $4::timestamptz FROM notices n
+JOIN notice_attempts a ON a.notice_id = n.notice_id AND a.attempt = n.attempts
+WHERE n.customer_id = $1 AND n.status = 'sending' AND n.notice_id <> $3
+  AND a.outcome = 'started'
+"""
 
 CUSTOMER_SQL = """
 SELECT customer_id, tier, name, phone, email, time_zone, preferred_channel,
@@ -75,6 +98,11 @@ class NotifierConfig:
     backoff_max: float = 300.0
     send_lease: timedelta = timedelta(seconds=60)
     batch_size: int = 20
+    topic_prefix: str = ""
+
+    @property
+    def notices_topic(self) -> str:
+        return NOTICES.full_name(self.topic_prefix)
 
     def status_callback(self, notice_id: str) -> str:
         # ':' left as is: clients and proxies would not re-encode it, so the signed URL holds
@@ -95,6 +123,7 @@ class Notifier:
         clock: Callable[[], datetime] = utc_now,
         rand: Callable[[], float] = random.random,
         worker_id: str | None = None,
+        publish: Send | None = None,
     ) -> None:
         self.pool = pool
         self.sms = sms
@@ -104,6 +133,7 @@ class Notifier:
         self.clock = clock
         self.rand = rand
         self.worker_id = worker_id or f"{socket.gethostname()}:{id(self):x}"
+        self.publish = publish  # None: outcomes stay in the outbox for another publisher
 
     # ------------------------------------------------------------------ loop
     async def run_once(self) -> int:
@@ -131,7 +161,18 @@ class Notifier:
                 log.exception("notice %s: unexpected error", row["notice_id"])
                 metrics.ERRORS.labels(component="notifier", kind="unexpected").inc()
                 await self._retry_later(dict(row), "internal", "unexpected error", None)
+        await self.publish_outcomes()
         return handled + len(rows)
+
+    async def publish_outcomes(self) -> int:
+        """Publish the outbox (outcomes of this and earlier passes, also after a crash)."""
+        if self.publish is None:
+            return 0
+        try:
+            return await publish_outbox(self.pool, self.publish)
+        except (OSError, KafkaError) as exc:
+            log.warning("publishing notice outcomes failed (kept for the next pass): %s", exc)
+            return 0
 
     async def run_forever(self, stop: asyncio.Event, interval: float = 1.0) -> None:
         while not stop.is_set():
@@ -159,24 +200,34 @@ class Notifier:
             if customer is not None and usable is not None and usable != channel:
                 await self._fall_back(row, usable)
             return
-        if row["attempts"] == 1:
-            window_start = now - self.policy.rate_limit_window
-            sent = await self.pool.fetch(
-                "SELECT sent_at FROM notices WHERE customer_id = $1 AND sent_at > $2"
-                " AND notice_id <> $3",
-                customer.customer_id,
-                window_start,
-                notice_id,
-            )
-            when = earliest_send_time(now, customer, self.policy, [r["sent_at"] for r in sent])
-            if when > now:
-                await self._defer(row, when)
-                return
         address = customer.phone if channel == "sms" else customer.email
         assert address is not None
         attempt = row["attempts"]
         message_id = email_message_id(row["reference"], self.config.from_email)
         async with self.pool.acquire() as conn, conn.transaction():
+            # the check and the commitment to send under one lock per customer: another
+            # notifier's check waits, then counts this send as under way
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                CUSTOMER_LOCK_NAMESPACE,
+                customer.customer_id,
+            )
+            if attempt == 1:
+                recent = await conn.fetch(
+                    RATE_LIMIT_SQL,
+                    customer.customer_id,
+                    now - self.policy.rate_limit_window,
+                    notice_id,
+                    now,
+                )
+                when = earliest_send_time(
+                    now, customer, self.policy, [r["sent_at"] for r in recent]
+                )
+                if when > now:
+                    quiet = earliest_send_time(now, customer, self.policy) > now
+                    reason = "quiet hours" if quiet else "rate limit"
+                    await self._defer(row, when, reason, conn)
+                    return
             attempt_id = await conn.fetchval(
                 "INSERT INTO notice_attempts (notice_id, attempt, outcome, started_at)"
                 " VALUES ($1, $2, 'started', $3) RETURNING attempt_id",
@@ -246,14 +297,16 @@ class Notifier:
         now = self.clock()
         async with self.pool.acquire() as conn, conn.transaction():
             await self._finish_attempt(attempt_id, outcome, provider_id, None, None, conn)
-            await conn.execute(
+            attempts = await conn.fetchval(
                 "UPDATE notices SET status = 'sent', provider_id = $2, sent_at = $3,"
                 " error_code = NULL, error = NULL, next_attempt_at = NULL, updated_at = $3"
-                " WHERE notice_id = $1 AND status = 'sending'",
+                " WHERE notice_id = $1 AND status = 'sending' RETURNING attempts",
                 row["notice_id"],
                 provider_id,
                 now,
             )
+            if attempts is not None:
+                await self._outcome(conn, sent_record(row, provider_id, attempts, now))
         metrics.NOTICES.labels(channel=row["channel"], outcome="sent").inc()
 
     async def _retry_later(
@@ -277,14 +330,29 @@ class Notifier:
         metrics.NOTICES.labels(channel=row["channel"], outcome="retried").inc()
 
     async def _fail(self, row: dict[str, Any], code: str, error: str) -> None:
-        await self.pool.execute(
-            "UPDATE notices SET status = 'failed', error_code = $2, error = $3,"
-            " next_attempt_at = NULL, updated_at = $4 WHERE notice_id = $1",
-            row["notice_id"],
-            code,
-            error,
-            self.clock(),
-        )
+        now = self.clock()
+        async with self.pool.acquire() as conn, conn.transaction():
+            attempts = await conn.fetchval(
+                "UPDATE notices SET status = 'failed', error_code = $2, error = $3,"
+                " next_attempt_at = NULL, updated_at = $4 WHERE notice_id = $1"
+                " RETURNING attempts",
+                row["notice_id"],
+                code,
+                error,
+                now,
+            )
+            if attempts is not None:
+                record = NoticeFailed(
+                    event_id=f"{row['notice_id']}:failed",
+                    notice_id=row["notice_id"],
+                    customer_id=row["customer_id"],
+                    channel=row["channel"],
+                    error_code=code,
+                    error=error,
+                    attempts=attempts,
+                    occurred_at=now,
+                )
+                await self._outcome(conn, record)
         metrics.NOTICES.labels(channel=row["channel"], outcome="failed").inc()
         log.warning("notice %s failed permanently: %s", row["notice_id"], code)
 
@@ -305,15 +373,31 @@ class Notifier:
         copy = {**row, "notice_id": f"{base}:{channel}", "channel": channel}
         await insert_notice_row(self.pool, copy, status="pending", not_before=self.clock())
 
-    async def _defer(self, row: dict[str, Any], when: datetime) -> None:
-        await self.pool.execute(
+    async def _defer(self, row: dict[str, Any], when: datetime, reason: str, conn: Any) -> None:
+        """Within the caller's transaction (the one holding the customer's lock)."""
+        now = self.clock()
+        await conn.execute(
             "UPDATE notices SET status = 'deferred', attempts = attempts - 1,"
             " next_attempt_at = $2, not_before = $2, updated_at = $3 WHERE notice_id = $1",
             row["notice_id"],
             when,
-            self.clock(),
+            now,
         )
+        record = NoticeDeferred(
+            event_id=f"{row['notice_id']}:deferred:{when.isoformat()}",
+            notice_id=row["notice_id"],
+            customer_id=row["customer_id"],
+            channel=row["channel"],
+            not_before=when,
+            reason=reason,
+            occurred_at=now,
+        )
+        await self._outcome(conn, record)
         metrics.NOTICES.labels(channel=row["channel"], outcome="deferred").inc()
+
+    async def _outcome(self, conn: Any, record: NoticeRecord) -> None:
+        """The record goes out on the notices topic (key: customer id) after the commit."""
+        await add_to_outbox(conn, self.config.notices_topic, record.customer_id, record)
 
     # ------------------------------------------------------------------ crash recovery
     async def reconcile(self) -> int:
@@ -384,6 +468,18 @@ class Notifier:
             row["notice_id"],
             self.clock(),
         )
+
+
+def sent_record(row: dict[str, Any], provider_id: str, attempts: int, now: datetime) -> NoticeSent:
+    return NoticeSent(
+        event_id=f"{row['notice_id']}:sent",
+        notice_id=row["notice_id"],
+        customer_id=row["customer_id"],
+        channel=row["channel"],
+        provider_id=provider_id,
+        attempts=max(1, attempts),
+        occurred_at=now,
+    )
 
 
 def email_message_id(reference: str, from_email: str) -> str:

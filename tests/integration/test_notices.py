@@ -3,6 +3,7 @@ Twilio-shaped HTTP server driven through the official SDK."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -88,7 +89,7 @@ class Harness:
         self.smtp_port = smtp_port
         self.sms: list[TwilioSms] = []
 
-    def notifier(self, sms: Any = None) -> Notifier:
+    def notifier(self, sms: Any = None, **config: Any) -> Notifier:
         real = TwilioSms(make_async_twilio_client(self.settings), "+15550009999")
         self.sms.append(real)
         return Notifier(
@@ -96,7 +97,9 @@ class Harness:
             sms or real,
             SmtpEmail(SmtpConfig("127.0.0.1", self.smtp_port, timeout=5)),
             self.policy,
-            NotifierConfig(public_url="http://notifier.test", send_lease=timedelta(seconds=30)),
+            NotifierConfig(
+                public_url="http://notifier.test", send_lease=timedelta(seconds=30), **config
+            ),
             clock=self.clock,
             rand=lambda: 0.5,
         )
@@ -396,3 +399,22 @@ async def test_rate_limit_defers(h: Harness) -> None:
     statuses = sorted(n["status"] for n in await h.notices())
     assert statuses == ["deferred", "sent", "sent", "sent"]
     assert len(h.twilio.created_messages()) == 3
+
+
+async def test_two_notifiers_racing_on_one_customer_keep_the_rate_limit(h: Harness) -> None:
+    await h.customer()
+    for n in range(6):
+        await h.ship(created(f"s{n}"), late(30, shipment=f"s{n}"))
+    h.twilio.delay = 0.2  # every send takes a while: both notifiers have sends under way
+    first, second = h.notifier(batch_size=2), h.notifier(batch_size=2)
+    for _ in range(3):
+        await asyncio.gather(first.run_once(), second.run_once())
+    limit = h.policy.rate_limit_count
+    notices = await h.notices()
+    sent = [n for n in notices if n["status"] == "sent"]
+    assert len(sent) == limit == 3
+    assert len(h.twilio.created_messages()) == limit
+    assert {n["claimed_by"] for n in sent} == {first.worker_id, second.worker_id}
+    deferred = [n for n in notices if n["status"] == "deferred"]
+    assert len(deferred) == len(notices) - limit
+    assert all(n["not_before"] > h.clock.now for n in deferred)
