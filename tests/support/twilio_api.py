@@ -10,13 +10,16 @@
 Endpoints: create/list/fetch Messages, create/fetch Calls, update a live Call (Twiml/Url).
 HTTP basic auth is checked (401 with Twilio's error body otherwise). ``opted_out`` numbers get
 21610, ``invalid`` numbers 21211; ``fail_next(n, status)`` makes the next n requests fail with
-a 5xx. Every request is kept in ``requests`` (method, path, query, form params).
+a 5xx; ``delay_next_response(seconds)`` holds the answer to the next request after it has been
+handled (a message created, then the answer held: a client killed meanwhile never learns the
+SID). Every request is kept in ``requests`` (method, path, query, form params).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import secrets
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
@@ -56,6 +59,8 @@ class TwilioApiServer:
         self.messages: dict[str, dict[str, Any]] = {}
         self.calls: dict[str, dict[str, Any]] = {}
         self._failures: list[tuple[int, int | None]] = []
+        self._held: list[tuple[str, float]] = []
+        self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -63,6 +68,11 @@ class TwilioApiServer:
     def fail_next(self, count: int = 1, status: int = 503, code: int | None = None) -> None:
         """The next ``count`` authorised API requests answer ``status`` (e.g. 500, 503, 429)."""
         self._failures.extend([(status, code)] * count)
+
+    def delay_next_response(self, seconds: float, count: int = 1, method: str = "POST") -> None:
+        """Answer the next ``count`` authorised ``method`` requests only ``seconds`` after
+        handling them (cut short when the server stops)."""
+        self._held.extend([(method, seconds)] * count)
 
     @property
     def base_url(self) -> str:
@@ -101,6 +111,7 @@ class TwilioApiServer:
         return self
 
     async def stop(self) -> None:
+        self._closing.set()
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
@@ -142,6 +153,11 @@ class TwilioApiServer:
             return error(status, code, "Service unavailable, try again")
         request["form"] = form
         response: web.StreamResponse = await handler(request)
+        held = next((i for i, (m, _) in enumerate(self._held) if m == request.method), None)
+        if held is not None:
+            _, seconds = self._held.pop(held)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), seconds)
         return response
 
     def _uri(self, kind: str, sid: str) -> str:
