@@ -3,13 +3,15 @@ actions, /metrics and /healthz.
 
 API (``Authorization: Bearer <token>``; the stream also takes ``?token=``):
 
-* ``GET /api/me`` · ``GET /api/stream`` (SSE: ``offer`` with the screen pop, then routing's
-  ``contact_assigned``, ``offer_expired``, ``offer_rescinded``, ``contact_released``,
-  ``agent_state_changed`` … for this agent only)
+* ``GET /api/me`` · ``GET /api/stream`` (SSE, for this agent only: first the current work read
+  from routing's state rows — ``assignment`` and ``offer``, each with the screen pop — then live
+  ``offer``, routing's ``contact_assigned``, ``offer_expired``, ``offer_rescinded``,
+  ``contact_released``, ``agent_state_changed`` …; an offer is sent once per stream)
 * ``POST /api/login`` · ``POST /api/state`` ``{"state": "ready"|"not_ready"|"logged_out",
   "reason"}``
 * ``POST /api/offers/{offer_id}/accept`` (waits for routing's assignment; a voice contact is
-  then connected to the agent) · ``POST /api/offers/{offer_id}/reject`` ``{"reason"}``
+  then connected to the agent — when the assignment comes later than the wait, on its arrival;
+  once per offer) · ``POST /api/offers/{offer_id}/reject`` ``{"reason"}``
 * ``GET /api/contacts/{contact_id}`` · ``POST /api/contacts/{contact_id}/reply`` ``{"text"}`` ·
   ``POST /api/contacts/{contact_id}/complete`` ``{"disposition"}``
 
@@ -23,9 +25,10 @@ import contextlib
 import json
 import logging
 import signal
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +37,7 @@ from aiohttp import web
 
 from schemas import agents as ag
 from schemas.base import Record
-from schemas.routing import ContactAssigned
+from schemas.routing import ContactAssigned, OfferMade
 from schemas.topics import AGENT_EVENTS
 from services import metrics
 from services.conversations import ConversationStore
@@ -42,6 +45,7 @@ from services.customers import CustomerDirectory
 from services.desk.auth import Agent, agent_for_token, issue_token
 from services.desk.channels import ChannelActions, ChannelRefused, ChannelUnavailable
 from services.desk.hub import OfferHub, run_offers
+from services.desk.restore import live_work
 from services.desk.screen_pop import build_screen_pop
 from services.publisher import BrokerPublisher, Publisher, PublishFailed
 from services.settings import Settings
@@ -50,6 +54,7 @@ log = logging.getLogger(__name__)
 
 PAGE = Path(__file__).with_name("page.html")
 KEEPALIVE_SECONDS = 15.0
+MAX_CONNECTS_KEPT = 10_000
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -61,9 +66,90 @@ class Desk:
     hub: OfferHub
     conversations: ConversationStore
     actions: ChannelActions
+    # offer id → the agent who accepted it here and still waits for routing's assignment
+    accepted: dict[str, Agent] = field(default_factory=dict)
+    # offer id → its connect (call sid, None for a channel without one): one per offer
+    connects: OrderedDict[str, asyncio.Task[str | None]] = field(default_factory=OrderedDict)
+
+    def __post_init__(self) -> None:
+        self.hub.on_assigned = self._assigned
 
     async def publish(self, agent: Agent, record: Record) -> None:
         await self.publisher.publish(AGENT_EVENTS, agent.agent_id, record)
+
+    # ------------------------------------------------------------ connecting accepted work
+    def connect_once(
+        self, offer_id: str, contact_id: str, agent: Agent
+    ) -> asyncio.Task[str | None]:
+        """Connect the assigned contact to the agent (a voice call: bridge or dial out), once
+        per offer: a later call returns the same connect. A failed connect may be tried again."""
+        task = self.connects.get(offer_id)
+        if task is not None and not (
+            task.done() and (task.cancelled() or task.exception() is not None)
+        ):
+            return task
+        task = asyncio.create_task(self._connect(contact_id, agent))
+        task.add_done_callback(_report_connect)
+        self.connects[offer_id] = task
+        self.connects.move_to_end(offer_id)
+        while len(self.connects) > MAX_CONNECTS_KEPT:
+            self.connects.popitem(last=False)
+        return task
+
+    async def _connect(self, contact_id: str, agent: Agent) -> str | None:
+        conversation = await self.conversations.get(contact_id)
+        if conversation is None or conversation.channel != "voice":
+            return None
+        return await self.actions.connect_voice(conversation, agent)
+
+    def _assigned(self, record: ContactAssigned) -> None:
+        """Routing's assignment seen on the offers topic: an accept made here that stopped
+        waiting (202 pending) is connected now."""
+        agent = self.accepted.pop(record.offer_id, None)
+        if agent is not None and agent.agent_id == record.agent_id:
+            self.connect_once(record.offer_id, record.contact_id, agent)
+
+    async def current_work(self, agent: Agent) -> list[dict[str, Any]]:
+        """The agent's assignments and open offers with their pops: from routing's state rows
+        (what happened while no desk ran or before the agent connected) and from what this desk
+        saw on the topic; each offer once."""
+        events: list[dict[str, Any]] = []
+        shown: set[str] = set()
+        try:
+            work = await live_work(self.pool, agent.pool_id, agent.agent_id)
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("routing state unavailable for %s: %r", agent.agent_id, exc)
+            metrics.ERRORS.labels(component="desk_restore", kind=type(exc).__name__).inc()
+            work = None
+        if work is not None:
+            for offer in work.assignments:
+                pop = await self.hub.adopt_assignment(offer)
+                events.append({"type": "assignment", "assignment": pop})
+                shown.add(offer.offer_id)
+            for offer in work.offers:
+                found = await self.hub.adopt_offer(offer)
+                if found is not None and offer.offer_id not in shown:
+                    events.append({"type": "offer", "offer": found})
+                    shown.add(offer.offer_id)
+        for pop in self.hub.open_offers(agent.agent_id):
+            if pop["offer_id"] not in shown:
+                events.append({"type": "offer", "offer": pop})
+                shown.add(pop["offer_id"])
+        return events
+
+
+def _report_connect(task: asyncio.Task[str | None]) -> None:
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if exc is not None:
+        log.warning("connecting an accepted contact failed: %r", exc)
+        metrics.ERRORS.labels(component="desk_connect", kind=type(exc).__name__).inc()
+
+
+def _offer_key(event: dict[str, Any]) -> str | None:
+    body = event.get("offer") or event.get("assignment")
+    return str(body["offer_id"]) if isinstance(body, dict) and "offer_id" in body else None
 
 
 DESK: web.AppKey[Desk] = web.AppKey("desk", Desk)
@@ -138,17 +224,24 @@ async def stream(request: web.Request) -> web.StreamResponse:
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
     )
     await response.prepare(request)
-    queue = desk.hub.subscribe(agent.agent_id)
+    queue = desk.hub.subscribe(agent.agent_id)  # live events queue up while the rows are read
+    shown: set[str] = set()  # offer ids sent on this stream
     try:
         await response.write(b": connected\n\n")
-        for offer in desk.hub.open_offers(agent.agent_id):
-            await _send(response, {"type": "offer", "offer": offer})
+        for event in await desk.current_work(agent):
+            shown.add(_offer_key(event) or "")
+            await _send(response, event)
         while True:
             try:
                 event = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
             except TimeoutError:
                 await response.write(b": keepalive\n\n")
                 continue
+            if event["type"] == "offer":
+                key = _offer_key(event)
+                if key in shown:
+                    continue  # restored from routing's state already
+                shown.add(key or "")
             await _send(response, event)
     except (ConnectionResetError, ConnectionError, asyncio.CancelledError):
         pass
@@ -207,9 +300,15 @@ def _own_offer(request: web.Request) -> tuple[Desk, Agent, str]:
 async def accept(request: web.Request) -> web.Response:
     desk, agent, offer_id = _own_offer(request)
     offer = desk.hub.offers[offer_id]
+    closed = desk.hub.closed.get(offer_id)
+    if closed == "assigned":  # accepted already: the same answer, the connect is not repeated
+        return await _assigned_answer(desk, agent, offer)
+    if closed is not None:
+        return web.json_response({"status": closed, "offer_id": offer_id}, status=409)
     outcome = desk.hub.wait_outcome(offer_id, desk.settings.desk_accept_wait_seconds)
     waiting = asyncio.ensure_future(outcome)
     await asyncio.sleep(0)  # register the waiter before the answer can arrive
+    desk.accepted[offer_id] = agent  # a late assignment still connects
     try:
         await desk.publish(
             agent,
@@ -221,21 +320,28 @@ async def accept(request: web.Request) -> web.Response:
             ),
         )
     except BaseException:
+        desk.accepted.pop(offer_id, None)
         waiting.cancel()
         raise
     result = await waiting
     if result is None:
         return web.json_response({"status": "pending", "offer_id": offer_id}, status=202)
     if not isinstance(result, ContactAssigned):
+        desk.accepted.pop(offer_id, None)
         return web.json_response({"status": result.TYPE, "offer_id": offer_id}, status=409)
+    return await _assigned_answer(desk, agent, offer)
+
+
+async def _assigned_answer(desk: Desk, agent: Agent, offer: OfferMade) -> web.Response:
     answer: dict[str, Any] = {
         "status": "assigned",
-        "offer_id": offer_id,
+        "offer_id": offer.offer_id,
         "contact_id": offer.contact_id,
     }
-    conversation = await desk.conversations.get(offer.contact_id)
-    if conversation is not None and conversation.channel == "voice":
-        answer["call_sid"] = await desk.actions.connect_voice(conversation, agent)
+    desk.accepted.pop(offer.offer_id, None)
+    call_sid = await asyncio.shield(desk.connect_once(offer.offer_id, offer.contact_id, agent))
+    if call_sid is not None:
+        answer["call_sid"] = call_sid
     return web.json_response(answer)
 
 
