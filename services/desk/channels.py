@@ -8,6 +8,7 @@ import logging
 import uuid
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from urllib.parse import urlencode
 
 import aiosmtplib
 from twilio.base.exceptions import TwilioRestException
@@ -59,6 +60,12 @@ def dial_twiml(agent: Agent) -> str:
     return str(response)
 
 
+def callback_status_url(settings: Settings, contact_id: str) -> str:
+    """Where Twilio reports the end of a callback call (the gateway's status callback)."""
+    query = urlencode({"callback_for": contact_id})
+    return f"{settings.public_base_url.rstrip('/')}/twilio/voice/status?{query}"
+
+
 class ChannelActions:
     def __init__(
         self,
@@ -85,7 +92,8 @@ class ChannelActions:
     # ------------------------------------------------------------ voice
     async def connect_voice(self, conversation: Conversation, agent: Agent) -> str:
         """Bridge the caller to the agent: redirect the live call to ``<Dial>``, or, for a
-        callback, place the call to the customer's number. Returns the call sid."""
+        callback, place the call to the customer's number (its status callback names the
+        contact, so the gateway ends the contact when that call ends). Returns the call sid."""
         twiml = dial_twiml(agent)
         try:
             if conversation.callback_number:
@@ -93,6 +101,7 @@ class ChannelActions:
                     to=conversation.callback_number,
                     from_=conversation.our_address or self.settings.twilio_from_number,
                     twiml=twiml,
+                    status_callback=callback_status_url(self.settings, conversation.contact_id),
                 )
                 return str(call.sid)
             if not conversation.external_id:

@@ -7,7 +7,8 @@
 * ``POST /twilio/voice/hold``: the hold loop; pressing 1 asks for a callback, which keeps the
   caller's place in the queue, and ends the call.
 * ``POST /twilio/voice/status`` (status callback): completed → ``ContactEnded``; busy,
-  no-answer, canceled, failed → ``ContactAbandoned``.
+  no-answer, canceled, failed → ``ContactAbandoned``. With ``?callback_for=<contact id>`` it is
+  the status of the call the desk placed for a callback: its end ends that contact.
 
 The desk connects the caller when an agent accepts: it updates the live call with ``<Dial>``
 through the REST API.
@@ -128,11 +129,18 @@ async def status(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     params = await verified_form(request, "CallSid", "CallStatus")
     call_status = params["CallStatus"]
-    conversation = await ctx.conversations.by_external("voice", params["CallSid"])
-    if conversation is None:
-        log.info("status %s for call %s that never queued", call_status, params["CallSid"])
-        return web.Response(status=204)
-    event_id = f"{conversation.contact_id}:status:{call_status}"
+    callback_for = request.query.get("callback_for")
+    if callback_for:  # the call placed for a callback (a new CallSid)
+        conversation = await ctx.conversations.get(callback_for)
+        if conversation is None or not conversation.callback_number:
+            raise web.HTTPBadRequest(text=f"no callback contact {callback_for}")
+        event_id = f"{conversation.contact_id}:callback:{params['CallSid']}:{call_status}"
+    else:
+        conversation = await ctx.conversations.by_external("voice", params["CallSid"])
+        if conversation is None:
+            log.info("status %s for call %s that never queued", call_status, params["CallSid"])
+            return web.Response(status=204)
+        event_id = f"{conversation.contact_id}:status:{call_status}"
     pool_id, contact_id = conversation.pool_id, conversation.contact_id
     if call_status in ENDED_STATUSES:
         await publish(
@@ -147,7 +155,7 @@ async def status(request: web.Request) -> web.Response:
         )
     else:
         return web.Response(status=204)  # queued, ringing, in-progress: nothing to record
-    if conversation.callback_number is None:
+    if conversation.callback_number is None or callback_for:  # a callback stays open until dialled
         await ctx.conversations.close(conversation.contact_id)
     return web.Response(status=204)
 

@@ -323,6 +323,27 @@ async def test_an_accepted_callback_dials_the_customer(
         assert (placed["To"], placed["From"]) == (caller, OUR_NUMBER)
         assert "<Client>fay</Client>" in placed["Twiml"]
         assert not call_updates(twilio, sid)  # the finished inbound call is left alone
+        status_url = f"{PUBLIC_BASE}/twilio/voice/status?callback_for={contact_id}"
+        assert placed["StatusCallback"] == status_url
+        # the dialled call ends: Twilio calls its status callback; the contact goes to wrap-up
+        ended = {
+            **params,
+            "CallSid": body["call_sid"],
+            "From": OUR_NUMBER,
+            "To": caller,
+            "Direction": "outbound-api",
+            "CallStatus": "completed",
+            "CallDuration": "95",
+        }
+        path = f"/twilio/voice/status?callback_for={contact_id}"
+        assert (await post_webhook(http, base, path, ended, token_))[0] == 204
+        await routing_row(db, contact_id, "wrap_up")
+        conversation = await gateway.ctx.conversations.get(contact_id)
+        assert conversation is not None and conversation.status == "closed"
+        status, _ = await fay.call(
+            "POST", f"/api/contacts/{contact_id}/complete", {"disposition": "called_back"}
+        )
+        assert status == 200
         await fay.stop()
 
 
