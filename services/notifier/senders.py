@@ -32,6 +32,11 @@ class TransientError(SendError):
     """Worth retrying: HTTP 5xx or 429, timeouts, connection errors, SMTP 4xx."""
 
 
+class UncertainError(SendError):
+    """The request may have reached the provider and no answer came (a timeout, a connection
+    lost after sending): not retried blindly but looked up, like an interrupted send."""
+
+
 class PermanentError(SendError):
     """Not worth retrying: Twilio 21610 (opted out), 21211 (invalid number), SMTP 5xx, ..."""
 
@@ -75,8 +80,10 @@ class TwilioSms:
             )
         except TwilioRestException as exc:
             raise classify_twilio(exc) from None
-        except (TimeoutError, aiohttp.ClientError) as exc:
+        except aiohttp.ClientConnectorError as exc:  # no connection: nothing was sent
             raise TransientError("network", f"{type(exc).__name__}: {exc}") from None
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise UncertainError("no_answer", f"{type(exc).__name__}: {exc}") from None
         return str(message.sid)
 
     async def find(self, to: str, reference: str, since: datetime) -> str | None:

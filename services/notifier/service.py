@@ -44,6 +44,7 @@ from services.notifier.senders import (
     PermanentError,
     SmsSender,
     TransientError,
+    UncertainError,
     build_email,
 )
 from streams.notices.policy import (
@@ -66,7 +67,7 @@ UNION ALL
 SELECT $4::timestamptz FROM notices n
 JOIN notice_attempts a ON a.notice_id = n.notice_id AND a.attempt = n.attempts
 WHERE n.customer_id = $1 AND n.status = 'sending' AND n.notice_id <> $3
-  AND a.outcome = 'started'
+  AND a.outcome IN ('started', 'uncertain')
 """
 
 CUSTOMER_SQL = """
@@ -261,6 +262,14 @@ class Notifier:
                         reference=row["reference"],
                     )
                 )
+        except UncertainError as exc:
+            # Twilio may have the message: left in 'sending' for reconcile() after the lease
+            await self._finish_attempt(attempt_id, "uncertain", None, exc.code, exc.message)
+            metrics.NOTICES.labels(channel=channel, outcome="uncertain").inc()
+            log.warning(
+                "notice %s: no answer from the provider (%s); looked up later", notice_id, exc
+            )
+            return
         except TransientError as exc:
             await self._finish_attempt(attempt_id, "transient", None, exc.code, exc.message)
             await self._retry_later(row, exc.code, exc.message, attempt_id)

@@ -418,3 +418,22 @@ async def test_two_notifiers_racing_on_one_customer_keep_the_rate_limit(h: Harne
     deferred = [n for n in notices if n["status"] == "deferred"]
     assert len(deferred) == len(notices) - limit
     assert all(n["not_before"] > h.clock.now for n in deferred)
+
+
+async def test_timeout_after_twilio_took_the_message_is_reconciled_not_resent(h: Harness) -> None:
+    await h.customer()
+    await h.ship(created(), late(30))
+    h.twilio.delay_next_response(3)  # the message is taken; the answer comes too late
+    impatient = TwilioSms(make_async_twilio_client(h.settings, timeout=0.5), "+15550009999")
+    h.sms.append(impatient)
+    await h.notifier(sms=impatient).run_once()
+    [notice] = await h.notices()
+    assert notice["status"] == "sending"  # not a retry: the outcome is unknown
+    assert await h.attempts() == ["uncertain"]
+    h.clock.now += timedelta(minutes=1)  # past the send lease
+    await h.notifier().run_once()
+    [notice] = await h.notices()
+    [sid] = h.twilio.messages
+    assert (notice["status"], notice["provider_id"]) == ("sent", sid)
+    assert len(h.twilio.created_messages()) == 1
+    assert await h.attempts() == ["reconciled"]
