@@ -153,6 +153,44 @@ class ConversationStore:
         )
         return str(status).endswith(" 1")
 
+    async def customer_present(self, contact_id: str, present: bool) -> None:
+        """A chat customer's socket connected (present) or their last one closed."""
+        await self.pool.execute(
+            "UPDATE channel_conversations SET customer_left_at = CASE WHEN $2 THEN NULL"
+            " ELSE now() END WHERE contact_id = $1 AND status = 'open'",
+            contact_id,
+            present,
+        )
+
+    async def close_left_chats(self, grace_seconds: float) -> list[tuple[str, str, str | None]]:
+        """Close the open chats whose customer left more than ``grace_seconds`` ago and did not
+        come back; return (contact id, pool id, routing status or None) of each. The close is
+        the claim: several gateways may sweep, each chat is returned once."""
+        rows = await self.pool.fetch(
+            "WITH left_chats AS ("
+            " UPDATE channel_conversations SET status = 'closed', closed_at = now()"
+            " WHERE channel = 'chat' AND status = 'open' AND customer_left_at IS NOT NULL"
+            " AND customer_left_at <= now() - make_interval(secs => $1)"
+            " RETURNING contact_id, pool_id)"
+            " SELECT l.contact_id, l.pool_id, r.status AS routing_status FROM left_chats l"
+            " LEFT JOIN routing_contacts r ON r.pool_id = l.pool_id"
+            " AND r.contact_id = l.contact_id",
+            float(grace_seconds),
+        )
+        return [(r["contact_id"], r["pool_id"], r["routing_status"]) for r in rows]
+
+    async def reopen(self, contact_id: str) -> bool:
+        """Undo a close whose record could not be published (the next sweep retries)."""
+        try:
+            status = await self.pool.execute(
+                "UPDATE channel_conversations SET status = 'open', closed_at = NULL"
+                " WHERE contact_id = $1 AND status = 'closed'",
+                contact_id,
+            )
+        except asyncpg.UniqueViolationError:  # the customer opened a new chat meanwhile
+            return False
+        return str(status).endswith(" 1")
+
     async def set_callback(self, contact_id: str, number: str) -> None:
         await self.pool.execute(
             "UPDATE channel_conversations SET callback_number = $2 WHERE contact_id = $1",

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     gateway_publish_timeout: float = 5.0
     ivr_choices: dict[str, str] = {"1": "billing", "2": "orders", "3": "technical"}
     default_language: str = "en"
+    # a web chat whose customer left without "end" and did not reconnect within this time is
+    # ended (assigned) or abandoned (waiting)
+    chat_reconnect_grace_seconds: float = 120.0
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 2525
     smtp_max_message_bytes: int = 10_000_000

@@ -1,5 +1,6 @@
 """The gateway process: the HTTP app (Twilio webhooks, chat, /metrics, /healthz), the SMTP
-server and the chat delivery consumer, on one event loop."""
+server, the chat delivery consumer and the sweep of chats left without "end", on one event
+loop."""
 
 from __future__ import annotations
 
@@ -120,14 +121,16 @@ async def running_gateway(
     smtp_port = smtp.sockets[0].getsockname()[1]
     ready = asyncio.Event()
     delivery = asyncio.create_task(chat.run_delivery(ctx, ready))
+    sweep = asyncio.create_task(chat.run_left_chat_sweep(ctx))
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(ready.wait(), delivery_wait)
     try:
         yield RunningGateway(ctx, http_port, smtp_port)
     finally:
-        delivery.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await delivery
+        for task in (delivery, sweep):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         smtp.close()
         await smtp.wait_closed()
         await runner.cleanup()

@@ -9,6 +9,11 @@
 
 Agent messages reach the customer through the contacts topic (``ContactMessageSent``): every
 gateway process reads it and delivers to the sockets it holds.
+
+A socket that closes without ``end`` leaves the chat open for ``chat_reconnect_grace_seconds``
+(the time is kept in PostgreSQL, so any gateway, also after a restart, sees it): a reconnect
+resumes the chat; otherwise one gateway's sweep closes it and publishes ``ContactEnded`` when
+routing has it assigned, ``ContactAbandoned`` while it waits or is offered.
 """
 
 from __future__ import annotations
@@ -28,8 +33,15 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from aiokafka import AIOKafkaConsumer
 
+from schemas.base import Record
 from schemas.codec import InvalidMessage, decode
-from schemas.contacts import Channel, ContactEnded, ContactMessageReceived, ContactMessageSent
+from schemas.contacts import (
+    Channel,
+    ContactAbandoned,
+    ContactEnded,
+    ContactMessageReceived,
+    ContactMessageSent,
+)
 from schemas.topics import CONTACTS
 from services import metrics
 from services.conversations import Conversation
@@ -41,6 +53,7 @@ log = logging.getLogger(__name__)
 
 PAGE = Path(__file__).with_name("chat.html")
 MAX_TEXT = 10_000
+HELD = {"assigned", "wrap_up"}  # routing statuses in which an agent has the contact
 
 
 def token_hash(token: str) -> str:
@@ -58,12 +71,14 @@ class ChatHub:
     def join(self, contact_id: str, socket: web.WebSocketResponse) -> None:
         self.sockets.setdefault(contact_id, set()).add(socket)
 
-    def leave(self, contact_id: str, socket: web.WebSocketResponse) -> None:
+    def leave(self, contact_id: str, socket: web.WebSocketResponse) -> bool:
+        """Forget the socket; True when it was the contact's last one here."""
         sockets = self.sockets.get(contact_id)
         if sockets is not None:
             sockets.discard(socket)
             if not sockets:
                 del self.sockets[contact_id]
+        return contact_id not in self.sockets
 
     async def deliver(self, record: ContactMessageSent) -> int:
         if record.event_id in self._seen_set:
@@ -121,6 +136,58 @@ async def run_delivery(ctx: GatewayContext, ready: asyncio.Event | None = None) 
                 await consumer.stop()
 
 
+def sweep_interval(grace_seconds: float) -> float:
+    return min(5.0, max(0.2, grace_seconds / 4))
+
+
+async def end_left_chats(ctx: GatewayContext) -> int:
+    """Close the chats left longer than the grace period and tell routing, once each: ended
+    when an agent has it, abandoned otherwise. Returns how many were closed."""
+    closed = await ctx.conversations.close_left_chats(ctx.settings.chat_reconnect_grace_seconds)
+    failed: PublishFailed | None = None
+    for contact_id, pool_id, routing_status in closed:
+        if failed is not None:  # the broker is away: leave the rest for the next sweep
+            await ctx.conversations.reopen(contact_id)
+            continue
+        record: Record
+        if routing_status in HELD:
+            record = ContactEnded(
+                event_id=f"{contact_id}:ended",
+                pool_id=pool_id,
+                contact_id=contact_id,
+                reason="customer_left",
+            )
+        else:
+            record = ContactAbandoned(
+                event_id=f"{contact_id}:abandoned", pool_id=pool_id, contact_id=contact_id
+            )
+        try:
+            await publish(ctx, record)
+        except PublishFailed as exc:
+            await ctx.conversations.reopen(contact_id)  # the next sweep tries again
+            failed = exc
+            continue
+        outcome = "ended_left" if routing_status in HELD else "abandoned"
+        metrics.GATEWAY_REQUESTS.labels(channel="chat", outcome=outcome).inc()
+    if failed is not None:
+        raise failed
+    return len(closed)
+
+
+async def run_left_chat_sweep(ctx: GatewayContext) -> None:
+    """Every few seconds, end the chats whose customer left and did not come back."""
+    interval = sweep_interval(ctx.settings.chat_reconnect_grace_seconds)
+    while True:
+        try:
+            await end_left_chats(ctx)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            metrics.ERRORS.labels(component="gateway_chat_sweep", kind=type(exc).__name__).inc()
+            log.warning("left chat sweep failed: %r", exc)
+        await asyncio.sleep(interval)
+
+
 async def page(request: web.Request) -> web.Response:
     return web.Response(text=PAGE.read_text(), content_type="text/html")
 
@@ -173,7 +240,7 @@ async def socket(request: web.Request) -> web.StreamResponse:
             elif frame.type is WSMsgType.ERROR:
                 break
     finally:
-        chat.detach()
+        await chat.detach()
     return ws
 
 
@@ -188,12 +255,20 @@ class _ChatSession:
         self.conversation = await self.ctx.conversations.open_for("chat", self.session["chat_id"])
         if self.conversation is not None:
             self.ctx.chat.join(self.conversation.contact_id, self.ws)
+            await self.ctx.conversations.customer_present(self.conversation.contact_id, True)
             history = await self.ctx.conversations.messages(self.conversation.contact_id)
             await self.ws.send_json({"type": "history", "messages": [m.as_json() for m in history]})
 
-    def detach(self) -> None:
-        if self.conversation is not None:
-            self.ctx.chat.leave(self.conversation.contact_id, self.ws)
+    async def detach(self) -> None:
+        """The socket closed: when it was the chat's last one here, the grace period starts."""
+        if self.conversation is None:
+            return
+        if self.ctx.chat.leave(self.conversation.contact_id, self.ws):
+            try:
+                await self.ctx.conversations.customer_present(self.conversation.contact_id, False)
+            except Exception as exc:
+                metrics.ERRORS.labels(component="gateway_chat", kind=type(exc).__name__).inc()
+                log.warning("could not record that chat %s was left: %r", self.conversation, exc)
 
     async def error(self, reason: str) -> None:
         await self.ws.send_json({"type": "error", "reason": reason})
@@ -287,7 +362,7 @@ class _ChatSession:
                 ),
             )
             await self.ctx.conversations.close(conversation.contact_id)
-            self.detach()
+            self.ctx.chat.leave(conversation.contact_id, self.ws)
             self.conversation = None
         await self.ws.send_json({"type": "ended"})
 

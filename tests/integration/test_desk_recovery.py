@@ -1,9 +1,11 @@
-"""The desk against a real routing worker process, the real broker and PostgreSQL, the gateway
-and the Twilio-shaped REST server: offers made while no desk ran, an assignment that arrives
-after the accept stopped waiting, and a callback dialled out. Each test has a pool of its own."""
+"""The desk and the gateway against a real routing worker process, the real broker and
+PostgreSQL and the Twilio-shaped REST server: offers made while no desk ran, an assignment that
+arrives after the accept stopped waiting, a callback dialled out, and web chats whose customer
+left without ending them. Each test has a pool of its own."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -16,8 +18,9 @@ import asyncpg
 import pytest
 
 from schemas import agents as ag
-from schemas.topics import AGENT_EVENTS
-from services.bus import open_bus
+from schemas.contacts import ContactAbandoned, ContactEnded
+from schemas.topics import AGENT_EVENTS, CONTACTS
+from services.bus import TopicReader, open_bus
 from services.desk.app import running_desk
 from services.desk.auth import issue_token
 from services.gateway.app import RunningGateway, running_gateway
@@ -27,7 +30,7 @@ from services.settings import Settings
 from services.twilio_client import make_async_twilio_client
 from streams.adapters.migrations import migrate
 from streams.adapters.topics import ensure_topics
-from tests.support.channels import PUBLIC_BASE, post_webhook
+from tests.support.channels import PUBLIC_BASE, Records, post_webhook
 from tests.support.desk_client import AgentClient, offer_for
 from tests.support.twilio_api import TwilioApiServer
 from tests.support.workers import eventually, running_worker
@@ -352,3 +355,74 @@ async def _callback_flag(db: asyncpg.Pool, contact_id: str) -> bool:
         "SELECT state FROM routing_contacts WHERE contact_id = $1", contact_id
     )
     return bool(state and json.loads(state).get("callback"))
+
+
+async def chat_contact(http: aiohttp.ClientSession, base: str, text: str) -> tuple[str, str]:
+    async with http.post(base + "/chat/sessions", json={}) as response:
+        token = (await response.json())["token"]
+    ws = await http.ws_connect(f"{base}/chat/ws?token={token}")
+    await ws.send_json({"type": "message", "text": text, "id": "1"})
+    ack = await ws.receive_json(timeout=10)
+    await ws.close()  # closed without "end"
+    assert ack["type"] == "ack"
+    return str(ack["contact_id"]), token
+
+
+async def test_chats_left_without_end_are_abandoned_or_ended_once_after_the_grace(
+    base_settings: Settings, worker: Path, twilio: TwilioApiServer, db: asyncpg.Pool
+) -> None:
+    pool_id, agent_id, grace = "p-chat", "gus", 1.5
+    token = await new_agent(db, agent_id, pool_id)
+    settings = base_settings.with_values(chat_reconnect_grace_seconds=grace)
+    reader = TopicReader(settings.kafka_bootstrap_servers, settings.topic_prefix, [CONTACTS])
+    async with (
+        aiohttp.ClientSession() as http,
+        gateway_for(settings, pool_id) as gateway,
+        running_desk(settings) as desk,
+        reader,
+    ):
+        records = Records(reader)
+        gus = await AgentClient(http, f"http://127.0.0.1:{desk.port}", agent_id, token).start()
+        assert (await gus.call("POST", "/api/login"))[0] == 200  # not ready: chats wait
+        await eventually(lambda: _true(gus.of("agent_state_changed")), 30, "routing has gus")
+        base = f"http://127.0.0.1:{gateway.http_port}"
+
+        kept, kept_token = await chat_contact(http, base, "I will reload the page")
+        # a reload: the socket closes and the customer is back within the grace period
+        async with http.ws_connect(f"{base}/chat/ws?token={kept_token}") as ws:
+            assert (await ws.receive_json(timeout=10))["type"] == "history"
+            left, _ = await chat_contact(http, base, "Anyone there?")  # never comes back
+            [abandoned] = await records.wait_for(ContactAbandoned, contact_id=left, timeout=15)
+            assert abandoned.event_id == f"{left}:abandoned"
+            await asyncio.sleep(grace + 0.5)  # past the grace of the first socket's close
+            await records.poll()
+            assert not records.of(ContactAbandoned, contact_id=kept)
+            resumed = await gateway.ctx.conversations.get(kept)
+            assert resumed is not None and resumed.status == "open"
+
+            await ready(gus)
+            _, offer = await offer_for([gus], kept)
+            status, _ = await gus.call("POST", f"/api/offers/{offer['offer_id']}/accept")
+            assert status == 200
+            await routing_row(db, kept, "assigned")
+        # the customer closes the tab and does not come back: the assigned chat ends
+        [ended] = await records.wait_for(ContactEnded, contact_id=kept, timeout=15)
+        assert ended.reason == "customer_left"
+        await routing_row(db, kept, "wrap_up")
+        conversation = await gateway.ctx.conversations.get(kept)
+        assert conversation is not None and conversation.status == "closed"
+        await asyncio.sleep(grace + 0.5)  # more sweeps publish nothing more
+        await records.poll()
+        assert len(records.of(ContactAbandoned, contact_id=left)) == 1
+        assert len(records.of(ContactEnded, contact_id=kept)) == 1
+        assert not records.of(ContactEnded, contact_id=left)
+        assert not records.of(ContactAbandoned, contact_id=kept)
+        assert (
+            await db.fetchval("SELECT count(*) FROM routing_contacts WHERE contact_id = $1", left)
+            == 0
+        )
+        status, _ = await gus.call(
+            "POST", f"/api/contacts/{kept}/complete", {"disposition": "customer_left"}
+        )
+        assert status == 200
+        await gus.stop()
