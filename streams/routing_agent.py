@@ -26,7 +26,7 @@ from streams.routing_translate import ROUTED_TYPES
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF_SECONDS = 30.0
+MAX_BACKOFF_SECONDS = 5.0  # routing resumes within seconds once PostgreSQL is back
 
 
 def pool_config(deps: WorkerDeps) -> domain.PoolConfig:

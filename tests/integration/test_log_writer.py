@@ -9,7 +9,6 @@ import json
 import random
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -20,6 +19,7 @@ from schemas import routing as rt
 from schemas.base import Record
 from services import metrics
 from streams import log_writer as lw
+from tests.support.pg_proxy import SwitchableProxy
 
 pytestmark = pytest.mark.integration
 
@@ -243,60 +243,6 @@ async def test_redelivered_records_write_nothing_twice(pool: asyncpg.Pool) -> No
         assert await db.fetchval("SELECT count(*) FROM interaction_events") == len(records)
         c1 = await db.fetchrow("SELECT * FROM contacts WHERE contact_id = 'c1'")
         assert (c1["offers"], c1["rejections"]) == (2, 1)
-
-
-class SwitchableProxy:
-    """A TCP front for the PostgreSQL server that can be cut (every connection dropped, new
-    ones refused) and restored on the same port: PostgreSQL going away, as clients see it."""
-
-    def __init__(self, database_url: str) -> None:
-        parts = urlsplit(database_url)
-        host = parse_qs(parts.query).get("host", [parts.hostname or "127.0.0.1"])[0]
-        self.target_port = parts.port or 5432
-        self.unix_path = f"{host}/.s.PGSQL.{self.target_port}" if host.startswith("/") else None
-        self.target_host = host
-        self.port = 0
-        self._server: asyncio.base_events.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-        netloc = f"{parts.username or 'postgres'}"
-        if parts.password:
-            netloc += f":{parts.password}"
-        self._template = (parts.scheme, netloc, parts.path)
-
-    @property
-    def url(self) -> str:
-        scheme, user, path = self._template
-        return urlunsplit((scheme, f"{user}@127.0.0.1:{self.port}", path, "", ""))
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def cut(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        for w in list(self._writers):
-            w.transport.abort()
-        self._writers.clear()
-        await self._server.wait_closed()
-        self._server = None
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self.unix_path:
-            up_reader, up_writer = await asyncio.open_unix_connection(self.unix_path)
-        else:
-            up_reader, up_writer = await asyncio.open_connection(self.target_host, self.target_port)
-        self._writers.update({writer, up_writer})
-
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(Exception):
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            with contextlib.suppress(Exception):
-                dst.close()
-
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
 
 
 async def test_postgres_outage_mid_stream_loses_nothing(database_url: str) -> None:
