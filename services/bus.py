@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from schemas.base import Record
-from schemas.codec import decode
+from schemas.codec import InvalidMessage, decode
 from schemas.topics import TopicSpec
+
+log = logging.getLogger(__name__)
 
 
 class Bus:
@@ -68,3 +73,47 @@ class TopicReader:
 
     async def records(self, timeout: float = 0.5) -> list[Record]:
         return [decode(value) for _topic, _key, value in await self.read(timeout)]
+
+
+async def follow_topic(
+    bootstrap_servers: str,
+    topic: TopicSpec,
+    prefix: str,
+    handle: Callable[[Record], Awaitable[None]],
+    *,
+    component: str,
+    ready: asyncio.Event | None = None,
+) -> None:
+    """Read a topic from its end without a consumer group (every process sees every record),
+    hand each valid record to ``handle``, and reconnect after broker trouble; runs until
+    cancelled. Undecodable records are skipped here: the worker dead-letters them."""
+    from services import metrics
+
+    while True:
+        consumer = AIOKafkaConsumer(
+            topic.full_name(prefix),
+            bootstrap_servers=bootstrap_servers,
+            group_id=None,
+            auto_offset_reset="latest",
+            enable_auto_commit=False,
+        )
+        try:
+            await consumer.start()
+            if ready is not None:
+                ready.set()
+            async for message in consumer:
+                metrics.EVENTS_IN.labels(topic=topic.name).inc()
+                try:
+                    record = decode(message.value)
+                except InvalidMessage:
+                    continue
+                await handle(record)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            metrics.ERRORS.labels(component=component, kind=type(exc).__name__).inc()
+            log.warning("%s consumer failed, restarting: %r", component, exc)
+            await asyncio.sleep(1.0)
+        finally:
+            with contextlib.suppress(Exception):
+                await consumer.stop()

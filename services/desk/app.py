@@ -47,6 +47,7 @@ from services.desk.channels import ChannelActions, ChannelRefused, ChannelUnavai
 from services.desk.hub import OfferHub, run_offers
 from services.desk.restore import live_work
 from services.desk.screen_pop import build_screen_pop
+from services.http_ops import add_ops_routes
 from services.publisher import BrokerPublisher, Publisher, PublishFailed
 from services.settings import Settings
 
@@ -421,15 +422,6 @@ async def complete(request: web.Request) -> web.Response:
     return web.json_response({"status": "completed", "contact_id": contact_id})
 
 
-async def metrics_page(request: web.Request) -> web.Response:
-    body, content_type = metrics.render()
-    return web.Response(body=body, headers={"Content-Type": content_type})
-
-
-async def health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
-
-
 def create_app(desk: Desk) -> web.Application:
     app = web.Application(client_max_size=256 * 1024, middlewares=[guard])
     app[DESK] = desk
@@ -443,8 +435,7 @@ def create_app(desk: Desk) -> web.Application:
     app.router.add_get("/api/contacts/{contact_id}", contact)
     app.router.add_post("/api/contacts/{contact_id}/reply", reply)
     app.router.add_post("/api/contacts/{contact_id}/complete", complete)
-    app.router.add_get("/metrics", metrics_page)
-    app.router.add_get("/healthz", health)
+    add_ops_routes(app)
     return app
 
 

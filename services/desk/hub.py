@@ -12,10 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
-
 from schemas.base import Record
-from schemas.codec import InvalidMessage, decode
 from schemas.routing import (
     ContactAssigned,
     ContactReleased,
@@ -26,6 +23,7 @@ from schemas.routing import (
 )
 from schemas.topics import OFFERS
 from services import metrics
+from services.bus import follow_topic
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -178,33 +176,13 @@ class OfferHub:
 
 
 async def run_offers(settings: Settings, hub: OfferHub, ready: asyncio.Event | None = None) -> None:
-    """Consume the offers topic (no group: every desk process sees every agent's offers and
-    pushes to the agents connected to it); reconnects after broker trouble."""
-    while True:
-        consumer = AIOKafkaConsumer(
-            OFFERS.full_name(settings.topic_prefix),
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            group_id=None,
-            auto_offset_reset="latest",
-            enable_auto_commit=False,
-        )
-        try:
-            await consumer.start()
-            if ready is not None:
-                ready.set()
-            async for message in consumer:
-                metrics.EVENTS_IN.labels(topic=OFFERS.name).inc()
-                try:
-                    record = decode(message.value)
-                except InvalidMessage:
-                    continue
-                await hub.handle(record)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            metrics.ERRORS.labels(component="desk_offers", kind=type(exc).__name__).inc()
-            log.warning("offers consumer failed, restarting: %r", exc)
-            await asyncio.sleep(1.0)
-        finally:
-            with contextlib.suppress(Exception):
-                await consumer.stop()
+    """Follow the offers topic (every desk process sees every agent's offers and pushes to the
+    agents connected to it)."""
+    await follow_topic(
+        settings.kafka_bootstrap_servers,
+        OFFERS,
+        settings.topic_prefix,
+        hub.handle,
+        component="desk_offers",
+        ready=ready,
+    )

@@ -22,6 +22,7 @@ from services.gateway import chat, sms, voice
 from services.gateway.chat import ChatHub
 from services.gateway.context import CONTEXT, GatewayContext
 from services.gateway.email_in import start_smtp_server
+from services.http_ops import add_ops_routes
 from services.publisher import BrokerPublisher, Publisher, PublishFailed
 from services.settings import Settings
 from services.twilio_client import request_validator
@@ -67,23 +68,13 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     return response
 
 
-async def metrics_page(request: web.Request) -> web.Response:
-    body, content_type = metrics.render()
-    return web.Response(body=body, headers={"Content-Type": content_type})
-
-
-async def health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
-
-
 def create_app(ctx: GatewayContext) -> web.Application:
     app = web.Application(client_max_size=ctx.settings.gateway_max_body_bytes, middlewares=[guard])
     app[CONTEXT] = ctx
     voice.add_routes(app)
     sms.add_routes(app)
     chat.add_routes(app)
-    app.router.add_get("/metrics", metrics_page)
-    app.router.add_get("/healthz", health)
+    add_ops_routes(app)
     return app
 
 

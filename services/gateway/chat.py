@@ -31,10 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import WSMsgType, web
-from aiokafka import AIOKafkaConsumer
 
 from schemas.base import Record
-from schemas.codec import InvalidMessage, decode
 from schemas.contacts import (
     Channel,
     ContactAbandoned,
@@ -44,6 +42,7 @@ from schemas.contacts import (
 )
 from schemas.topics import CONTACTS
 from services import metrics
+from services.bus import follow_topic
 from services.conversations import Conversation
 from services.gateway.arrivals import open_contact, publish
 from services.gateway.context import CONTEXT, GatewayContext
@@ -103,37 +102,22 @@ class ChatHub:
 
 
 async def run_delivery(ctx: GatewayContext, ready: asyncio.Event | None = None) -> None:
-    """Read agent chat messages from the contacts topic (no consumer group: every gateway gets
-    every message) and hand them to the hub; reconnects when the broker goes away."""
+    """Follow agent chat messages on the contacts topic (every gateway gets every message) and
+    hand them to the sessions connected here."""
+
+    async def deliver(record: Record) -> None:
+        if isinstance(record, ContactMessageSent) and record.channel is Channel.CHAT:
+            await ctx.chat.deliver(record)
+
     settings = ctx.settings
-    while True:
-        consumer = AIOKafkaConsumer(
-            CONTACTS.full_name(settings.topic_prefix),
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            group_id=None,
-            auto_offset_reset="latest",
-            enable_auto_commit=False,
-        )
-        try:
-            await consumer.start()
-            if ready is not None:
-                ready.set()
-            async for message in consumer:
-                try:
-                    record = decode(message.value)
-                except InvalidMessage:
-                    continue
-                if isinstance(record, ContactMessageSent) and record.channel is Channel.CHAT:
-                    await ctx.chat.deliver(record)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            metrics.ERRORS.labels(component="gateway_chat", kind=type(exc).__name__).inc()
-            log.warning("chat delivery consumer failed, restarting: %r", exc)
-            await asyncio.sleep(1.0)
-        finally:
-            with contextlib.suppress(Exception):
-                await consumer.stop()
+    await follow_topic(
+        settings.kafka_bootstrap_servers,
+        CONTACTS,
+        settings.topic_prefix,
+        deliver,
+        component="gateway_chat",
+        ready=ready,
+    )
 
 
 def sweep_interval(grace_seconds: float) -> float:

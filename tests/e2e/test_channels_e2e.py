@@ -26,14 +26,12 @@ from services.desk.app import RunningDesk, running_desk
 from services.desk.auth import issue_token
 from services.gateway.app import RunningGateway, running_gateway
 from services.runtime.broker import LocalBroker
-from services.runtime.postgres import create_database
 from services.settings import Settings
 from services.twilio_client import make_async_twilio_client
-from streams.adapters.migrations import migrate
-from streams.adapters.topics import ensure_topics
 from tests.support.browser import Browser, chromium_path
 from tests.support.channels import PUBLIC_BASE, post_webhook, seed_customer
 from tests.support.desk_client import AgentClient, offer_for
+from tests.support.environment import isolated_settings
 from tests.support.twilio_api import TwilioApiServer
 from tests.support.workers import eventually, running_worker
 
@@ -78,10 +76,22 @@ async def e2e_settings(
     twilio: TwilioApiServer,
     relay: tuple[Relay, int],
 ) -> Settings:
-    prefix = f"e{uuid.uuid4().hex[:8]}."
-    await ensure_topics(broker.bootstrap_servers, prefix)
-    url = await create_database(postgres_server_url)
-    await migrate(url)
+    settings = await isolated_settings(
+        broker,
+        postgres_server_url,
+        offer_timeout_seconds=60.0,
+        twilio_api_base_url=twilio.base_url,
+        twilio_account_sid=twilio.account_sid,
+        twilio_auth_token=twilio.auth_token,
+        twilio_from_number=OUR_NUMBER,
+        public_base_url=PUBLIC_BASE,
+        gateway_port=0,
+        smtp_port=0,
+        desk_port=0,
+        smtp_relay_port=relay[1],
+        support_email="support@shop.example",
+    )
+    url = settings.require_database_url()
     last_hour = datetime.now(UTC) - timedelta(hours=1)
     await seed_customer(
         url,
@@ -104,23 +114,7 @@ async def e2e_settings(
         )
     finally:
         await connection.close()
-    return Settings(
-        KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap_servers,
-        DATABASE_URL=url,
-        topic_prefix=prefix,
-        app_id=f"cc-{prefix.rstrip('.')}",
-        offer_timeout_seconds=60.0,
-        twilio_api_base_url=twilio.base_url,
-        twilio_account_sid=twilio.account_sid,
-        twilio_auth_token=twilio.auth_token,
-        twilio_from_number=OUR_NUMBER,
-        public_base_url=PUBLIC_BASE,
-        gateway_port=0,
-        smtp_port=0,
-        desk_port=0,
-        smtp_relay_port=relay[1],
-        support_email="support@shop.example",
-    )
+    return settings
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -17,12 +16,10 @@ from services.bus import TopicReader, open_bus
 from services.desk.app import RunningDesk, running_desk
 from services.desk.auth import issue_token
 from services.runtime.broker import LocalBroker
-from services.runtime.postgres import create_database
 from services.settings import Settings
-from streams.adapters.migrations import migrate
-from streams.adapters.topics import ensure_topics
 from tests.support.channels import Records
 from tests.support.desk_client import AgentClient
+from tests.support.environment import isolated_settings
 from tests.support.workers import eventually
 
 pytestmark = pytest.mark.integration
@@ -30,16 +27,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 async def desk_settings(broker: LocalBroker, postgres_server_url: str) -> Settings:
-    prefix = f"d{uuid.uuid4().hex[:8]}."
-    await ensure_topics(broker.bootstrap_servers, prefix)
-    url = await create_database(postgres_server_url)
-    await migrate(url)
-    return Settings(
-        KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap_servers,
-        DATABASE_URL=url,
-        topic_prefix=prefix,
-        desk_port=0,
-        desk_accept_wait_seconds=1.0,
+    return await isolated_settings(
+        broker, postgres_server_url, desk_port=0, desk_accept_wait_seconds=1.0
     )
 
 

@@ -25,13 +25,11 @@ from services.desk.app import running_desk
 from services.desk.auth import issue_token
 from services.gateway.app import RunningGateway, running_gateway
 from services.runtime.broker import LocalBroker
-from services.runtime.postgres import create_database
 from services.settings import Settings
 from services.twilio_client import make_async_twilio_client
-from streams.adapters.migrations import migrate
-from streams.adapters.topics import ensure_topics
 from tests.support.channels import PUBLIC_BASE, Records, post_webhook
 from tests.support.desk_client import AgentClient, offer_for
+from tests.support.environment import isolated_settings
 from tests.support.twilio_api import TwilioApiServer
 from tests.support.workers import eventually, running_worker
 
@@ -51,15 +49,9 @@ async def twilio() -> AsyncIterator[TwilioApiServer]:
 async def base_settings(
     broker: LocalBroker, postgres_server_url: str, twilio: TwilioApiServer
 ) -> Settings:
-    prefix = f"r{uuid.uuid4().hex[:8]}."
-    await ensure_topics(broker.bootstrap_servers, prefix)
-    url = await create_database(postgres_server_url)
-    await migrate(url)
-    return Settings(
-        KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap_servers,
-        DATABASE_URL=url,
-        topic_prefix=prefix,
-        app_id=f"cc-{prefix.rstrip('.')}",
+    return await isolated_settings(
+        broker,
+        postgres_server_url,
         offer_timeout_seconds=60.0,
         twilio_api_base_url=twilio.base_url,
         twilio_account_sid=twilio.account_sid,

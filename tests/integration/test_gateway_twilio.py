@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -14,11 +13,9 @@ from schemas.topics import CONTACTS
 from services.bus import TopicReader
 from services.gateway.app import RunningGateway, running_gateway
 from services.runtime.broker import LocalBroker, free_port
-from services.runtime.postgres import create_database
 from services.settings import Settings
-from streams.adapters.migrations import migrate
-from streams.adapters.topics import ensure_topics
 from tests.support.channels import PUBLIC_BASE, Records, post_webhook, seed_customer
+from tests.support.environment import isolated_settings
 
 pytestmark = pytest.mark.integration
 
@@ -28,10 +25,16 @@ VIP = "+15550100001"
 
 @pytest.fixture(scope="module")
 async def gw_settings(broker: LocalBroker, postgres_server_url: str) -> Settings:
-    prefix = f"g{uuid.uuid4().hex[:8]}."
-    await ensure_topics(broker.bootstrap_servers, prefix)
-    url = await create_database(postgres_server_url)
-    await migrate(url)
+    settings = await isolated_settings(
+        broker,
+        postgres_server_url,
+        twilio_auth_token=TOKEN,
+        public_base_url=PUBLIC_BASE,
+        gateway_port=0,
+        smtp_port=0,
+        gateway_max_body_bytes=8192,
+    )
+    url = settings.require_database_url()
     await seed_customer(
         url,
         customer_id="c-vip",
@@ -44,16 +47,7 @@ async def gw_settings(broker: LocalBroker, postgres_server_url: str) -> Settings
     await seed_customer(
         url, customer_id="c-es", tier="standard", phone="+15550100002", language="es"
     )
-    return Settings(
-        KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap_servers,
-        DATABASE_URL=url,
-        topic_prefix=prefix,
-        twilio_auth_token=TOKEN,
-        public_base_url=PUBLIC_BASE,
-        gateway_port=0,
-        smtp_port=0,
-        gateway_max_body_bytes=8192,
-    )
+    return settings
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
 from pathlib import Path
 
 import asyncpg
@@ -11,13 +10,12 @@ import pytest
 
 from schemas import agents as ag
 from schemas import contacts as ct
-from schemas.codec import decode
-from schemas.routing import OfferMade
-from schemas.topics import AGENT_EVENTS, CONTACTS, INTERACTIONS
-from services.bus import TopicReader, open_bus
+from schemas.topics import AGENT_EVENTS, CONTACTS
+from services.bus import open_bus
 from services.runtime.broker import free_port
 from services.runtime.processes import kill, start_command, stop
 from services.settings import Settings
+from tests.support.routing_checks import assert_single_offers_within_capacity, offers_made
 from tests.support.workers import eventually
 
 pytestmark = pytest.mark.integration
@@ -99,30 +97,8 @@ async def test_sigkilled_worker_is_replaced_with_nothing_lost(
 
         # what went out on the interactions topic: never one contact offered to two agents,
         # never an agent over capacity, and replays reproduce the very same offers
-        offers_by_contact: dict[str, set[tuple[str, str]]] = defaultdict(set)
-        reader = TopicReader(
-            settings.kafka_bootstrap_servers, settings.topic_prefix, [INTERACTIONS]
-        )
-        async with reader:
-
-            async def read_all() -> bool:
-                for _t, _k, value in await reader.read(0.5):
-                    record = decode(value)
-                    if isinstance(record, OfferMade):
-                        offers_by_contact[record.contact_id].add((record.offer_id, record.agent_id))
-                return len(offers_by_contact) >= AGENTS * CHAT_CAPACITY
-
-            await eventually(read_all, 30, "offers on the interactions topic")
-            await read_all()
-        assert len(offers_by_contact) == AGENTS * CHAT_CAPACITY
-        assert all(len(made) == 1 for made in offers_by_contact.values()), {
-            c: m for c, m in offers_by_contact.items() if len(m) > 1
-        }
-        per_agent: dict[str, int] = defaultdict(int)
-        for made in offers_by_contact.values():
-            ((_offer_id, agent_id),) = made
-            per_agent[agent_id] += 1
-        assert set(per_agent.values()) == {CHAT_CAPACITY}
+        offered = await offers_made(settings, AGENTS * CHAT_CAPACITY)
+        assert_single_offers_within_capacity(offered, AGENTS * CHAT_CAPACITY, CHAT_CAPACITY)
     finally:
         kill(first)
         if second is not None:

@@ -11,13 +11,12 @@ import pytest
 
 from schemas import agents as ag
 from schemas import contacts as ct
-from schemas.codec import decode
-from schemas.routing import OfferMade
-from schemas.topics import AGENT_EVENTS, CONTACTS, INTERACTIONS
-from services.bus import TopicReader, open_bus
+from schemas.topics import AGENT_EVENTS, CONTACTS
+from services.bus import open_bus
 from services.runtime.broker import free_port
 from services.runtime.processes import kill, start_command, stop
 from services.settings import Settings
+from tests.support.routing_checks import assert_single_offers_within_capacity, offers_made
 from tests.support.workers import eventually
 
 pytestmark = pytest.mark.integration
@@ -92,26 +91,9 @@ async def test_pools_spread_over_two_workers_and_survive_losing_one(
             finally:
                 await connection.close()
 
-        offered: dict[str, set[tuple[str, str]]] = defaultdict(set)
-        reader = TopicReader(
-            settings.kafka_bootstrap_servers, settings.topic_prefix, [INTERACTIONS]
-        )
-        async with reader:
-
-            async def read_all() -> bool:
-                for _t, _k, value in await reader.read(0.5):
-                    record = decode(value)
-                    if isinstance(record, OfferMade):
-                        offered[record.contact_id].add((record.offer_id, record.agent_id))
-                return len(offered) >= len(POOLS) * AGENTS_PER_POOL * CAPACITY
-
-            await eventually(read_all, 30, "offers on the interactions topic")
-        assert all(len(made) == 1 for made in offered.values())
-        load: dict[str, int] = defaultdict(int)
-        for made in offered.values():
-            ((_offer, agent),) = made
-            load[agent] += 1
-        assert set(load.values()) == {CAPACITY}
+        offered_total = len(POOLS) * AGENTS_PER_POOL * CAPACITY
+        offered = await offers_made(settings, offered_total)
+        assert_single_offers_within_capacity(offered, offered_total, CAPACITY)
     finally:
         kill(workers[0])
         stop(workers[1])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,10 +19,8 @@ from schemas.routing import DeadLettered, OfferMade
 from schemas.topics import AGENT_EVENTS, CONTACTS, DEAD_LETTER, OFFERS
 from services.bus import Bus, TopicReader, open_bus
 from services.runtime.broker import LocalBroker
-from services.runtime.postgres import create_database
 from services.settings import Settings
-from streams.adapters.migrations import migrate
-from streams.adapters.topics import ensure_topics
+from tests.support.environment import isolated_settings
 from tests.support.workers import eventually, running_worker
 
 pytestmark = pytest.mark.integration
@@ -31,15 +28,9 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 async def module_settings(broker: LocalBroker, postgres_server_url: str) -> Settings:
-    prefix = f"m{uuid.uuid4().hex[:8]}."
-    await ensure_topics(broker.bootstrap_servers, prefix)
-    url = await create_database(postgres_server_url)
-    await migrate(url)
-    return Settings(
-        KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap_servers,
-        DATABASE_URL=url,
-        topic_prefix=prefix,
-        app_id=f"cc-{prefix.rstrip('.')}",
+    return await isolated_settings(
+        broker,
+        postgres_server_url,
         class_weights={"vip": 100.0, "standard": 0.0},
         aging_per_second=1.0,
         offer_timeout_seconds=120.0,
