@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import signal
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -49,6 +48,7 @@ from services.desk.restore import live_work
 from services.desk.screen_pop import build_screen_pop
 from services.http_ops import add_ops_routes
 from services.publisher import BrokerPublisher, Publisher, PublishFailed
+from services.runtime.processes import stop_on_signals
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -478,10 +478,7 @@ async def running_desk(settings: Settings, offers_wait: float = 10.0) -> AsyncIt
 
 
 async def serve(settings: Settings) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    stop = stop_on_signals()
     async with running_desk(settings) as running:
         log.warning("desk on http://%s:%s/", settings.desk_host, running.port)
         await stop.wait()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from services.gateway.context import CONTEXT, GatewayContext
 from services.gateway.email_in import start_smtp_server
 from services.http_ops import add_ops_routes
 from services.publisher import BrokerPublisher, Publisher, PublishFailed
+from services.runtime.processes import stop_on_signals
 from services.settings import Settings
 from services.twilio_client import request_validator
 
@@ -131,10 +131,7 @@ async def running_gateway(
 
 
 async def serve(settings: Settings) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+    stop = stop_on_signals()
     async with running_gateway(settings) as gateway:
         log.warning(
             "gateway: http on %s:%s, smtp on %s:%s",

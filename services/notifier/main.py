@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
 from datetime import time, timedelta
 
 import asyncpg
@@ -16,6 +14,7 @@ from services.notifier.callbacks import callback_app
 from services.notifier.outbox import Send
 from services.notifier.senders import SmtpConfig, SmtpEmail, TwilioSms
 from services.notifier.service import Notifier, NotifierConfig
+from services.runtime.processes import stop_on_signals
 from services.settings import Settings
 from services.twilio_client import make_async_twilio_client, request_validator
 from streams.notices.policy import NoticePolicy
@@ -92,11 +91,7 @@ def build_notifier(
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run the send loop and the status-callback endpoint until ``stop`` (or SIGTERM/SIGINT);
     outcomes are published to the notices topic through the outbox."""
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals(stop)
     pool = await asyncpg.create_pool(settings.require_database_url(), min_size=1, max_size=4)
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=0
