@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import aiohttp
 import aiosmtplib
+from aiosmtplib.email import extract_recipients, extract_sender, flatten_message
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
 # Twilio error codes that will not change by trying again
@@ -120,25 +121,32 @@ class SmtpEmail:
         self.config = config
 
     async def send(self, message: EmailMessage) -> str:
+        """Send in phases, so that a failure is classed by what the server may have: before the
+        message body went out (connect, login, envelope) nothing was delivered and a retry is
+        safe; once the body went out, a lost answer may hide a delivered message, so that is
+        uncertain and never resent blindly."""
         cfg = self.config
+        client = aiosmtplib.SMTP(hostname=cfg.host, port=cfg.port, timeout=cfg.timeout)
+        body_sent = False
         try:
-            await aiosmtplib.send(
-                message,
-                hostname=cfg.host,
-                port=cfg.port,
-                username=cfg.username,
-                password=cfg.password,
-                timeout=cfg.timeout,
-            )
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            codes = [err.code for err in exc.recipients]
-            error = TransientError if all(400 <= c < 500 for c in codes) else PermanentError
-            raise error(str(codes[0] if codes else 550), str(exc)) from None
-        except aiosmtplib.SMTPResponseException as exc:
+            await client.connect()
+            if cfg.username:
+                await client.login(cfg.username, cfg.password or "")
+            await client.mail(extract_sender(message) or "")
+            for recipient in extract_recipients(message):
+                await client.rcpt(recipient)
+            body_sent = True
+            await client.data(flatten_message(message))
+        except aiosmtplib.SMTPResponseException as exc:  # the server answered: a definite no
             error = TransientError if 400 <= exc.code < 500 else PermanentError
             raise error(str(exc.code), exc.message) from None
         except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
-            raise TransientError("network", f"{type(exc).__name__}: {exc}") from None
+            detail = f"{type(exc).__name__}: {exc}"
+            if body_sent:
+                raise UncertainError("no_answer", detail) from None
+            raise TransientError("network", detail) from None
+        finally:
+            client.close()
         return str(message["Message-ID"])
 
 

@@ -43,12 +43,16 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[Any] = []
         self.reply: str | None = None  # e.g. "451 try later" for the next DATA
+        self.hang = 0.0  # seconds to keep the next answer back, the message already taken
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.reply:
             reply, self.reply = self.reply, None
             return reply
         self.messages.append(message_from_bytes(envelope.content))
+        if self.hang:
+            hang, self.hang = self.hang, 0.0
+            await asyncio.sleep(hang)
         return "250 OK"
 
 
@@ -89,13 +93,13 @@ class Harness:
         self.smtp_port = smtp_port
         self.sms: list[TwilioSms] = []
 
-    def notifier(self, sms: Any = None, **config: Any) -> Notifier:
+    def notifier(self, sms: Any = None, email: Any = None, **config: Any) -> Notifier:
         real = TwilioSms(make_async_twilio_client(self.settings), "+15550009999")
         self.sms.append(real)
         return Notifier(
             self.pool,
             sms or real,
-            SmtpEmail(SmtpConfig("127.0.0.1", self.smtp_port, timeout=5)),
+            email or SmtpEmail(SmtpConfig("127.0.0.1", self.smtp_port, timeout=5)),
             self.policy,
             NotifierConfig(
                 public_url="http://notifier.test", send_lease=timedelta(seconds=30), **config
@@ -437,3 +441,38 @@ async def test_timeout_after_twilio_took_the_message_is_reconciled_not_resent(h:
     assert (notice["status"], notice["provider_id"]) == ("sent", sid)
     assert len(h.twilio.created_messages()) == 1
     assert await h.attempts() == ["reconciled"]
+
+
+async def test_email_whose_answer_never_came_is_not_resent(
+    h: Harness, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp
+    await h.customer(preferred_channel="email")
+    await h.ship(created(), late(30))
+    inbox.hang = 1.5  # the relay took the message; its "250" comes too late
+    impatient = SmtpEmail(SmtpConfig("127.0.0.1", port, timeout=0.5))
+    await h.notifier(email=impatient).run_once()
+    [notice] = await h.notices()
+    assert notice["status"] == "sending"  # not a retry: it may have been delivered
+    assert await h.attempts() == ["uncertain"]
+    h.clock.now += timedelta(minutes=1)  # past the send lease
+    await h.notifier().run_once()
+    [notice] = await h.notices()
+    assert notice["status"] == "unknown"  # for an operator to check, never sent twice
+    assert len(inbox.messages) == 1
+
+
+async def test_email_refused_before_the_body_is_retried(
+    h: Harness, smtp: tuple[Inbox, int]
+) -> None:
+    await h.customer(preferred_channel="email")
+    await h.ship(created(), late(30))
+    with socket.socket() as probe:  # nothing listens here: the connection is refused
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    await h.notifier(email=SmtpEmail(SmtpConfig("127.0.0.1", closed_port, timeout=1))).run_once()
+    [notice] = await h.notices()
+    assert notice["status"] == "pending" and await h.attempts() == ["transient"]
+    h.clock.now += timedelta(minutes=1)
+    await h.notifier().run_once()
+    assert len(smtp[0].messages) == 1 and await h.attempts() == ["transient", "sent"]
