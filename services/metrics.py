@@ -229,7 +229,8 @@ ERRORS = Counter(
 NOTICES = Counter(
     "contactcenter_notices_total",
     "Outbound notices by channel (sms, email, voice) and outcome (queued, sent, deferred, "
-    "failed, suppressed, retried).",
+    "failed, suppressed, retried, uncertain: no answer after the request went out, unknown: an "
+    "interrupted email left for an operator).",
     ["channel", "outcome"],
 )
 DB_WRITE_DURATION = Histogram(
