@@ -29,7 +29,12 @@ from services.runtime.broker import LocalBroker
 from services.settings import Settings
 from services.twilio_client import make_async_twilio_client
 from tests.support.browser import Browser, chromium_path
-from tests.support.channels import PUBLIC_BASE, post_webhook, seed_customer
+from tests.support.channels import (
+    OUR_NUMBER,
+    channel_values,
+    post_webhook,
+    seed_customer,
+)
 from tests.support.desk_client import AgentClient, offer_for
 from tests.support.environment import isolated_settings
 from tests.support.twilio_api import TwilioApiServer
@@ -38,7 +43,6 @@ from tests.support.workers import eventually, running_worker
 pytestmark = pytest.mark.e2e
 
 VIP_PHONE = "+15550200001"
-OUR_NUMBER = "+15559990000"
 SKILLS = {"billing": 5, "orders": 5, "technical": 5}
 
 
@@ -79,15 +83,7 @@ async def e2e_settings(
     settings = await isolated_settings(
         broker,
         postgres_server_url,
-        offer_timeout_seconds=60.0,
-        twilio_api_base_url=twilio.base_url,
-        twilio_account_sid=twilio.account_sid,
-        twilio_auth_token=twilio.auth_token,
-        twilio_from_number=OUR_NUMBER,
-        public_base_url=PUBLIC_BASE,
-        gateway_port=0,
-        smtp_port=0,
-        desk_port=0,
+        **channel_values(twilio),
         smtp_relay_port=relay[1],
         support_email="support@shop.example",
     )

@@ -27,7 +27,7 @@ from services.gateway.app import RunningGateway, running_gateway
 from services.runtime.broker import LocalBroker
 from services.settings import Settings
 from services.twilio_client import make_async_twilio_client
-from tests.support.channels import PUBLIC_BASE, Records, post_webhook
+from tests.support.channels import OUR_NUMBER, PUBLIC_BASE, Records, channel_values, post_webhook
 from tests.support.desk_client import AgentClient, offer_for
 from tests.support.environment import isolated_settings
 from tests.support.twilio_api import TwilioApiServer
@@ -35,7 +35,6 @@ from tests.support.workers import eventually, running_worker
 
 pytestmark = pytest.mark.integration
 
-OUR_NUMBER = "+15559990000"
 SKILLS = {"billing": 5, "orders": 5, "technical": 5}
 
 
@@ -52,15 +51,7 @@ async def base_settings(
     return await isolated_settings(
         broker,
         postgres_server_url,
-        offer_timeout_seconds=60.0,
-        twilio_api_base_url=twilio.base_url,
-        twilio_account_sid=twilio.account_sid,
-        twilio_auth_token=twilio.auth_token,
-        twilio_from_number=OUR_NUMBER,
-        public_base_url=PUBLIC_BASE,
-        gateway_port=0,
-        smtp_port=0,
-        desk_port=0,
+        **channel_values(twilio),
     )
 
 

@@ -10,10 +10,27 @@ import asyncpg
 
 from schemas.base import Record
 from services.bus import TopicReader
-from tests.support.twilio_api import signed_headers
+from tests.support.twilio_api import TwilioApiServer, signed_headers
 from tests.support.workers import eventually
 
 PUBLIC_BASE = "https://cc.example.com"  # what Twilio calls; the proxy forwards to the gateway
+OUR_NUMBER = "+15559990000"
+
+
+def channel_values(twilio: TwilioApiServer) -> dict[str, Any]:
+    """Settings for the gateway and desk under test: the Twilio-shaped server, our public base
+    URL and number, free ports, and offers that outlast a slow test step."""
+    return {
+        "offer_timeout_seconds": 60.0,
+        "twilio_api_base_url": twilio.base_url,
+        "twilio_account_sid": twilio.account_sid,
+        "twilio_auth_token": twilio.auth_token,
+        "twilio_from_number": OUR_NUMBER,
+        "public_base_url": PUBLIC_BASE,
+        "gateway_port": 0,
+        "smtp_port": 0,
+        "desk_port": 0,
+    }
 
 
 async def post_webhook(
