@@ -37,7 +37,6 @@ class Settings(BaseSettings):
     routing_batch_within: float = 0.05
     tick_interval: float = 1.0
     metrics_port: int = 9101
-    web_port: int = 6066
     # routing policy defaults for every pool (JSON mappings)
     class_weights: dict[str, float] = {"vip": 100.0, "standard": 0.0}
     aging_per_second: float = 1.0

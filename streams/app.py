@@ -37,4 +37,8 @@ def create_app(settings: Settings, features: tuple[str, ...] = FEATURES) -> faus
     for name in features:
         importlib.import_module(name).install(app, deps)
 
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]
+    async def _close_database(_app: faust.App, **_kwargs: object) -> None:
+        await deps.close()
+
     return app
