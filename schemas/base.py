@@ -9,6 +9,7 @@ from uuid import uuid4
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = 1
+EVENT_ID_MAX_LENGTH = 200
 SUPPORTED_SCHEMA_VERSIONS = frozenset({1})
 
 
@@ -29,7 +30,9 @@ class Record(BaseModel):
     TYPE: ClassVar[str] = ""
 
     schema_version: int = SCHEMA_VERSION
-    event_id: str = Field(default_factory=new_event_id, min_length=1, max_length=200)
+    event_id: str = Field(
+        default_factory=new_event_id, min_length=1, max_length=EVENT_ID_MAX_LENGTH
+    )
     occurred_at: AwareDatetime = Field(default_factory=utc_now)
 
     def to_bytes(self) -> bytes:

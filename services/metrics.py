@@ -23,6 +23,7 @@ contactcenter_queue_longest_wait_seconds               gauge      routing
 contactcenter_agents                                   gauge      routing (per pool and state)
 contactcenter_offers_total                             counter    routing (per pool and outcome)
 contactcenter_routing_decision_duration_seconds        histogram  routing
+contactcenter_routing_redelivered_inputs_total         counter    routing (inputs seen before)
 contactcenter_contacts_arrived_total                   counter    log writer
 contactcenter_contacts_answered_total                  counter    log writer
 contactcenter_contacts_abandoned_total                 counter    log writer
@@ -136,6 +137,12 @@ OFFERS = Counter(
     "contactcenter_offers_total",
     "Offers by outcome: made, accepted, rejected, expired, rescinded.",
     ["pool", "outcome"],
+)
+ROUTING_REDELIVERED_INPUTS = Counter(
+    "contactcenter_routing_redelivered_inputs_total",
+    "Routing inputs recognised by their event id as already applied (redelivered upstream),"
+    " and skipped.",
+    ["pool"],
 )
 ROUTING_DECISION_DURATION = Histogram(
     "contactcenter_routing_decision_duration_seconds",

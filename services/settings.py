@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     offer_timeout_seconds: float = 20.0
     max_missed_offers: int = 3
     last_agent_window_seconds: float = 86400.0
+    # how long routing recognises an applied input by its event id, and a finished contact
+    routing_input_memory_seconds: float = 3600.0
+    routing_finished_memory_seconds: float = 7 * 86400.0
     log_level: str = "WARNING"
     # Twilio REST API (SMS, voice); the base URL points the SDK at a proxy or a local test server
     twilio_account_sid: str = "AC00000000000000000000000000000000"

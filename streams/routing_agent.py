@@ -39,6 +39,8 @@ def pool_config(deps: WorkerDeps) -> domain.PoolConfig:
         offer_timeout_seconds=s.offer_timeout_seconds,
         max_missed_offers=s.max_missed_offers,
         last_agent_window_seconds=s.last_agent_window_seconds,
+        input_memory_seconds=s.routing_input_memory_seconds,
+        finished_memory_seconds=s.routing_finished_memory_seconds,
     )
 
 

@@ -27,28 +27,51 @@ class Outbound:
     value: bytes
 
 
+Remembered = list[tuple[str, float]]
+
+
 @dataclass(frozen=True)
 class PoolRows:
+    """A pool as stored: its clock, rows, and the ids it remembers (id, pool time)."""
+
     pool_id: str
     clock: float
     contacts: list[Snapshot]
     agents: list[Snapshot]
+    inputs: Remembered = field(default_factory=list)
+    finished: Remembered = field(default_factory=list)
 
 
 @dataclass
 class PoolChanges:
-    """What one batch changed in one pool; a None snapshot means the row is gone."""
+    """What one batch changed in one pool; a None snapshot means the row is gone. ``inputs``
+    and ``finished`` are ids newly remembered (with their pool time); storage may forget
+    those older than ``forget_inputs_before`` / ``forget_finished_before``."""
 
     pool_id: str
     clock: float
     contacts: dict[str, Snapshot | None] = field(default_factory=dict)
     agents: dict[str, Snapshot | None] = field(default_factory=dict)
+    inputs: dict[str, float] = field(default_factory=dict)
+    finished: dict[str, float] = field(default_factory=dict)
+    forget_inputs_before: float = float("-inf")
+    forget_finished_before: float = float("-inf")
+
+
+class BatchClaimLost(Exception):
+    """Another owner stored the partition between the claim of a batch and its lock; the
+    batch is simply tried again (transient)."""
 
 
 class RoutingTransaction(Protocol):
     @property
     def stored_offset(self) -> int:
         """The last input offset whose effects are stored (-1 when none)."""
+
+    @property
+    def processed_at(self) -> float:
+        """The processing time of the batch after ``stored_offset``: claimed by the first
+        attempt and committed before it published anything, so every replay reuses it."""
 
     async def load_pools(self) -> list[PoolRows]:
         """Every pool last stored from this partition."""
@@ -59,9 +82,14 @@ class RoutingTransaction(Protocol):
 
 class RoutingStore(Protocol):
     def partition(
-        self, topic: str, partition: int
+        self, topic: str, partition: int, *, now: float, renew: bool = False
     ) -> AbstractAsyncContextManager[RoutingTransaction]:
-        """A transaction that holds the partition's stored offset locked until it ends."""
+        """A transaction that holds the partition's stored offset locked until it ends.
+
+        Before it starts, the processing time of the next batch is claimed and committed:
+        ``now`` unless a batch after the same stored offset already claimed one, which is
+        kept (it may have published) unless ``renew`` says that attempt published nothing.
+        Raises ``BatchClaimLost`` if the offset moved between the claim and the lock."""
 
 
 class Publisher(Protocol):

@@ -1,28 +1,34 @@
 """One routing step per batch of one routing partition, with its effects stored atomically.
 
-Per batch: lock the partition's stored offset in PostgreSQL; if it is not the offset this
+Per batch: claim the batch's processing time (committed at once, reused by any replay of the
+same batch); lock the partition's stored offset in PostgreSQL; if it is not the offset this
 process last wrote, another owner moved it (a rebalance, a restart), so reload the partition's
 pools; skip inputs at or below it; route the rest; publish the outputs and wait for the broker;
-store the changed rows and the new offset in the same transaction. A crash before the commit
-replays the batch, and because routing is deterministic the replay yields the same outputs
-with the same event ids, which downstream consumers deduplicate.
+store the changed rows, the remembered ids, every moved clock and the new offset in the same
+transaction. A crash before the commit replays the batch from the same stored state with the
+same processing time, so the replay yields byte-identical outputs, which consumers
+deduplicate by event id.
+
+An input delivered again at a *new* offset (re-forwarded after a crash upstream, a gateway or
+webhook retry) is recognised by its event id within the pool and yields nothing.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from schemas.base import Record
 from schemas.codec import InvalidMessage, decode
-from schemas.routing import AdvanceRoutingClock, RoutingOutput
+from schemas.routing import AdvanceRoutingClock
 from schemas.topics import DEAD_LETTER, INTERACTIONS, OFFERS
 from services import metrics
 from streams import domain
 from streams.deps import dead_letter_record
 from streams.routing_metrics import count_offers
 from streams.routing_ports import (
+    BatchClaimLost,
     InputRecord,
     Outbound,
     PoolChanges,
@@ -30,7 +36,7 @@ from streams.routing_ports import (
     RoutingStore,
     RoutingTransaction,
 )
-from streams.routing_translate import ROUTED_TYPES, event_time, to_domain, to_output
+from streams.routing_translate import ROUTED_TYPES, event_time, subject_key, to_domain, to_output
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +62,16 @@ class RoutingProcessor:
         *,
         topic: str,
         config: domain.PoolConfig,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
         self._publisher = publisher
         self._topic = topic
         self._config = config
+        self._clock = clock
         self._routers: dict[int, dict[str, domain.Router]] = {}
         self._known_offsets: dict[int, int] = {}
+        self._may_renew: set[int] = set()
 
     def routers(self, partition: int) -> dict[str, domain.Router]:
         return self._routers.get(partition, {})
@@ -74,8 +83,16 @@ class RoutingProcessor:
 
     async def process(self, partition: int, records: Sequence[InputRecord]) -> list[Outbound]:
         """Route one batch of one partition; return what was published."""
+        now = self._clock()
+        renew = partition in self._may_renew
+        self._may_renew.discard(partition)
+        published = False
+        claimed_here = False
         try:
-            async with self._store.partition(self._topic, partition) as transaction:
+            async with self._store.partition(
+                self._topic, partition, now=now, renew=renew
+            ) as transaction:
+                claimed_here = transaction.processed_at == now
                 stored = transaction.stored_offset
                 if self._known_offsets.get(partition) != stored:
                     await self._reload(partition, transaction)
@@ -90,37 +107,50 @@ class RoutingProcessor:
                 if not fresh:
                     self._known_offsets[partition] = stored
                     return []
-                outbound, touched, decided = self._route(partition, fresh)
+                outbound, decided = self._route(partition, fresh, transaction.processed_at)
+                published = True
                 await self._publisher.publish(outbound)
-                await transaction.save(
-                    [_changes(self._routers[partition][pool_id]) for pool_id in sorted(touched)],
-                    fresh[-1].offset,
-                )
+                await transaction.save(self._changes(partition), fresh[-1].offset)
             self._known_offsets[partition] = fresh[-1].offset
             for pool_id, decisions in decided:  # counted once committed, not per attempt
                 count_offers(pool_id, decisions)
             return outbound
-        except BaseException:
+        except BaseException as exc:
             self.forget(partition)
+            if isinstance(exc, BatchClaimLost) or (claimed_here and not published):
+                # nothing of this batch went out with the claimed time: the retry may take
+                # a fresh one, so its offers are not already due when they reach agents
+                self._may_renew.add(partition)
             raise
 
     async def _reload(self, partition: int, transaction: RoutingTransaction) -> None:
         rows = await transaction.load_pools()
         self._routers[partition] = {
             pool.pool_id: domain.Router.restore(
-                self._config, pool.pool_id, pool.contacts, pool.agents, pool.clock
+                self._config,
+                pool.pool_id,
+                pool.contacts,
+                pool.agents,
+                pool.clock,
+                inputs=pool.inputs,
+                finished=pool.finished,
             )
             for pool in rows
         }
         log.info("partition %s: loaded %d pools", partition, len(rows))
 
+    def _changes(self, partition: int) -> list[PoolChanges]:
+        routers = self._routers.get(partition, {})
+        return [
+            _changes(routers[pool_id]) for pool_id in sorted(routers) if routers[pool_id].unsaved()
+        ]
+
     def _route(
-        self, partition: int, records: Sequence[InputRecord]
-    ) -> tuple[list[Outbound], set[str], list[tuple[str, list[domain.Decision]]]]:
+        self, partition: int, records: Sequence[InputRecord], processed_at: float
+    ) -> tuple[list[Outbound], list[tuple[str, list[domain.Decision]]]]:
         routers = self._routers.setdefault(partition, {})
         decided: list[tuple[str, list[domain.Decision]]] = []
         outbound: list[Outbound] = []
-        touched: set[str] = set()
         for item in records:
             try:
                 record = decode(item.value, accept=ACCEPTED_TYPES)
@@ -132,12 +162,10 @@ class RoutingProcessor:
                 for pool_id in sorted(routers):
                     decisions: list[domain.Decision] = [
                         d
-                        for d in _timed(routers[pool_id], domain.Tick(), now)
+                        for d in _timed(routers[pool_id], domain.Tick(), now, processed_at)
                         if not isinstance(d, domain.EventIgnored)
                     ]
                     decided.append((pool_id, decisions))
-                    if decisions:
-                        touched.add(pool_id)
                     outbound.extend(self._outputs(decisions, pool_id, record, now))
                 continue
             pool_id = getattr(record, "pool_id", "")
@@ -155,12 +183,15 @@ class RoutingProcessor:
             router = routers.get(pool_id)
             if router is None:
                 router = routers[pool_id] = domain.Router(self._config, pool_id)
-            now = event_time(record)
-            decisions = _timed(router, command, now)
+            decisions = _timed(
+                router, command, event_time(record), processed_at, input_id=record.event_id
+            )
+            if decisions == [domain.EventIgnored("duplicate_input", record.event_id)]:
+                metrics.ROUTING_REDELIVERED_INPUTS.labels(pool=pool_id).inc()
+                continue
             decided.append((pool_id, decisions))
-            touched.add(pool_id)
             outbound.extend(self._outputs(decisions, pool_id, record, router.clock))
-        return outbound, touched, decided
+        return outbound, decided
 
     def _outputs(
         self, decisions: Sequence[domain.Decision], pool_id: str, cause: Record, now: float
@@ -169,7 +200,7 @@ class RoutingProcessor:
         for index, decision in enumerate(decisions):
             record = to_output(decision, pool_id=pool_id, cause=cause, index=index, now=now)
             value = record.to_bytes()
-            result.append(Outbound(INTERACTIONS, _subject_key(record), value))
+            result.append(Outbound(INTERACTIONS, subject_key(record), value))
             agent_id = getattr(record, "agent_id", None)
             if record.TYPE in AGENT_FACING and agent_id:
                 result.append(Outbound(OFFERS, agent_id.encode(), value))
@@ -184,19 +215,30 @@ class RoutingProcessor:
 
 
 def _timed(
-    router: domain.Router, command: domain.RoutingInput, now: float
+    router: domain.Router,
+    command: domain.RoutingInput,
+    now: float,
+    processed_at: float,
+    *,
+    input_id: str | None = None,
 ) -> list[domain.Decision]:
     started = time.perf_counter()
-    decisions = list(router.handle(command, now))
+    decisions = router.handle(command, now, input_id=input_id, processed_at=processed_at)
     metrics.ROUTING_DECISION_DURATION.observe(time.perf_counter() - started)
     return decisions
 
 
-def _subject_key(record: RoutingOutput) -> bytes:
-    subject = getattr(record, "contact_id", None) or getattr(record, "agent_id", None) or ""
-    return str(subject).encode()
-
-
 def _changes(router: domain.Router) -> PoolChanges:
     contacts, agents = router.take_dirty()
-    return PoolChanges(pool_id=router.pool_id, clock=router.clock, contacts=contacts, agents=agents)
+    inputs, finished = router.take_memory()
+    forget_inputs, forget_finished = router.memory_horizons()
+    return PoolChanges(
+        pool_id=router.pool_id,
+        clock=router.clock,
+        contacts=contacts,
+        agents=agents,
+        inputs=inputs,
+        finished=finished,
+        forget_inputs_before=forget_inputs,
+        forget_finished_before=forget_finished,
+    )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
 from schemas import agents as agent_records
 from schemas import contacts as contact_records
 from schemas import routing as out
-from schemas.base import PoolRecord, Record
+from schemas.base import EVENT_ID_MAX_LENGTH, PoolRecord, Record
 from schemas.contacts import as_timestamp
 from streams import domain
 
@@ -99,8 +100,9 @@ ROUTED_TYPES = frozenset(
 def to_output(
     decision: domain.Decision, *, pool_id: str, cause: Record, index: int, now: float
 ) -> out.RoutingOutput:
-    """The output record of a decision; its event id is derived from the cause and position,
-    so that replaying the cause reproduces it exactly."""
+    """The output record of a decision; its event id is derived from the cause, the pool, the
+    position among the cause's outputs and the output's type, so that replaying the cause
+    reproduces it exactly and no two different outputs ever share an id."""
     record_type = OUTPUT_TYPES[decision.kind]
     fields: dict[str, Any] = dict(decision.to_dict())
     fields.pop("kind", None)
@@ -109,10 +111,29 @@ def to_output(
             **fields,
             "pool_id": pool_id,
             "cause_event_id": cause.event_id,
-            "event_id": f"{cause.event_id}:{pool_id}:{index}",
+            "event_id": output_event_id(cause.event_id, pool_id, index, record_type.TYPE),
             "occurred_at": datetime.fromtimestamp(now, UTC),
         }
     )
+
+
+def output_event_id(cause_id: str, pool_id: str, index: int, type_name: str) -> str:
+    """``cause:pool:index:type``, or a digest of it where that would be too long."""
+    readable = f"{cause_id}:{pool_id}:{index}:{type_name}"
+    if len(readable) <= EVENT_ID_MAX_LENGTH:
+        return readable
+    return "sha256:" + hashlib.sha256(readable.encode()).hexdigest()
+
+
+def subject_key(record: out.RoutingOutput) -> bytes:
+    """The interactions topic's key of an output: the contact, else the agent it is about."""
+    subject = (
+        getattr(record, "contact_id", None)
+        or getattr(record, "agent_id", None)
+        or getattr(record, "subject_id", None)
+        or ""
+    )
+    return str(subject).encode()
 
 
 def event_time(record: Record) -> float:

@@ -1,4 +1,6 @@
-"""Routing state in PostgreSQL: pool rows and the input offsets they reflect, in one transaction."""
+"""Routing state in PostgreSQL: pool rows, remembered ids and the input offsets they reflect,
+in one transaction; each statement carries a whole batch (arrays unnested), so a batch costs
+a fixed number of round trips whatever its size."""
 
 from __future__ import annotations
 
@@ -8,31 +10,84 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
-from streams.routing_ports import PoolChanges, PoolRows, RoutingTransaction
+from streams.routing_ports import (
+    BatchClaimLost,
+    PoolChanges,
+    PoolRows,
+    RoutingTransaction,
+)
+
+CLAIM_BATCH = """
+INSERT INTO routing_offsets AS o (topic, partition, "offset", batch_after, batch_time)
+VALUES ($1, $2, -1, -1, $3)
+ON CONFLICT (topic, partition) DO UPDATE SET
+    batch_after = o."offset",
+    batch_time = CASE WHEN o.batch_after = o."offset" AND o.batch_time IS NOT NULL AND NOT $4
+                      THEN o.batch_time ELSE $3 END
+RETURNING "offset", batch_time
+"""
+
+LOCK_OFFSET = 'SELECT "offset" FROM routing_offsets WHERE topic = $1 AND partition = $2 FOR UPDATE'
+
+SAVE_POOLS = """
+INSERT INTO routing_pools (pool_id, topic, partition, clock)
+SELECT pool_id, $1, $2, clock FROM unnest($3::text[], $4::float8[]) AS u(pool_id, clock)
+ON CONFLICT (pool_id) DO UPDATE SET topic = EXCLUDED.topic, partition = EXCLUDED.partition,
+    clock = EXCLUDED.clock, updated_at = now()
+"""
+
+UPSERT_ROWS = """
+INSERT INTO {table} (pool_id, {key}, status, state)
+SELECT pool_id, item_id, status, state::jsonb
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(pool_id, item_id, status, state)
+ON CONFLICT (pool_id, {key}) DO UPDATE SET status = EXCLUDED.status, state = EXCLUDED.state,
+    updated_at = now()
+"""
+
+DELETE_ROWS = """
+DELETE FROM {table} t USING unnest($1::text[], $2::text[]) AS u(pool_id, item_id)
+WHERE t.pool_id = u.pool_id AND t.{key} = u.item_id
+"""
+
+REMEMBER = """
+INSERT INTO routing_memory (pool_id, kind, item_id, at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[])
+ON CONFLICT DO NOTHING
+"""
+
+FORGET = """
+DELETE FROM routing_memory m
+USING unnest($1::text[], $2::text[], $3::float8[]) AS u(pool_id, kind, before)
+WHERE m.pool_id = u.pool_id AND m.kind = u.kind AND m.at < u.before
+"""
+
+ADVANCE_OFFSET = (
+    'UPDATE routing_offsets SET "offset" = GREATEST("offset", $3), updated_at = now()'
+    " WHERE topic = $1 AND partition = $2"
+)
 
 
 class _PostgresTransaction:
-    def __init__(self, connection: asyncpg.Connection, topic: str, partition: int) -> None:
+    def __init__(
+        self, connection: asyncpg.Connection, topic: str, partition: int, processed_at: float
+    ) -> None:
         self._connection = connection
         self._topic = topic
         self._partition = partition
         self._stored_offset = -1
+        self._processed_at = processed_at
 
     @property
     def stored_offset(self) -> int:
         return self._stored_offset
 
+    @property
+    def processed_at(self) -> float:
+        return self._processed_at
+
     async def lock(self) -> None:
-        await self._connection.execute(
-            'INSERT INTO routing_offsets (topic, partition, "offset") VALUES ($1, $2, -1)'
-            " ON CONFLICT DO NOTHING",
-            self._topic,
-            self._partition,
-        )
         self._stored_offset = await self._connection.fetchval(
-            'SELECT "offset" FROM routing_offsets WHERE topic = $1 AND partition = $2 FOR UPDATE',
-            self._topic,
-            self._partition,
+            LOCK_OFFSET, self._topic, self._partition
         )
 
     async def load_pools(self) -> list[PoolRows]:
@@ -44,32 +99,43 @@ class _PostgresTransaction:
         )
         loaded: list[PoolRows] = []
         for pool in pools:
+            pool_id = pool["pool_id"]
             contacts = await self._connection.fetch(
                 "SELECT state FROM routing_contacts WHERE pool_id = $1 ORDER BY contact_id",
-                pool["pool_id"],
+                pool_id,
             )
             agents = await self._connection.fetch(
-                "SELECT state FROM routing_agents WHERE pool_id = $1 ORDER BY agent_id",
-                pool["pool_id"],
+                "SELECT state FROM routing_agents WHERE pool_id = $1 ORDER BY agent_id", pool_id
+            )
+            remembered = await self._connection.fetch(
+                "SELECT kind, item_id, at FROM routing_memory WHERE pool_id = $1"
+                " ORDER BY at, item_id",
+                pool_id,
             )
             loaded.append(
                 PoolRows(
-                    pool_id=pool["pool_id"],
+                    pool_id=pool_id,
                     clock=pool["clock"],
                     contacts=[json.loads(r["state"]) for r in contacts],
                     agents=[json.loads(r["state"]) for r in agents],
+                    inputs=[(r["item_id"], r["at"]) for r in remembered if r["kind"] == "input"],
+                    finished=[
+                        (r["item_id"], r["at"]) for r in remembered if r["kind"] == "finished"
+                    ],
                 )
             )
         return loaded
 
     async def save(self, changes: Sequence[PoolChanges], offset: int) -> None:
         connection = self._connection
-        await connection.executemany(
-            "INSERT INTO routing_pools (pool_id, topic, partition, clock) VALUES ($1, $2, $3, $4)"
-            " ON CONFLICT (pool_id) DO UPDATE SET topic = $2, partition = $3, clock = $4,"
-            " updated_at = now()",
-            [(c.pool_id, self._topic, self._partition, c.clock) for c in changes],
-        )
+        if changes:
+            await connection.execute(
+                SAVE_POOLS,
+                self._topic,
+                self._partition,
+                [c.pool_id for c in changes],
+                [c.clock for c in changes],
+            )
         for table, key, rows in (
             ("routing_contacts", "contact_id", [(c.pool_id, c.contacts) for c in changes]),
             ("routing_agents", "agent_id", [(c.pool_id, c.agents) for c in changes]),
@@ -87,24 +153,40 @@ class _PostgresTransaction:
                 if snapshot is None
             ]
             if upserts:
-                await connection.executemany(
-                    f"INSERT INTO {table} (pool_id, {key}, status, state)"
-                    " VALUES ($1, $2, $3, $4::jsonb)"
-                    f" ON CONFLICT (pool_id, {key}) DO UPDATE SET status = $3, state = $4::jsonb,"
-                    " updated_at = now()",
-                    upserts,
+                await connection.execute(
+                    UPSERT_ROWS.format(table=table, key=key), *_columns(upserts, 4)
                 )
             if deletes:
-                await connection.executemany(
-                    f"DELETE FROM {table} WHERE pool_id = $1 AND {key} = $2", deletes
+                await connection.execute(
+                    DELETE_ROWS.format(table=table, key=key), *_columns(deletes, 2)
                 )
-        await connection.execute(
-            'UPDATE routing_offsets SET "offset" = GREATEST("offset", $3), updated_at = now()'
-            " WHERE topic = $1 AND partition = $2",
-            self._topic,
-            self._partition,
-            offset,
-        )
+        await self._remember(changes)
+        await connection.execute(ADVANCE_OFFSET, self._topic, self._partition, offset)
+
+    async def _remember(self, changes: Sequence[PoolChanges]) -> None:
+        remembered = [
+            (c.pool_id, kind, item_id, at)
+            for c in changes
+            for kind, items in (("input", c.inputs), ("finished", c.finished))
+            for item_id, at in items.items()
+        ]
+        if remembered:
+            await self._connection.execute(REMEMBER, *_columns(remembered, 4))
+        horizons = [
+            (c.pool_id, kind, before)
+            for c in changes
+            for kind, before in (
+                ("input", c.forget_inputs_before),
+                ("finished", c.forget_finished_before),
+            )
+            if before != float("-inf")
+        ]
+        if horizons:
+            await self._connection.execute(FORGET, *_columns(horizons, 3))
+
+
+def _columns(rows: Sequence[tuple[object, ...]], width: int) -> list[list[object]]:
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
 
 
 class PostgresRoutingStore:
@@ -112,8 +194,19 @@ class PostgresRoutingStore:
         self._pool = pool
 
     @asynccontextmanager
-    async def partition(self, topic: str, partition: int) -> AsyncIterator[RoutingTransaction]:
-        async with self._pool.acquire() as connection, connection.transaction():
-            transaction = _PostgresTransaction(connection, topic, partition)
-            await transaction.lock()
-            yield transaction
+    async def partition(
+        self, topic: str, partition: int, *, now: float, renew: bool = False
+    ) -> AsyncIterator[RoutingTransaction]:
+        async with self._pool.acquire() as connection:
+            claimed = await connection.fetchrow(CLAIM_BATCH, topic, partition, now, renew)
+            async with connection.transaction():
+                transaction = _PostgresTransaction(
+                    connection, topic, partition, claimed["batch_time"]
+                )
+                await transaction.lock()
+                if transaction.stored_offset != claimed["offset"]:
+                    raise BatchClaimLost(
+                        f"{topic}[{partition}] moved from offset {claimed['offset']}"
+                        f" to {transaction.stored_offset} since the batch was claimed"
+                    )
+                yield transaction

@@ -48,7 +48,9 @@ class PoolConfig:
     here has capacity 0). ``exclusive_channels``: work on these channels occupies the agent
     entirely. ``max_missed_offers``: consecutive timed-out offers that set an agent not ready
     (0 disables the rule). ``last_agent_window_seconds``: how long a contact's last agent is
-    preferred.
+    preferred. ``input_memory_seconds``: how long an applied input is recognised by its event
+    id (longer than any redelivery); ``finished_memory_seconds``: how long a finished contact
+    stays finished (an arrival of it sent again is ignored).
     """
 
     class_weights: Mapping[str, float] = field(default_factory=_default_weights)
@@ -58,6 +60,8 @@ class PoolConfig:
     offer_timeout_seconds: float = 20.0
     max_missed_offers: int = 3
     last_agent_window_seconds: float = 86400.0
+    input_memory_seconds: float = 3600.0
+    finished_memory_seconds: float = 7 * 86400.0
 
     def __post_init__(self) -> None:
         if not self.class_weights:
@@ -76,6 +80,8 @@ class PoolConfig:
             raise ValueError("max_missed_offers must be >= 0")
         if self.last_agent_window_seconds < 0:
             raise ValueError("last_agent_window_seconds must be >= 0")
+        if self.input_memory_seconds < 0 or self.finished_memory_seconds < 0:
+            raise ValueError("input_memory_seconds and finished_memory_seconds must be >= 0")
         weights = {str(k): float(v) for k, v in self.class_weights.items()}
         object.__setattr__(self, "class_weights", MappingProxyType(weights))
         object.__setattr__(self, "capacity", MappingProxyType(capacity))

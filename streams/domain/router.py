@@ -14,10 +14,16 @@ __all__ = ["QueueStat", "Router"]
 class Router(PoolState):
     """Routing state and policy of one pool; pure and synchronous.
 
-    ``handle(event, now)`` applies one input at ``now`` (epoch seconds; the router's clock
-    never goes back: ``now = max(now, clock)``) and returns the decisions, in order. Same
-    state + same inputs + same nows give identical decisions. Inputs that change nothing
-    yield ``EventIgnored``, never an exception.
+    ``handle(event, now, input_id=..., processed_at=...)`` applies one input that happened
+    at ``now`` (epoch seconds) and returns the decisions, in order. The router's clock never
+    goes back (``max(now, clock)``); waits and handle times are measured with the input's own
+    ``now``. ``input_id`` (the input's event id) makes a redelivered input a no-op:
+    ``[EventIgnored("duplicate_input", id)]`` and nothing changes. ``processed_at`` is when
+    the decisions reach agents: an offer's window starts there, so a backlog worked off
+    late does not hand out offers that are already due. Same state + same inputs + same
+    arguments give identical decisions. Inputs that change nothing yield ``EventIgnored``,
+    never an exception. A finished contact stays finished: inputs about it are ignored for
+    ``config.finished_memory_seconds``.
 
     Persistence: ``take_dirty()`` gives the rows changed since its last call, and
     ``Router.restore(config, pool_id, contacts, agents, clock)`` rebuilds an equivalent
@@ -25,10 +31,22 @@ class Router(PoolState):
 
     # ---------------------------------------------------------------- entry point
 
-    def handle(self, event: e.RoutingInput, now: float) -> list[d.Decision]:
+    def handle(
+        self,
+        event: e.RoutingInput,
+        now: float,
+        *,
+        input_id: str | None = None,
+        processed_at: float | None = None,
+    ) -> list[d.Decision]:
+        if input_id is not None and input_id in self._inputs:
+            return [d.EventIgnored("duplicate_input", input_id)]
         previous = self._clock
-        step = Step(max(float(now), previous))
-        self._clock = step.now
+        clock = max(float(now), previous)
+        step = Step(clock, at=float(now), offers_from=max(clock, processed_at or clock))
+        self._advance(clock)
+        if input_id is not None:
+            self._inputs.add(input_id, clock)
         match event:
             case e.ContactArrived():
                 self._contact_arrived(event, step)
@@ -61,6 +79,9 @@ class Router(PoolState):
         if event.contact_id in self._contacts:
             step.ignore("duplicate_contact", event.contact_id)
             return
+        if event.contact_id in self._finished:
+            step.ignore("contact_finished", event.contact_id)
+            return
         arrived = step.now if event.arrived_at is None else min(event.arrived_at, step.now)
         contact = ContactRecord(
             contact_id=event.contact_id,
@@ -90,7 +111,7 @@ class Router(PoolState):
         """The customer hung up / left: abandonment before assignment, wrap-up after."""
         contact = self._contacts.get(contact_id)
         if contact is None:
-            step.ignore("unknown_contact", contact_id)
+            step.ignore(self._missing(contact_id), contact_id)
             return
         if contact.status is ContactStatus.WRAP_UP:
             step.ignore("already_ended", contact_id)
@@ -111,12 +132,13 @@ class Router(PoolState):
             )
             step.agents.add(agent.agent_id)
         self._drop(contact)
-        step.out.append(d.ContactRemoved(contact_id, "abandoned", step.now - contact.arrived_at))
+        waited = max(0.0, step.at - contact.arrived_at)
+        step.out.append(d.ContactRemoved(contact_id, "abandoned", waited))
 
     def _callback(self, event: e.CallbackRequested, step: Step) -> None:
         contact = self._contacts.get(event.contact_id)
         if contact is None:
-            step.ignore("unknown_contact", event.contact_id)
+            step.ignore(self._missing(event.contact_id), event.contact_id)
         elif contact.channel is not Channel.VOICE:
             step.ignore("not_voice", event.contact_id)
         elif contact.status is not ContactStatus.WAITING:
@@ -130,7 +152,7 @@ class Router(PoolState):
     def _completed(self, event: e.ContactCompleted, step: Step) -> None:
         contact = self._contacts.get(event.contact_id)
         if contact is None:
-            step.ignore("unknown_contact", event.contact_id)
+            step.ignore(self._missing(event.contact_id), event.contact_id)
         elif contact.status not in HELD:
             step.ignore("not_assigned", event.contact_id)
         elif contact.agent_id != event.agent_id:
@@ -141,13 +163,15 @@ class Router(PoolState):
             agent.idle_since = step.now
             self._agent_changed(agent)
             self._drop(contact)
-            assigned_at = step.now if contact.assigned_at is None else contact.assigned_at
+            assigned_at = step.at if contact.assigned_at is None else contact.assigned_at
+            handled = max(0.0, step.at - assigned_at)
             step.out.append(
-                d.ContactReleased(
-                    contact.contact_id, agent.agent_id, event.disposition, step.now - assigned_at
-                )
+                d.ContactReleased(contact.contact_id, agent.agent_id, event.disposition, handled)
             )
             step.agents.add(agent.agent_id)
+
+    def _missing(self, contact_id: str) -> str:
+        return "contact_finished" if contact_id in self._finished else "unknown_contact"
 
     # ---------------------------------------------------------------- agents
 
@@ -252,14 +276,18 @@ class Router(PoolState):
         del self._offers[event.offer_id]
         agent = self._agents[event.agent_id]
         agent.missed_offers = 0
+        answered_at = max(step.at, contact.arrived_at)
         contact.status = ContactStatus.ASSIGNED
         contact.offer_expires_at = None
-        contact.assigned_at = step.now
+        contact.assigned_at = answered_at
         self._dirty_contacts.add(contact.contact_id)
         self._dirty_agents.add(agent.agent_id)
         step.out.append(
             d.ContactAssigned(
-                contact.contact_id, agent.agent_id, event.offer_id, step.now - contact.arrived_at
+                contact.contact_id,
+                agent.agent_id,
+                event.offer_id,
+                answered_at - contact.arrived_at,
             )
         )
 

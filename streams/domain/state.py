@@ -9,6 +9,7 @@ from typing import Any, Self
 
 from streams.domain import decisions as d
 from streams.domain.indexes import AgentIndex, ExpiryIndex, QueueIndex
+from streams.domain.memory import RecentIds
 from streams.domain.model import (
     AgentRecord,
     AgentStatus,
@@ -36,9 +37,15 @@ class QueueStat:
 @dataclass
 class Step:
     """What one input did so far: its decisions, and the contacts (with the trigger) and
-    agents to dispatch before it returns."""
+    agents to dispatch before it returns.
+
+    ``now`` is the pool's clock for this input (never earlier than before); ``at`` is the
+    input's own time, which measures waits and handle times; ``offers_from`` is when offers
+    made now reach agents, where their window starts."""
 
     now: float
+    at: float = 0.0
+    offers_from: float = 0.0
     out: list[d.Decision] = field(default_factory=list)
     contacts: dict[str, str] = field(default_factory=dict)
     agents: set[str] = field(default_factory=set)
@@ -66,10 +73,18 @@ class PoolState:
         self._status_counts = dict.fromkeys(AgentStatus, 0)
         self._dirty_contacts: set[str] = set()
         self._dirty_agents: set[str] = set()
+        self._inputs = RecentIds()
+        self._finished = RecentIds()
+        self._saved_clock = 0.0
 
     @property
     def clock(self) -> float:
         return self._clock
+
+    def _advance(self, now: float) -> None:
+        self._clock = now
+        self._inputs.forget_before(now - self.config.input_memory_seconds)
+        self._finished.forget_before(now - self.config.finished_memory_seconds)
 
     def _end_offer(
         self, contact: ContactRecord, *, indexed: bool = True
@@ -97,7 +112,7 @@ class PoolState:
         self._queues.remove(contact)
         contact.attempts += 1
         offer_id = f"{contact.contact_id}:{contact.attempts}"
-        expires_at = step.now + self.config.offer_timeout_seconds
+        expires_at = max(step.now, step.offers_from) + self.config.offer_timeout_seconds
         contact.status = ContactStatus.OFFERED
         contact.offer_id, contact.agent_id, contact.offer_expires_at = (
             offer_id,
@@ -139,6 +154,7 @@ class PoolState:
     def _drop(self, contact: ContactRecord) -> None:
         del self._contacts[contact.contact_id]
         self._dirty_contacts.add(contact.contact_id)
+        self._finished.add(contact.contact_id, self._clock)
 
     def _agent_changed(self, agent: AgentRecord) -> None:
         self._available.update(agent)
@@ -171,7 +187,31 @@ class PoolState:
         }
         self._dirty_contacts.clear()
         self._dirty_agents.clear()
+        self._saved_clock = self._clock
         return contacts, agents
+
+    def take_memory(self) -> tuple[dict[str, float], dict[str, float]]:
+        """Input ids applied and contact ids finished since the last call, with their pool
+        time; what is older than ``memory_horizons()`` may be forgotten by storage."""
+        return self._inputs.take_new(), self._finished.take_new()
+
+    def memory_horizons(self) -> tuple[float, float]:
+        """Pool times before which applied inputs and finished contacts are forgotten."""
+        return (
+            self._clock - self.config.input_memory_seconds,
+            self._clock - self.config.finished_memory_seconds,
+        )
+
+    def unsaved(self) -> bool:
+        """Whether anything changed since the last ``take_dirty`` (the clock included: a
+        replay must start from the clock the original run had)."""
+        return bool(
+            self._dirty_contacts
+            or self._dirty_agents
+            or self._clock != self._saved_clock
+            or self._inputs.has_new()
+            or self._finished.has_new()
+        )
 
     @classmethod
     def restore(
@@ -181,10 +221,15 @@ class PoolState:
         contacts: Iterable[Row],
         agents: Iterable[Row],
         clock: float,
+        inputs: Iterable[tuple[str, float]] = (),
+        finished: Iterable[tuple[str, float]] = (),
     ) -> Self:
-        """A router equal in behaviour to the one whose rows these are (indexes rebuilt)."""
+        """A router equal in behaviour to the one whose rows (and remembered ids) these are;
+        indexes are rebuilt."""
         router = cls(config, pool_id)
-        router._clock = float(clock)
+        router._clock = router._saved_clock = float(clock)
+        router._inputs = RecentIds(inputs)
+        router._finished = RecentIds(finished)
         for row in agents:
             agent = agent_from_row(row)
             router._agents[agent.agent_id] = agent

@@ -4,11 +4,18 @@ faust publisher, for fast tests of the routing processor."""
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from streams.routing_ports import Outbound, PoolChanges, PoolRows, RoutingTransaction, Snapshot
+from streams.routing_ports import (
+    BatchClaimLost,
+    Outbound,
+    PoolChanges,
+    PoolRows,
+    RoutingTransaction,
+    Snapshot,
+)
 
 
 @dataclass
@@ -17,17 +24,24 @@ class _Tables:
     pools: dict[str, tuple[str, int, float]] = field(default_factory=dict)
     contacts: dict[str, dict[str, Snapshot]] = field(default_factory=dict)
     agents: dict[str, dict[str, Snapshot]] = field(default_factory=dict)
+    memory: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
+    claims: dict[tuple[str, int], tuple[int, float]] = field(default_factory=dict)
 
 
 class _MemoryTransaction:
-    def __init__(self, tables: _Tables, topic: str, partition: int) -> None:
+    def __init__(self, tables: _Tables, topic: str, partition: int, processed_at: float) -> None:
         self._tables = tables
         self._topic = topic
         self._partition = partition
+        self._processed_at = processed_at
 
     @property
     def stored_offset(self) -> int:
         return self._tables.offsets.get((self._topic, self._partition), -1)
+
+    @property
+    def processed_at(self) -> float:
+        return self._processed_at
 
     async def load_pools(self) -> list[PoolRows]:
         t = self._tables
@@ -37,6 +51,8 @@ class _MemoryTransaction:
                 clock,
                 [copy.deepcopy(r) for _k, r in sorted(t.contacts.get(pool_id, {}).items())],
                 [copy.deepcopy(r) for _k, r in sorted(t.agents.get(pool_id, {}).items())],
+                _oldest_first(t.memory.get((pool_id, "input"), {})),
+                _oldest_first(t.memory.get((pool_id, "finished"), {})),
             )
             for pool_id, (topic, partition, clock) in sorted(t.pools.items())
             if (topic, partition) == (self._topic, self._partition)
@@ -53,20 +69,53 @@ class _MemoryTransaction:
                         pool_rows.pop(key, None)
                     else:
                         pool_rows[key] = copy.deepcopy(row)
+            for kind, items, before in (
+                ("input", change.inputs, change.forget_inputs_before),
+                ("finished", change.finished, change.forget_finished_before),
+            ):
+                remembered = t.memory.setdefault((change.pool_id, kind), {})
+                for item_id, at in items.items():
+                    remembered.setdefault(item_id, at)
+                for item_id in [i for i, at in remembered.items() if at < before]:
+                    del remembered[item_id]
         key = (self._topic, self._partition)
         t.offsets[key] = max(t.offsets.get(key, -1), offset)
 
 
+def _oldest_first(items: dict[str, float]) -> list[tuple[str, float]]:
+    return sorted(items.items(), key=lambda item: (item[1], item[0]))
+
+
 class MemoryRoutingStore:
-    """Commits on a clean exit of the transaction, discards on an exception."""
+    """Commits on a clean exit of the transaction, discards on an exception; the batch's
+    processing time is claimed (committed) before the transaction, as in PostgreSQL.
+    ``before_lock`` lets a test act between the claim and the lock (another owner)."""
 
     def __init__(self) -> None:
         self.tables = _Tables()
+        self.before_lock: Callable[[], None] | None = None
+        self.fail_next_commit = 0
 
     @asynccontextmanager
-    async def partition(self, topic: str, partition: int) -> AsyncIterator[RoutingTransaction]:
+    async def partition(
+        self, topic: str, partition: int, *, now: float, renew: bool = False
+    ) -> AsyncIterator[RoutingTransaction]:
+        key = (topic, partition)
+        offset = self.tables.offsets.get(key, -1)
+        after, claimed = self.tables.claims.get(key, (None, None))
+        if after != offset or claimed is None or renew:
+            claimed = now
+        self.tables.claims[key] = (offset, claimed)
+        if self.before_lock is not None:
+            self.before_lock()
         working = copy.deepcopy(self.tables)
-        yield _MemoryTransaction(working, topic, partition)
+        transaction = _MemoryTransaction(working, topic, partition, claimed)
+        if transaction.stored_offset != offset:
+            raise BatchClaimLost(f"{topic}[{partition}] moved since the batch was claimed")
+        yield transaction
+        if self.fail_next_commit:
+            self.fail_next_commit -= 1
+            raise ConnectionError("connection lost during commit")
         self.tables = working
 
 

@@ -3,68 +3,24 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from schemas import agents as ag
-from schemas import contacts as ct
-from schemas.base import Record
 from schemas.codec import decode
-from schemas.routing import AdvanceRoutingClock, DeadLettered, OfferExpired, OfferMade
+from schemas.routing import AdvanceRoutingClock, DeadLettered, OfferExpired
 from schemas.topics import DEAD_LETTER, INTERACTIONS, OFFERS
-from streams import domain
-from streams.routing_ports import InputRecord, Outbound
-from streams.routing_processor import RoutingProcessor
+from streams.routing_ports import InputRecord
 from tests.support.routing_fakes import MemoryPublisher, MemoryRoutingStore
-
-TOPIC = "routing"
-POOL = "p1"
-T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
-
-
-def processor(
-    store: MemoryRoutingStore, publisher: MemoryPublisher | None = None
-) -> tuple[RoutingProcessor, MemoryPublisher]:
-    publisher = publisher or MemoryPublisher()
-    config = domain.PoolConfig(offer_timeout_seconds=20.0)
-    return RoutingProcessor(store, publisher, topic=TOPIC, config=config), publisher
-
-
-def rec(offset: int, record: Record, key: str = POOL, partition: int = 0) -> InputRecord:
-    return InputRecord(partition, offset, key.encode(), record.to_bytes())
-
-
-def at(seconds: float) -> datetime:
-    return T0 + timedelta(seconds=seconds)
-
-
-def login(agent: str, when: float) -> list[Record]:
-    return [
-        ag.AgentLoggedIn(
-            pool_id=POOL, agent_id=agent, occurred_at=at(when), event_id=f"in-{agent}"
-        ),
-        ag.AgentReady(pool_id=POOL, agent_id=agent, occurred_at=at(when), event_id=f"rd-{agent}"),
-    ]
-
-
-def arrival(contact: str, when: float, klass: str = "standard") -> Record:
-    return ct.ContactArrived(
-        pool_id=POOL,
-        contact_id=contact,
-        channel=ct.Channel.VOICE,
-        customer_class=klass,
-        occurred_at=at(when),
-        event_id=f"arr-{contact}",
-    )
-
-
-def batch(records: list[Record], first_offset: int = 0) -> list[InputRecord]:
-    return [rec(first_offset + n, r) for n, r in enumerate(records)]
-
-
-def offers(sent: list[Outbound]) -> list[OfferMade]:
-    return [r for o in sent if o.topic is OFFERS and isinstance(r := decode(o.value), OfferMade)]
+from tests.support.routing_inputs import (
+    POOL,
+    TOPIC,
+    arrival,
+    at,
+    batch,
+    login,
+    offers,
+    processor,
+)
 
 
 async def test_offer_goes_to_interactions_and_to_the_agents_offers() -> None:

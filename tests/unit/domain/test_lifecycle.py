@@ -78,7 +78,7 @@ def test_completed_before_customer_ends_releases_too() -> None:
     pool.busy("a1", "c0", Channel.EMAIL)
     out = pool.send(ContactCompleted("c0", "a1", "answered"), after=5)
     assert kinds(out) == ["contact_released"]
-    assert pool.send(ContactEnded("c0")) == [EventIgnored("unknown_contact", "c0")]
+    assert pool.send(ContactEnded("c0")) == [EventIgnored("contact_finished", "c0")]
 
 
 def test_complete_by_other_agent_or_unassigned_is_ignored() -> None:
