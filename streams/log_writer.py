@@ -87,6 +87,7 @@ class ContactPatch:
     expirations: int = 0
     requeues: int = 0
     callback_requested: bool = False
+    rescinds: int = 0
 
     def args(self) -> tuple[Any, ...]:
         return (
@@ -114,6 +115,7 @@ class ContactPatch:
             self.expirations,
             self.requeues,
             self.callback_requested,
+            self.rescinds,
         )
 
 
@@ -162,6 +164,8 @@ def contact_patch(record: Record) -> ContactPatch | None:
             return ContactPatch(record.contact_id, record.pool_id, expirations=1)
         case routing.ContactRequeued():
             return ContactPatch(record.contact_id, record.pool_id, requeues=1)
+        case routing.OfferRescinded():
+            return ContactPatch(record.contact_id, record.pool_id, rescinds=1)
         case routing.ContactRemoved():
             abandoned = record.reason == "abandoned"
             return ContactPatch(
@@ -277,9 +281,9 @@ INSERT INTO contacts AS c
     (contact_id, pool_id, channel, customer_class, customer_key, subject, arrived_at, queued_at,
      first_offered_at, answered_at, agent_id, completed_at, abandoned_at, ended_at,
      removed_reason, wait_seconds, handle_seconds, disposition, offers, rejections, expirations,
-     requeues, callback_requested)
+     requeues, callback_requested, rescinds)
 VALUES ($1, $2, $3, coalesce($4::text, $5::text), $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-        $16, $17, $18, $19, $20, $21, $22, $23, $24)
+        $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)
 ON CONFLICT (contact_id) DO UPDATE SET
     channel = coalesce(c.channel, EXCLUDED.channel),
     customer_class = coalesce($4::text, c.customer_class, $5::text),
@@ -302,6 +306,7 @@ ON CONFLICT (contact_id) DO UPDATE SET
     expirations = c.expirations + EXCLUDED.expirations,
     requeues = c.requeues + EXCLUDED.requeues,
     callback_requested = c.callback_requested OR EXCLUDED.callback_requested,
+    rescinds = c.rescinds + EXCLUDED.rescinds,
     updated_at = now()
 """
 

@@ -190,7 +190,7 @@ class RoutingProcessor:
                 metrics.ROUTING_REDELIVERED_INPUTS.labels(pool=pool_id).inc()
                 continue
             decided.append((pool_id, decisions))
-            outbound.extend(self._outputs(decisions, pool_id, record, router.clock))
+            outbound.extend(self._outputs(decisions, pool_id, record, event_time(record)))
         return outbound, decided
 
     def _outputs(

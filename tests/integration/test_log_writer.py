@@ -283,3 +283,41 @@ async def test_postgres_outage_mid_stream_loses_nothing(database_url: str) -> No
         assert await check.fetchval("SELECT count(*) FROM interaction_events") == 300
     finally:
         await check.close()
+
+
+async def test_a_contact_whose_offer_ended_reads_queued_until_the_next_offer(
+    pool: asyncpg.Pool,
+) -> None:
+    k = {"pool_id": "p1", "cause_event_id": "cause", "contact_id": "c9"}
+    queued = rt.ContactQueued(
+        customer_class="standard", channel="chat", priority=0, arrived_at=T0, occurred_at=T0, **k
+    )
+
+    def offer(attempt: int, when: float) -> rt.OfferMade:
+        return rt.OfferMade(
+            offer_id=f"c9:{attempt}",
+            agent_id="a1",
+            attempt=attempt,
+            expires_at=at(when + 20),
+            occurred_at=at(when),
+            **k,
+        )
+
+    expired = rt.OfferExpired(offer_id="c9:1", agent_id="a1", occurred_at=at(21), **k)
+    rescinded = rt.OfferRescinded(
+        offer_id="c9:2", agent_id="a1", reason="agent_not_ready", occurred_at=at(23), **k
+    )
+    writer = lw.InteractionLogWriter(pool)
+
+    async def status() -> str:
+        async with pool.acquire() as db:
+            return str(await db.fetchval("SELECT status FROM contacts WHERE contact_id = 'c9'"))
+
+    await writer.write(entries([queued, offer(1, 1)]))
+    assert await status() == "offered"
+    await writer.write(entries([expired]))
+    assert await status() == "queued"
+    await writer.write(entries([offer(2, 22)]))
+    assert await status() == "offered"
+    await writer.write(entries([rescinded]))
+    assert await status() == "queued"

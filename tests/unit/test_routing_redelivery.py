@@ -13,6 +13,7 @@ from schemas.codec import decode
 from schemas.routing import (
     AdvanceRoutingClock,
     ContactAssigned,
+    ContactQueued,
     OfferMade,
     RoutingInputIgnored,
 )
@@ -118,22 +119,25 @@ async def test_a_clock_moved_by_a_tick_is_stored_so_a_failed_commit_replays_iden
     proc, _ = processor(store, publisher)
     await proc.process(0, batch([*login("a1", 0), arrival("c1", 1)]))
     await proc.process(0, [tick(10, 3)])  # nothing expires, but the pool clock moves to 10
-    late_accept = batch([accepted("c1:1", "a1", 5)], first_offset=4)
+    late = batch([arrival("c2", 5), accepted("c1:1", "a1", 6)], first_offset=4)
     store.fail_next_commit = 1
     with pytest.raises(ConnectionError):
-        await proc.process(0, late_accept)
+        await proc.process(0, late)
     published_before_the_failed_commit = list(publisher.sent)
-    retried = await proc.process(0, late_accept)
+    retried = await proc.process(0, late)
     assert [o.value for o in published_before_the_failed_commit[-len(retried) :]] == [
         o.value for o in retried
     ]
+    (queued,) = [r for o in retried if isinstance(r := decode(o.value), ContactQueued)]
+    assert queued.priority == 5.0  # 5 s of aging at the pool's clock of 10
     (assigned,) = [
         r
         for o in retried
         if o.topic is INTERACTIONS and isinstance(r := decode(o.value), ContactAssigned)
     ]
-    assert assigned.occurred_at == at(10)
-    assert assigned.waited_seconds == 4.0  # from the accept's own time, not the clock
+    # answered when the agent accepted, not when a tick had moved the pool's clock to
+    assert assigned.occurred_at == at(6)
+    assert assigned.waited_seconds == 5.0
 
 
 async def test_a_replay_after_a_crash_reuses_the_claimed_processing_time() -> None:
