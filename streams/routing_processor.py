@@ -36,7 +36,7 @@ from streams.routing_ports import (
     RoutingStore,
     RoutingTransaction,
 )
-from streams.routing_translate import ROUTED_TYPES, event_time, subject_key, to_domain, to_output
+from streams.routing_translate import ROUTED_TYPES, encode_output, event_time, to_domain
 
 log = logging.getLogger(__name__)
 
@@ -198,12 +198,12 @@ class RoutingProcessor:
     ) -> list[Outbound]:
         result: list[Outbound] = []
         for index, decision in enumerate(decisions):
-            record = to_output(decision, pool_id=pool_id, cause=cause, index=index, now=now)
-            value = record.to_bytes()
-            result.append(Outbound(INTERACTIONS, subject_key(record), value))
-            agent_id = getattr(record, "agent_id", None)
-            if record.TYPE in AGENT_FACING and agent_id:
-                result.append(Outbound(OFFERS, agent_id.encode(), value))
+            output = encode_output(
+                decision, pool_id=pool_id, cause_id=cause.event_id, index=index, now=now
+            )
+            result.append(Outbound(INTERACTIONS, output.subject, output.value))
+            if output.type_name in AGENT_FACING and output.agent_id:
+                result.append(Outbound(OFFERS, output.agent_id.encode(), output.value))
         return result
 
     def _dead_letter(self, reason: str, item: InputRecord) -> Outbound:

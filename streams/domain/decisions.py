@@ -29,9 +29,19 @@ class _Plain:
 
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"kind": self.KIND} if self.KIND else {}
-        for f in fields(self):  # type: ignore[arg-type]
-            body[f.name] = _plain(getattr(self, f.name))
+        for name in _field_names(type(self)):
+            body[name] = _plain(getattr(self, name))
         return body
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
 
 
 @dataclass(frozen=True)
