@@ -3,53 +3,15 @@
 from __future__ import annotations
 
 import json
-import typing
-from datetime import UTC, datetime
-from enum import Enum
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
-from pydantic import AwareDatetime
 
-from schemas.base import Record
 from schemas.codec import RECORD_TYPES, InvalidMessage, decode, json_schemas
+from tests.support.records import datetime_fields, example
 
-MOMENT = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
 SCHEMAS = json_schemas()
-
-
-def _is_aware_datetime(annotation: Any) -> bool:
-    return annotation is AwareDatetime or AwareDatetime in typing.get_args(annotation)
-
-
-def datetime_fields(record_type: type[Record]) -> list[str]:
-    return [n for n, f in record_type.model_fields.items() if _is_aware_datetime(f.annotation)]
-
-
-NAMED_VALUES = {"channel": "sms"}  # a notice's channel is a string limited to sms or email
-
-
-def _value(name: str, annotation: Any) -> Any:
-    if _is_aware_datetime(annotation):
-        return MOMENT
-    if isinstance(annotation, type) and issubclass(annotation, Enum):
-        return next(iter(annotation))
-    if annotation is str and name in NAMED_VALUES:
-        return NAMED_VALUES[name]
-    return {str: "x1", int: 1, float: 1.5}[annotation]
-
-
-def example(record_type: type[Record]) -> dict[str, Any]:
-    """A valid record of this type as JSON, every date-time field set."""
-    fields = record_type.model_fields
-    values = {
-        name: _value(name, field.annotation)
-        for name, field in fields.items()
-        if field.is_required() or name in datetime_fields(record_type)
-    }
-    body: dict[str, Any] = json.loads(record_type(**values).to_bytes())
-    return body
 
 
 def validator(type_name: str) -> Draft202012Validator:
