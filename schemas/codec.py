@@ -6,9 +6,11 @@ import json
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
 
 from schemas import agents, contacts, notices, routing, shipments
-from schemas.base import SUPPORTED_SCHEMA_VERSIONS, Record
+from schemas.base import SCHEMA_VERSION, SUPPORTED_SCHEMA_VERSIONS, Record
 
 MAX_MESSAGE_BYTES = 1_000_000
 
@@ -71,12 +73,34 @@ def decode(raw: bytes | None, accept: frozenset[str] | None = None) -> Record:
         raise InvalidMessage(f"invalid {type_name}: {problems}") from None
 
 
+# A timezone-aware timestamp ends with its UTC offset: "Z" or ±hh:mm (RFC 3339).
+AWARE_DATETIME_PATTERN = "([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+
+
+class _RecordJsonSchema(GenerateJsonSchema):
+    """Pydantic's JSON Schema, with the offset of aware timestamps required: ``format:
+    date-time`` alone is not checked by most validators, and a naive timestamp is refused."""
+
+    def datetime_schema(self, schema: core_schema.DatetimeSchema) -> JsonSchemaValue:
+        json_schema = super().datetime_schema(schema)
+        if schema.get("tz_constraint") == "aware":
+            json_schema["pattern"] = AWARE_DATETIME_PATTERN
+        return json_schema
+
+
 def json_schemas() -> dict[str, dict[str, Any]]:
-    """One JSON Schema per record type, with the ``type`` discriminator required."""
+    """One JSON Schema per record type, with the ``type`` discriminator required, the schema
+    versions the decoder supports, and a UTC offset required on every timestamp."""
     out: dict[str, dict[str, Any]] = {}
     for type_name, record_type in sorted(RECORD_TYPES.items()):
-        schema = record_type.model_json_schema()
+        schema = record_type.model_json_schema(schema_generator=_RecordJsonSchema)
         schema["properties"]["type"] = {"const": type_name}
+        schema["properties"]["schema_version"] = {
+            "title": "Schema Version",
+            "type": "integer",
+            "enum": sorted(SUPPORTED_SCHEMA_VERSIONS),
+            "default": SCHEMA_VERSION,
+        }
         schema.setdefault("required", []).insert(0, "type")
         schema["$id"] = f"contactcenter/{type_name}.v1.json"
         out[type_name] = schema

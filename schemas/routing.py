@@ -128,7 +128,10 @@ class AdvanceRoutingClock(Record):
 
 
 class DeadLettered(Record):
-    """An input that could not be processed, with the reason and the original bytes."""
+    """An input that could not be processed, with the reason and the original bytes: the key
+    and the payload in base64, each cut to a bounded length (``key_truncated``,
+    ``payload_truncated``); ``payload_size`` and ``payload_sha256`` describe the whole payload
+    (absent in dead letters written before they existed)."""
 
     TYPE: ClassVar[str] = "dead_lettered"
 
@@ -137,4 +140,8 @@ class DeadLettered(Record):
     source_partition: int | None = None
     source_offset: int | None = None
     key_b64: str | None = None
+    key_truncated: bool = False
     payload_b64: str
+    payload_truncated: bool = False
+    payload_size: int | None = Field(default=None, ge=0)
+    payload_sha256: str | None = Field(default=None, pattern="^[0-9a-f]{64}$")

@@ -44,14 +44,17 @@ def _export_schemas(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
-    from faust import Worker
-
     from services.metrics import start_metrics_server
-    from streams.app import create_app
+    from streams.app import BoundedWorker, create_app
 
     start_metrics_server(settings.metrics_port)
     app = create_app(settings)
-    Worker(app, loglevel=settings.log_level.lower(), quiet=True).execute_from_commandline()
+    BoundedWorker(
+        app,
+        shutdown_timeout=settings.worker_shutdown_timeout,
+        loglevel=settings.log_level.lower(),
+        quiet=True,
+    ).execute_from_commandline()
     return 0
 
 

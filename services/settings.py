@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     routing_batch_size: int = 500
     routing_batch_within: float = 0.05
     tick_interval: float = 1.0
+    # a worker told to stop (SIGTERM) exits within this time even when the broker is away
+    worker_shutdown_timeout: float = 10.0
     metrics_port: int = 9101
     # routing policy defaults for every pool (JSON mappings)
     class_weights: dict[str, float] = {"vip": 100.0, "standard": 0.0}

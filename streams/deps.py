@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import logging
 from typing import Any
 
@@ -15,6 +16,15 @@ from schemas.topics import DEAD_LETTER, TopicSpec
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# What a dead letter keeps of its input; with JSON escaping of the reason (at most 12 bytes a
+# character) and base64 (4/3), a dead letter stays below MAX_DEAD_LETTER_BYTES, well below the
+# broker's and the producer's message size limits (about 1 MB by default).
+DEAD_LETTER_PAYLOAD_BYTES = 64 * 1024
+DEAD_LETTER_KEY_BYTES = 1024
+DEAD_LETTER_REASON_CHARS = 2000
+DEAD_LETTER_TOPIC_CHARS = 255
+MAX_DEAD_LETTER_BYTES = 256 * 1024
 
 
 class WorkerDeps:
@@ -88,11 +98,23 @@ def dead_letter_record(
     partition: int | None = None,
     offset: int | None = None,
 ) -> DeadLettered:
+    """The dead letter of one input. It always fits in a broker message: the reason, the key
+    and the embedded payload are capped (``MAX_DEAD_LETTER_BYTES`` at most in all), while the
+    size and the SHA-256 of the whole payload identify the original."""
+    body = payload or b""
     return DeadLettered(
-        reason=reason[:2000],
-        source_topic=source_topic,
+        reason=reason[:DEAD_LETTER_REASON_CHARS],
+        source_topic=source_topic[:DEAD_LETTER_TOPIC_CHARS],
         source_partition=partition,
         source_offset=offset,
-        key_b64=None if key is None else base64.b64encode(key).decode(),
-        payload_b64=base64.b64encode(payload or b"").decode(),
+        key_b64=None if key is None else _b64(key[:DEAD_LETTER_KEY_BYTES]),
+        key_truncated=key is not None and len(key) > DEAD_LETTER_KEY_BYTES,
+        payload_b64=_b64(body[:DEAD_LETTER_PAYLOAD_BYTES]),
+        payload_truncated=len(body) > DEAD_LETTER_PAYLOAD_BYTES,
+        payload_size=len(body),
+        payload_sha256=hashlib.sha256(body).hexdigest(),
     )
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()

@@ -1,7 +1,8 @@
 """Inbound e-mail → what the contact needs: addresses, threading ids, text, attachment metadata.
 
 Parses with the standard library's ``email`` package (``policy.default`` decodes encoded
-headers, quoted-printable and base64 bodies and charsets). The text part is preferred; an HTML
+headers, quoted-printable and base64 bodies); text is decoded in its declared charset, else
+UTF-8, else Latin-1. The text part is preferred; an HTML
 only message is reduced to its text.
 """
 
@@ -130,13 +131,25 @@ def _bodies(message: EmailMessage) -> tuple[str | None, str | None, list[Attachm
             size = len(payload) if isinstance(payload, bytes) else 0
             attachments.append(Attachment(part.get_filename(), content_type, size))
             continue
-        try:
-            content = part.get_content()
-        except (LookupError, UnicodeDecodeError):  # unknown or lying charset
-            payload = part.get_payload(decode=True)
-            content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
         if content_type == "text/plain" and text is None:
-            text = str(content)
+            text = _text(part)
         elif content_type == "text/html" and html is None:
-            html = str(content)
+            html = _text(part)
     return text, html, attachments
+
+
+def _text(part: EmailMessage) -> str:
+    """The decoded text of a part: in its declared charset, else UTF-8, else Latin-1.
+
+    An 8-bit body without a charset parameter is most often UTF-8 (and a declared charset
+    may be unknown or lie); Latin-1 decodes any bytes, so nothing is replaced by U+FFFD."""
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return ""
+    declared = part.get_content_charset()
+    for charset in (declared, "utf-8") if declared else ("utf-8",):
+        try:
+            return payload.decode(charset)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return payload.decode("latin-1")

@@ -4,7 +4,6 @@ through it, its /metrics scraped; the key series move and agree with the interac
 from __future__ import annotations
 
 import asyncio
-import urllib.request
 from pathlib import Path
 
 import asyncpg
@@ -15,9 +14,9 @@ from schemas import contacts as ct
 from schemas.routing import OfferMade
 from schemas.topics import AGENT_EVENTS, CONTACTS, OFFERS
 from services.bus import TopicReader, open_bus
-from services.metrics import parse_exposition
 from services.runtime.broker import free_port
 from services.settings import Settings
+from tests.support.metrics import scrape, total
 from tests.support.workers import eventually, running_worker
 
 pytestmark = pytest.mark.integration
@@ -26,18 +25,6 @@ POOL = "live"
 ANSWERED = 4
 ABANDONED = 2
 HANDLE_SECONDS = 1.5
-
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-def scrape(port: int) -> Samples:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        return parse_exposition(response.read().decode())
-
-
-def total(samples: Samples, name: str, **labels: str) -> float:
-    wanted = set(labels.items())
-    return sum(v for (n, lab), v in samples.items() if n == name and wanted <= lab)
 
 
 async def test_metrics_move_and_agree_with_the_log(settings: Settings, tmp_path: Path) -> None:

@@ -50,6 +50,29 @@ def test_html_only_email_becomes_text_and_bad_mail_is_refused() -> None:
     assert html_to_text("<div>a</div><br>b") == "a\nb"
 
 
+def raw_8bit_email(body: bytes, content_type: str = "text/plain") -> bytes:
+    return (
+        b"From: Ana <ana@example.com>\r\nTo: support@example.com\r\nSubject: colis\r\n"
+        b"MIME-Version: 1.0\r\nContent-Type: " + content_type.encode() + b"\r\n"
+        b"Content-Transfer-Encoding: 8bit\r\n\r\n" + body + b"\r\n"
+    )
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1"])
+def test_8bit_body_without_charset_keeps_its_accents(encoding: str) -> None:
+    text = "Où est mon colis ? Déjà réglé, merci. Señora Müller"
+    parsed = parse_email(raw_8bit_email(text.encode(encoding)))
+    assert parsed.text == text
+
+
+def test_8bit_html_without_charset_and_a_declared_charset_are_decoded() -> None:
+    html = "<p>Crème brûlée</p>".encode()
+    assert parse_email(raw_8bit_email(html, "text/html")).text == "Crème brûlée"
+    cp1252 = "Prix : 10 € – reçu".encode("cp1252")
+    parsed = parse_email(raw_8bit_email(cp1252, "text/plain; charset=windows-1252"))
+    assert parsed.text == "Prix : 10 € – reçu"
+
+
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
