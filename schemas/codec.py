@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -39,6 +40,34 @@ CONTACT_INPUTS = frozenset(
 AGENT_INPUTS = frozenset(t for t, c in RECORD_TYPES.items() if issubclass(c, agents.AgentEvent))
 
 
+# JSON escapes of a NUL or a UTF-16 surrogate: PostgreSQL stores neither as text, so a record
+# carrying one would fail every write of the batch it is in, again and again.
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+
+
+def _unstorable_text(value: Any, path: str = "(record)") -> str | None:
+    """Where in a parsed JSON value a string (or key) cannot be stored as text, if anywhere."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return path
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _unstorable_text(key, path) or _unstorable_text(item, f"{path}.{key}")
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _unstorable_text(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
 def decode(raw: bytes | None, accept: frozenset[str] | None = None) -> Record:
     """Parse and validate one record; ``accept`` limits the record types allowed here."""
     if raw is None:
@@ -51,6 +80,10 @@ def decode(raw: bytes | None, accept: frozenset[str] | None = None) -> Record:
         raise InvalidMessage(f"not JSON: {exc}") from None
     if not isinstance(body, dict):
         raise InvalidMessage("payload is not a JSON object")
+    if _SUSPECT_ESCAPE.search(raw) and (where := _unstorable_text(body)) is not None:
+        raise InvalidMessage(
+            f"{where}: text with a NUL character or a lone surrogate cannot be stored"
+        )
     type_name = body.pop("type", None)
     if not isinstance(type_name, str):
         raise InvalidMessage("missing 'type'")

@@ -82,3 +82,27 @@ def test_topic_table_names_are_unique_and_keyed() -> None:
     names = [t.name for t in ALL_TOPICS]
     assert len(names) == len(set(names))
     assert all(t.partitions >= 1 and t.key for t in ALL_TOPICS)
+
+
+@pytest.mark.parametrize(
+    ("escaped", "where"),
+    [
+        ('"contact_id":"a\\u0000b"', "(record).contact_id"),
+        ('"contact_id":"c","skills":{"x\\u0000":1}', "(record).skills"),
+        ('"contact_id":"c","subject":"\\udc00 lone"', "(record).subject"),
+    ],
+)
+def test_text_postgresql_cannot_store_is_rejected_before_it_stalls_a_writer(
+    escaped: str, where: str
+) -> None:
+    raw = ('{"type":"contact_arrived","pool_id":"p","channel":"chat",' + escaped + "}").encode()
+    with pytest.raises(InvalidMessage) as caught:
+        decode(raw)
+    assert caught.value.reason.startswith(where)
+    assert "NUL character or a lone surrogate" in caught.value.reason
+
+
+def test_escaped_text_that_postgresql_stores_is_accepted() -> None:
+    raw = b'{"type":"contact_arrived","pool_id":"p","channel":"chat","contact_id":"\\ud83d\\ude00 \\u00e9"}'
+    record = decode(raw)
+    assert isinstance(record, ct.ContactArrived) and record.contact_id == "\U0001f600 \u00e9"
