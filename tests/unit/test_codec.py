@@ -103,6 +103,8 @@ def test_text_postgresql_cannot_store_is_rejected_before_it_stalls_a_writer(
 
 
 def test_escaped_text_that_postgresql_stores_is_accepted() -> None:
-    raw = b'{"type":"contact_arrived","pool_id":"p","channel":"chat","contact_id":"\\ud83d\\ude00 \\u00e9"}'
+    raw = b'{"type":"contact_arrived","pool_id":"p","channel":"chat",' + (
+        b'"contact_id":"\\ud83d\\ude00 \\u00e9"}'
+    )
     record = decode(raw)
     assert isinstance(record, ct.ContactArrived) and record.contact_id == "\U0001f600 \u00e9"
