@@ -22,7 +22,11 @@ log = logging.getLogger(__name__)
 
 SHUTDOWN_OVERDUE_EXIT_CODE = 70
 
-FEATURES: tuple[str, ...] = ("streams.routing_agent", "streams.log_writer", "streams.notices_agent")
+FEATURES: tuple[str, ...] = (
+    "streams.routing_agent",
+    "streams.log_writer",
+    "streams.notices.agents",
+)
 
 
 def create_app(settings: Settings, features: tuple[str, ...] = FEATURES) -> faust.App:

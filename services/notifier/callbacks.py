@@ -18,8 +18,8 @@ from twilio.request_validator import RequestValidator
 
 from schemas.base import utc_now
 from schemas.topics import NOTICES
-from services.notifier.outbox import add_to_outbox
 from services.notifier.service import sent_record
+from streams.notices.outbox import add_to_outbox
 
 log = logging.getLogger(__name__)
 

@@ -4,45 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import time, timedelta
+from datetime import timedelta
 
 import asyncpg
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
 
 from services.notifier.callbacks import callback_app
-from services.notifier.outbox import Send
 from services.notifier.senders import SmtpConfig, SmtpEmail, TwilioSms
 from services.notifier.service import Notifier, NotifierConfig
 from services.runtime.processes import stop_on_signals
 from services.settings import Settings
 from services.twilio_client import make_async_twilio_client, request_validator
-from streams.notices.policy import NoticePolicy
+from streams.notices.config import notice_policy
+from streams.notices.outbox import Send
 
 log = logging.getLogger(__name__)
-
-
-def _quiet(spec: str) -> tuple[time, time]:
-    if not spec.strip():
-        return time(0), time(0)  # an empty window: never quiet
-    start, _, end = spec.partition("-")
-    return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
-
-
-def notice_policy(settings: Settings) -> NoticePolicy:
-    start, end = _quiet(settings.notice_quiet_hours)
-    return NoticePolicy(
-        delay_threshold_hours=settings.notice_delay_threshold_hours,
-        worse_by_hours=settings.notice_worse_by_hours,
-        severe_delay_hours=settings.notice_severe_delay_hours,
-        exception_delay_hours=settings.notice_exception_delay_hours,
-        quiet_start=start,
-        quiet_end=end,
-        rate_limit_count=settings.notice_rate_limit_count,
-        rate_limit_window=timedelta(hours=settings.notice_rate_limit_window_hours),
-        vip_tiers=frozenset(settings.notice_vip_tiers),
-        compensation=NoticePolicy.compensation_from_mapping(settings.notice_compensation),
-    )
 
 
 def notifier_config(settings: Settings) -> NotifierConfig:

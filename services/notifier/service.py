@@ -13,7 +13,7 @@ Twilio status callbacks (signature checked) update the row as well.
 The per-customer rate limit is checked, and the send committed to, under a transaction-level
 advisory lock on the customer, so several notifiers cannot each let one more notice through.
 Every outcome (sent, deferred, failed) is written to ``notice_outbox`` in the transaction that
-records it and published to the notices topic after the commit (``services.notifier.outbox``).
+records it and published to the notices topic after the commit (``streams.notices.outbox``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
-import json
 import logging
 import random
 import socket
@@ -38,7 +37,6 @@ from schemas.base import utc_now
 from schemas.notices import NoticeDeferred, NoticeFailed, NoticeRecord, NoticeSent
 from schemas.topics import NOTICES
 from services import metrics
-from services.notifier.outbox import Send, add_to_outbox, publish_outbox
 from services.notifier.senders import (
     EmailSender,
     PermanentError,
@@ -47,12 +45,13 @@ from services.notifier.senders import (
     UncertainError,
     build_email,
 )
+from streams.notices.outbox import Send, add_to_outbox, publish_outbox
 from streams.notices.policy import (
-    Customer,
     NoticePolicy,
     choose_channel,
     earliest_send_time,
 )
+from streams.notices.store_pg import insert_notice_row, load_customer
 
 log = logging.getLogger(__name__)
 
@@ -69,19 +68,6 @@ JOIN notice_attempts a ON a.notice_id = n.notice_id AND a.attempt = n.attempts
 WHERE n.customer_id = $1 AND n.status = 'sending' AND n.notice_id <> $3
   AND a.outcome IN ('started', 'uncertain')
 """
-
-CUSTOMER_SQL = """
-SELECT customer_id, tier, name, phone, email, time_zone, preferred_channel,
-       sms_consent, email_consent
-FROM customers WHERE customer_id = $1
-"""
-
-
-async def load_customer(conn: Any, customer_id: str) -> Customer | None:
-    row = await conn.fetchrow(CUSTOMER_SQL, customer_id)
-    if row is None:
-        return None
-    return Customer(**dict(row))
 
 
 def retry_delay(attempt: int, base: float, cap: float, rand: float) -> float:
@@ -502,44 +488,3 @@ def render_html(subject: str, text: str) -> str:
         f"<h2>{html.escape(subject)}</h2><p>{html.escape(text)}</p>"
         "</body></html>"
     )
-
-
-async def insert_notice_row(
-    conn: Any, row: dict[str, Any], *, status: str, not_before: datetime
-) -> bool:
-    """Insert a notice unless its idempotency key exists; True if inserted."""
-    inserted = await conn.fetchval(
-        """
-        INSERT INTO notices (notice_id, reference, kind, customer_id, shipment_id, order_id,
-                             episode, level, channel, subject, body_text, delay_hours,
-                             compensation, status, not_before, next_attempt_at, cause_event_id)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::text,
-                $15::timestamptz,
-                CASE WHEN $14::text IN ('pending', 'deferred') THEN $15::timestamptz END, $16)
-        ON CONFLICT (notice_id) DO NOTHING
-        RETURNING true
-        """,
-        row["notice_id"],
-        row["reference"],
-        row.get("kind") or "shipment_delay",
-        row["customer_id"],
-        row.get("shipment_id"),
-        row.get("order_id"),
-        row["episode"],
-        row.get("level", 1),
-        row["channel"],
-        row["subject"],
-        row["body_text"],
-        row.get("delay_hours"),
-        _json(row.get("compensation")),
-        status,
-        not_before,
-        row.get("cause_event_id"),
-    )
-    return bool(inserted)
-
-
-def _json(value: Any) -> str | None:
-    if value is None:
-        return None
-    return value if isinstance(value, str) else json.dumps(value)

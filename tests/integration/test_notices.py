@@ -16,12 +16,13 @@ from aiosmtpd.controller import Controller
 
 from schemas.shipments import ShipmentCreated, ShipmentDelivered, ShipmentEtaUpdated
 from services.notifier.callbacks import callback_app
-from services.notifier.main import notice_policy
 from services.notifier.senders import SmtpConfig, SmtpEmail, TwilioSms
 from services.notifier.service import Notifier, NotifierConfig
 from services.settings import Settings
 from services.twilio_client import make_async_twilio_client, request_validator
-from streams.notices_agent import apply_shipment_event
+from streams.notices.config import notice_policy
+from streams.notices.processor import NoticeSettings, apply_shipment_event
+from streams.notices.store_pg import PostgresNoticeStore
 from tests.support.twilio_api import TwilioApiServer, sign, twilio_api  # noqa: F401
 
 pytestmark = pytest.mark.integration
@@ -126,9 +127,9 @@ class Harness:
         await self.pool.execute(f"INSERT INTO customers ({names}) VALUES ({marks})", *row.values())
 
     async def ship(self, *events: Any) -> None:
-        async with self.pool.acquire() as conn:
-            for event in events:
-                await apply_shipment_event(conn, event, self.policy, self.clock())
+        store = PostgresNoticeStore(self.pool)
+        for event in events:
+            await apply_shipment_event(store, event, NoticeSettings(self.policy), self.clock())
 
     async def notices(self) -> list[dict[str, Any]]:
         rows = await self.pool.fetch("SELECT * FROM notices ORDER BY created_at, notice_id")

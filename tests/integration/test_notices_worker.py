@@ -20,11 +20,13 @@ from schemas.notices import NoticeDeferred, NoticeFailed, NoticeRecord, NoticeRe
 from schemas.shipments import ShipmentCreated, ShipmentEtaUpdated
 from schemas.topics import CONTACTS, NOTICES, SHIPMENTS
 from services.bus import TopicReader, open_bus
-from services.notifier.main import build_notifier, notice_policy
+from services.notifier.main import build_notifier
 from services.runtime.broker import free_port
 from services.runtime.processes import kill, start_command, stop
 from services.settings import Settings
-from streams.notices_agent import apply_shipment_event
+from streams.notices.config import notice_policy
+from streams.notices.processor import NoticeSettings, apply_shipment_event
+from streams.notices.store_pg import PostgresNoticeStore
 from tests.support.twilio_api import TwilioApiServer
 from tests.support.workers import eventually, running_worker
 
@@ -130,14 +132,13 @@ async def delayed_shipment(
     now = datetime.now(UTC)
     promised = now + timedelta(days=1)
     ids = {"shipment_id": shipment, "order_id": f"o-{shipment}", "customer_id": customer}
-    async with pool.acquire() as conn:
-        for event in (
-            ShipmentCreated(**ids, promised_delivery=promised, occurred_at=now),
-            ShipmentEtaUpdated(**ids, eta=promised + timedelta(hours=30), occurred_at=now),
-        ):
-            await apply_shipment_event(
-                conn, event, notice_policy(settings), now, topic_prefix=settings.topic_prefix
-            )
+    store = PostgresNoticeStore(pool)
+    notice_settings = NoticeSettings(notice_policy(settings), settings.topic_prefix)
+    for event in (
+        ShipmentCreated(**ids, promised_delivery=promised, occurred_at=now),
+        ShipmentEtaUpdated(**ids, eta=promised + timedelta(hours=30), occurred_at=now),
+    ):
+        await apply_shipment_event(store, event, notice_settings, now)
 
 
 async def read_notices(settings: Settings, expected: int) -> list[Record]:

@@ -1,0 +1,79 @@
+"""Faust adapter of notices: shipment events in, the notice processor per event, the outbox
+published after each commit. Transient PostgreSQL or broker failures retry the same event;
+an undecodable one is dead-lettered."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from functools import partial
+from typing import Any
+
+import faust
+
+from schemas.base import utc_now
+from schemas.codec import InvalidMessage, decode
+from schemas.shipments import ShipmentEvent
+from schemas.topics import CONTACTS, NOTICES, SHIPMENTS
+from services import metrics
+from streams.deps import WorkerDeps
+from streams.notices.config import notice_policy
+from streams.notices.delays import Decision, NoticeDecision
+from streams.notices.processor import (
+    SHIPMENT_TYPES,
+    NoticeSettings,
+    apply_shipment_event,
+    notice_status,
+)
+from streams.notices.store_pg import PostgresNoticeStore
+from streams.platform.retry import retry_transient
+
+WRITER = "notices"
+
+
+def count_notices(decisions: list[Decision]) -> None:
+    for decision in decisions:
+        if isinstance(decision, NoticeDecision):
+            outcome = {"pending": "queued"}.get(notice_status(decision), notice_status(decision))
+            metrics.NOTICES.labels(channel=decision.channel or "none", outcome=outcome).inc()
+
+
+def install(app: faust.App, deps: WorkerDeps) -> None:
+    settings = deps.settings
+    notice_settings = NoticeSettings(
+        notice_policy(settings), settings.topic_prefix, settings.notice_pool_id
+    )
+    topics_by_name = {deps.topic_name(spec): deps.topic(spec) for spec in (CONTACTS, NOTICES)}
+
+    async def send(topic: str, key: bytes | None, payload: bytes) -> None:
+        await (await topics_by_name[topic].send(key=key, value=payload))
+
+    @app.agent(deps.topic(SHIPMENTS), name=f"{settings.app_id}-notices")
+    async def notices_agent(stream: Any) -> None:
+        store = PostgresNoticeStore(await retry_transient(deps.db, writer=WRITER, what="connect"))
+
+        def publish_pending() -> Awaitable[int]:
+            return store.publish_pending(send)
+
+        async def apply(record: ShipmentEvent) -> list[Decision]:
+            return await apply_shipment_event(store, record, notice_settings, utc_now())
+
+        async for event in stream.events():
+            message = event.message
+            try:
+                record = decode(event.value, SHIPMENT_TYPES)
+            except InvalidMessage as exc:
+                await deps.dead_letter(
+                    exc.reason,
+                    source_topic=message.topic,
+                    payload=event.value,
+                    key=event.key,
+                    partition=message.partition,
+                    offset=message.offset,
+                )
+                continue
+            assert isinstance(record, ShipmentEvent)
+            decisions = await retry_transient(
+                partial(apply, record), writer=WRITER, what="shipment event"
+            )
+            count_notices(decisions)
+            await retry_transient(publish_pending, writer=WRITER, what="outbox publish")

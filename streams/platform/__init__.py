@@ -1,0 +1,1 @@
+"""What every feature of the worker stands on: processing steps shared by the agents."""

@@ -1,0 +1,78 @@
+"""Retry with backoff for the effects of a batch: transient failures (the database or the
+broker away) retry the same work, so nothing is lost and nothing is acknowledged early;
+anything else is not retried here and propagates to the caller, which decides (dead-letter,
+narrow down, or crash loudly)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import asyncpg
+from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
+
+from services import metrics
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,  # connection refused or reset (ConnectionError is one)
+    asyncio.TimeoutError,
+    asyncpg.InterfaceError,  # connection closed under us
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.SerializationError,
+    asyncpg.DeadlockDetectedError,
+    KafkaConnectionError,
+    KafkaTimeoutError,
+)
+
+
+def backoff_delay(attempt: int, *, base: float, cap: float, rand: float) -> float:
+    """Exponential backoff with "equal jitter": half the step fixed, half random (0..1)."""
+    step = min(cap, base * (2 ** max(0, attempt - 1)))
+    return float(step / 2 + rand * step / 2)
+
+
+async def retry_transient(
+    operation: Callable[[], Awaitable[T]],
+    *,
+    writer: str,
+    what: str,
+    base: float = 0.2,
+    cap: float = 5.0,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    rand: Callable[[], float] = random.random,
+) -> T:
+    """Run ``operation`` until it succeeds, sleeping with backoff after each transient
+    failure; ``contactcenter_db_up{writer}`` reads 0 meanwhile, failures are counted."""
+    attempt = 0
+    while True:
+        try:
+            result = await operation()
+        except TRANSIENT_ERRORS as exc:
+            attempt += 1
+            delay = backoff_delay(attempt, base=base, cap=cap, rand=rand())
+            log.warning(
+                "%s: %s failed (%s: %s); retry %d in %.1f s",
+                writer,
+                what,
+                type(exc).__name__,
+                exc,
+                attempt,
+                delay,
+            )
+            metrics.DB_WRITE_FAILURES.labels(writer=writer).inc()
+            metrics.DB_UP.labels(writer=writer).set(0)
+            await sleep(delay)
+            continue
+        metrics.DB_UP.labels(writer=writer).set(1)
+        return result
