@@ -25,7 +25,7 @@ from services.http_ops import add_ops_routes
 from services.publisher import BrokerPublisher, Publisher, PublishFailed
 from services.runtime.processes import stop_on_signals
 from services.settings import Settings
-from services.twilio_client import request_validator
+from services.twilio_client import signature_check
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,7 @@ async def running_gateway(
     settings: Settings, publisher: Publisher | None = None, delivery_wait: float = 10.0
 ) -> AsyncIterator[RunningGateway]:
     """Everything the gateway runs, started in this event loop (the CLI and tests)."""
+    signatures = signature_check(settings, "gateway")  # refuses to start without a token
     pool = await asyncpg.create_pool(settings.require_database_url(), min_size=1, max_size=10)
     own_publisher = publisher is None
     publisher = publisher or BrokerPublisher(
@@ -100,7 +101,7 @@ async def running_gateway(
         publisher=publisher,
         customers=CustomerDirectory(pool, settings.default_language),
         conversations=ConversationStore(pool),
-        validator=request_validator(settings),
+        signatures=signatures,
         chat=ChatHub(),
     )
     runner = web.AppRunner(create_app(ctx), access_log=None)

@@ -25,8 +25,7 @@ async def verified_form(request: web.Request, *required: str) -> dict[str, str]:
     form = await request.post()
     params = {key: str(value) for key, value in form.items()}
     signature = request.headers.get("X-Twilio-Signature", "")
-    validator = request.app[CONTEXT].validator
-    if not signature or not validator.validate(public_url(request), params, signature):
+    if not request.app[CONTEXT].signatures.genuine(public_url(request), params, signature):
         raise web.HTTPForbidden(text="missing or invalid X-Twilio-Signature")
     missing = [name for name in required if not params.get(name)]
     if missing:

@@ -14,12 +14,12 @@ from typing import Any
 
 import asyncpg
 from aiohttp import web
-from twilio.request_validator import RequestValidator
 
 from schemas.base import utc_now
 from schemas.topics import NOTICES
 from services.notifier.outbox import add_to_outbox
 from services.notifier.service import sent_record
+from services.twilio_client import SignatureCheck
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ FINAL = {"delivered": "delivered", "undelivered": "undelivered", "failed": "unde
 
 def callback_app(
     pool: asyncpg.Pool,
-    validator: RequestValidator,
+    signatures: SignatureCheck,
     public_url: str,
     clock: Callable[[], datetime] = utc_now,
     notices_topic: str = NOTICES.full_name(""),
@@ -37,7 +37,7 @@ def callback_app(
         form = {k: str(v) for k, v in (await request.post()).items()}
         url = public_url.rstrip("/") + request.raw_path  # the URL exactly as Twilio signed it
         signature = request.headers.get("X-Twilio-Signature", "")
-        if not signature or not validator.validate(url, form, signature):
+        if not signatures.genuine(url, form, signature):
             log.warning("status callback with a bad signature for %s", request.raw_path)
             return web.Response(status=403, text="invalid signature")
         notice_id = request.query.get("notice", "")

@@ -20,7 +20,7 @@ from services.notifier.main import notice_policy
 from services.notifier.senders import SmtpConfig, SmtpEmail, TwilioSms
 from services.notifier.service import Notifier, NotifierConfig
 from services.settings import Settings
-from services.twilio_client import make_async_twilio_client, request_validator
+from services.twilio_client import make_async_twilio_client, signature_check
 from streams.notices_agent import apply_shipment_event
 from tests.support.twilio_api import TwilioApiServer, sign, twilio_api  # noqa: F401
 
@@ -378,7 +378,9 @@ async def test_status_callback_signature_checked(h: Harness) -> None:
     await h.ship(created(), late(30))
     await h.notifier().run_once()
     [notice] = await h.notices()
-    app = callback_app(h.pool, request_validator(h.settings), "http://notifier.test", h.clock)
+    app = callback_app(
+        h.pool, signature_check(h.settings, "notifier"), "http://notifier.test", h.clock
+    )
     from aiohttp.test_utils import TestClient, TestServer
 
     async with TestClient(TestServer(app)) as client:
