@@ -21,6 +21,7 @@ from services.gateway import chat, sms, voice
 from services.gateway.chat import ChatHub
 from services.gateway.context import CONTEXT, GatewayContext
 from services.gateway.email_in import start_smtp_server
+from services.http_input import check_url
 from services.http_ops import add_ops_routes
 from services.publisher import BrokerPublisher, Publisher, PublishFailed
 from services.runtime.processes import stop_on_signals
@@ -31,7 +32,13 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-_OUTCOMES = {400: "malformed", 401: "unauthorized", 403: "bad_signature", 413: "too_large"}
+_OUTCOMES = {
+    400: "malformed",
+    401: "unauthorized",
+    403: "bad_signature",
+    413: "too_large",
+    415: "malformed",
+}
 
 
 def _channel(path: str) -> str | None:
@@ -47,6 +54,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     published), 500 for the unexpected; count every channel request by outcome."""
     channel = _channel(request.path)
     try:
+        check_url(request)
         response = await handler(request)
         status = response.status
     except PublishFailed as exc:

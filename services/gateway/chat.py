@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import json
 import logging
 import secrets
 import uuid
@@ -46,6 +45,7 @@ from services.bus import follow_topic
 from services.conversations import Conversation
 from services.gateway.arrivals import open_contact, publish
 from services.gateway.context import CONTEXT, GatewayContext
+from services.http_input import BadInput, json_object, read_json_object
 from services.publisher import PublishFailed
 
 log = logging.getLogger(__name__)
@@ -178,13 +178,8 @@ async def page(request: web.Request) -> web.Response:
 
 async def create_session(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
-    try:
-        body = await request.json() if request.can_read_body else {}
-    except json.JSONDecodeError as exc:
-        raise web.HTTPBadRequest(text=f"not JSON: {exc}") from None
-    if not isinstance(body, dict) or not all(
-        isinstance(body.get(k), str | None) for k in ("name", "email", "chat_id")
-    ):
+    body = await read_json_object(request)
+    if not all(isinstance(body.get(k), str | None) for k in ("name", "email", "chat_id")):
         raise web.HTTPBadRequest(text="expected an object with optional string name/email/chat_id")
     token = secrets.token_urlsafe(24)
     session_id = uuid.uuid4().hex
@@ -258,13 +253,16 @@ class _ChatSession:
         await self.ws.send_json({"type": "error", "reason": reason})
 
     async def on_text(self, data: str) -> None:
+        expected = 'expected {"type": "message", "text": ...} or {"type": "end"}'
         try:
-            frame = json.loads(data)
-        except json.JSONDecodeError:
-            frame = None
-        if not isinstance(frame, dict) or frame.get("type") not in {"message", "end"}:
+            frame = json_object(data, "frame")
+        except BadInput as exc:
             metrics.GATEWAY_REQUESTS.labels(channel="chat", outcome="malformed").inc()
-            await self.error('expected {"type": "message", "text": ...} or {"type": "end"}')
+            await self.error(f"{exc}; {expected}")
+            return
+        if frame.get("type") not in {"message", "end"}:
+            metrics.GATEWAY_REQUESTS.labels(channel="chat", outcome="malformed").inc()
+            await self.error(expected)
             return
         try:
             if frame["type"] == "end":

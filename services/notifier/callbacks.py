@@ -17,6 +17,7 @@ from aiohttp import web
 
 from schemas.base import utc_now
 from schemas.topics import NOTICES
+from services.http_input import check_url, read_form
 from services.notifier.outbox import add_to_outbox
 from services.notifier.service import sent_record
 from services.twilio_client import SignatureCheck
@@ -34,7 +35,8 @@ def callback_app(
     notices_topic: str = NOTICES.full_name(""),
 ) -> web.Application:
     async def sms_status(request: web.Request) -> web.Response:
-        form = {k: str(v) for k, v in (await request.post()).items()}
+        check_url(request)
+        form = await read_form(request)
         url = public_url.rstrip("/") + request.raw_path  # the URL exactly as Twilio signed it
         signature = request.headers.get("X-Twilio-Signature", "")
         if not signatures.genuine(url, form, signature):
