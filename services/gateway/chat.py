@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 
 PAGE = Path(__file__).with_name("chat.html")
 MAX_TEXT = 10_000
+MAX_SESSION_FIELD = 200  # name, e-mail, chat id
 HELD = {"assigned", "wrap_up"}  # routing statuses in which an agent has the contact
 
 
@@ -179,8 +180,14 @@ async def page(request: web.Request) -> web.Response:
 async def create_session(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     body = await read_json_object(request)
-    if not all(isinstance(body.get(k), str | None) for k in ("name", "email", "chat_id")):
-        raise web.HTTPBadRequest(text="expected an object with optional string name/email/chat_id")
+    if not all(
+        isinstance(value := body.get(k), str | None) and len(value or "") <= MAX_SESSION_FIELD
+        for k in ("name", "email", "chat_id")
+    ):
+        raise web.HTTPBadRequest(
+            text="expected an object with optional string name/email/chat_id"
+            f" of at most {MAX_SESSION_FIELD} characters"
+        )
     token = secrets.token_urlsafe(24)
     session_id = uuid.uuid4().hex
     chat_id = body.get("chat_id") or f"web-{session_id[:16]}"
@@ -216,6 +223,9 @@ async def socket(request: web.Request) -> web.StreamResponse:
         async for frame in ws:
             if frame.type is WSMsgType.TEXT:
                 await chat.on_text(frame.data)
+            elif frame.type is WSMsgType.BINARY:
+                metrics.GATEWAY_REQUESTS.labels(channel="chat", outcome="malformed").inc()
+                await chat.error("binary frames are not accepted; send JSON text frames")
             elif frame.type is WSMsgType.ERROR:
                 break
     finally:
@@ -260,7 +270,7 @@ class _ChatSession:
             metrics.GATEWAY_REQUESTS.labels(channel="chat", outcome="malformed").inc()
             await self.error(f"{exc}; {expected}")
             return
-        if frame.get("type") not in {"message", "end"}:
+        if frame.get("type") not in ("message", "end"):  # a list or an object is not a type
             metrics.GATEWAY_REQUESTS.labels(channel="chat", outcome="malformed").inc()
             await self.error(expected)
             return

@@ -8,6 +8,10 @@ from services.gateway.context import CONTEXT
 from services.http_input import read_form
 
 TWIML_TYPE = "application/xml"
+# Twilio's SIDs are 34 characters and its numbers and statuses short; longer values are not
+# Twilio's and would not fit the ids derived from them (contact and event ids)
+MAX_SID = 64
+MAX_REQUIRED = 256
 
 
 def public_url(request: web.Request) -> str:
@@ -28,6 +32,10 @@ async def verified_form(request: web.Request, *required: str) -> dict[str, str]:
     missing = [name for name in required if not params.get(name)]
     if missing:
         raise web.HTTPBadRequest(text=f"missing parameter(s): {', '.join(missing)}")
+    for name in required:
+        limit = MAX_SID if name.endswith("Sid") else MAX_REQUIRED
+        if len(params[name]) > limit:
+            raise web.HTTPBadRequest(text=f"parameter {name} is longer than {limit} characters")
     return params
 
 
