@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from services.settings import Settings, get_settings
+from services.settings import ConfigurationError, Settings, get_settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -133,7 +133,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     handler = COMMANDS[args.command][1]
-    return handler(args, settings)
+    try:
+        return handler(args, settings)
+    except ConfigurationError as exc:
+        print(f"contactcenter {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

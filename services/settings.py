@@ -15,6 +15,10 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+class ConfigurationError(RuntimeError):
+    """A process cannot run with these settings; the message names the variable to set."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CC_", frozen=True, extra="ignore", populate_by_name=True
@@ -56,6 +60,10 @@ class Settings(BaseSettings):
     twilio_auth_token: SecretStr = SecretStr("")
     twilio_from_number: str = ""
     twilio_api_base_url: str | None = None
+    # webhooks and status callbacks are checked against twilio_auth_token; without a token the
+    # gateway and the notifier refuse to start unless this is set (local development only:
+    # every request is then taken as Twilio's, signed or not)
+    allow_unsigned_webhooks_for_development: bool = False
     # channel gateway (Twilio webhooks, web chat, inbound e-mail); the public base URL is what
     # Twilio signs, so it must be the URL Twilio calls (proxies change the host)
     public_base_url: str = "http://127.0.0.1:8080"
@@ -124,8 +132,16 @@ class Settings(BaseSettings):
 
     def require_database_url(self) -> str:
         if self.database_url is None:
-            raise RuntimeError("DATABASE_URL is not set")
+            raise ConfigurationError(f"{self.env_name('database_url')} is not set")
         return self.database_url.get_secret_value()
+
+    @classmethod
+    def env_name(cls, field: str) -> str:
+        """The environment variable ``field`` is read from."""
+        alias = cls.model_fields[field].validation_alias
+        if isinstance(alias, AliasChoices):
+            return str(alias.choices[0])
+        return f"{cls.model_config.get('env_prefix', '')}{field}".upper()
 
 
 def child_environment(settings: Settings, **overrides: object) -> dict[str, str]:

@@ -8,6 +8,8 @@ serialisation and error handling are what runs.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from urllib.parse import urlsplit, urlunsplit
 
 from twilio.http.async_http_client import AsyncTwilioHttpClient
@@ -16,7 +18,9 @@ from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from services.settings import Settings
+from services.settings import ConfigurationError, Settings
+
+log = logging.getLogger(__name__)
 
 # The SDK falls back to os.environ (TWILIO_*) when given an empty mapping; everything it needs
 # comes from Settings, so hand it a mapping that is not empty and names nothing it reads.
@@ -82,6 +86,47 @@ def make_async_twilio_client(settings: Settings, *, timeout: float | None = 10.0
     return _client(settings, AsyncRebasedHttpClient(settings.twilio_api_base_url, timeout))
 
 
-def request_validator(settings: Settings) -> RequestValidator:
-    """Checks X-Twilio-Signature on webhooks and status callbacks."""
-    return RequestValidator(settings.twilio_auth_token.get_secret_value())
+class SignatureCheck:
+    """X-Twilio-Signature on webhooks and status callbacks, checked with the SDK's
+    ``RequestValidator`` over the URL Twilio called and the POST parameters. Without a
+    validator (local development only) every request is taken as genuine."""
+
+    def __init__(self, validator: RequestValidator | None) -> None:
+        self._validator = validator
+
+    @property
+    def unsigned(self) -> bool:
+        return self._validator is None
+
+    def genuine(self, url: str, params: Mapping[str, str], signature: str) -> bool:
+        if self._validator is None:
+            return True
+        return bool(signature) and bool(self._validator.validate(url, dict(params), signature))
+
+
+def signature_check(settings: Settings, service: str) -> SignatureCheck:
+    """The signature check of ``service`` (the gateway, the notifier). Without an auth token
+    the service must not start: a key of "" would let anyone sign requests. Only
+    ``allow_unsigned_webhooks_for_development`` lets it start then, taking every request."""
+    token = settings.twilio_auth_token.get_secret_value()
+    flag = Settings.env_name("allow_unsigned_webhooks_for_development")
+    if token:
+        if settings.allow_unsigned_webhooks_for_development:
+            log.warning("%s: %s is ignored, signatures are checked with the token", service, flag)
+        return SignatureCheck(RequestValidator(token))
+    if not settings.allow_unsigned_webhooks_for_development:
+        raise ConfigurationError(
+            f"{service}: {Settings.env_name('twilio_auth_token')} is not set, so Twilio's"
+            " signatures cannot be checked and anyone could forge calls, messages and status"
+            f" callbacks; set it to the account's auth token ({flag}=true accepts unsigned"
+            " requests, for local development only)"
+        )
+    log.warning(
+        "%s: ACCEPTING UNSIGNED TWILIO WEBHOOKS: %s is not set and %s is true; anyone who"
+        " reaches this port can forge calls, messages and status callbacks. Local development"
+        " only, never in production.",
+        service,
+        Settings.env_name("twilio_auth_token"),
+        flag,
+    )
+    return SignatureCheck(None)

@@ -46,6 +46,7 @@ from services.desk.channels import ChannelActions, ChannelRefused, ChannelUnavai
 from services.desk.hub import OfferHub, run_offers
 from services.desk.restore import live_work
 from services.desk.screen_pop import build_screen_pop
+from services.http_input import check_url, read_json_object
 from services.http_ops import add_ops_routes
 from services.publisher import BrokerPublisher, Publisher, PublishFailed
 from services.runtime.processes import stop_on_signals
@@ -160,6 +161,7 @@ AGENT: web.RequestKey[Agent] = web.RequestKey("agent", Agent)
 @web.middleware
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Authenticate /api/*; map failures to answers (never a 2xx for an unpublished event)."""
+    check_url(request)
     if request.path.startswith("/api/"):
         header = request.headers.get("Authorization", "")
         token = header[7:] if header.startswith("Bearer ") else request.query.get("token", "")
@@ -181,18 +183,6 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         log.exception("desk request %s failed", request.path)
         metrics.ERRORS.labels(component="desk", kind=type(exc).__name__).inc()
         return web.json_response({"error": "internal error"}, status=500)
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    if not request.can_read_body:
-        return {}
-    try:
-        body = await request.json()
-    except json.JSONDecodeError as exc:
-        raise web.HTTPBadRequest(text=f"not JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text="expected a JSON object")
-    return body
 
 
 def _text(body: dict[str, Any], name: str, *, required: bool, limit: int = 10_000) -> str:
@@ -269,7 +259,7 @@ async def login(request: web.Request) -> web.Response:
 
 async def state(request: web.Request) -> web.Response:
     desk, agent = request.app[DESK], request[AGENT]
-    body = await _body(request)
+    body = await read_json_object(request)
     wanted = body.get("state")
     pool_id, agent_id = agent.pool_id, agent.agent_id
     record: Record
@@ -348,7 +338,7 @@ async def _assigned_answer(desk: Desk, agent: Agent, offer: OfferMade) -> web.Re
 
 async def reject(request: web.Request) -> web.Response:
     desk, agent, offer_id = _own_offer(request)
-    body = await _body(request)
+    body = await read_json_object(request)
     await desk.publish(
         agent,
         ag.OfferRejected(
@@ -395,7 +385,7 @@ async def contact(request: web.Request) -> web.Response:
 
 async def reply(request: web.Request) -> web.Response:
     desk, agent, contact_id = await _own_contact(request)
-    text = _text(await _body(request), "text", required=True)
+    text = _text(await read_json_object(request), "text", required=True)
     conversation = await desk.conversations.get(contact_id)
     if conversation is None or conversation.status != "open":
         raise web.HTTPConflict(text="the conversation is closed")
@@ -405,7 +395,7 @@ async def reply(request: web.Request) -> web.Response:
 
 async def complete(request: web.Request) -> web.Response:
     desk, agent, contact_id = await _own_contact(request)
-    disposition = _text(await _body(request), "disposition", required=False, limit=200)
+    disposition = _text(await read_json_object(request), "disposition", required=False, limit=200)
     conversation = await desk.conversations.get(contact_id)
     await desk.publish(
         agent,

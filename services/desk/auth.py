@@ -43,7 +43,7 @@ async def issue_token(pool: asyncpg.Pool, agent_id: str, pool_id: str | None = N
 
 
 async def agent_for_token(pool: asyncpg.Pool, token: str) -> Agent | None:
-    if not token:
+    if not token or not token.isascii():  # issued tokens are URL-safe ASCII
         return None
     row = await pool.fetchrow(
         "SELECT agent_id, pool_id, name, skills, voice_endpoint FROM agents WHERE token_hash = $1",

@@ -21,17 +21,24 @@ from services.gateway import chat, sms, voice
 from services.gateway.chat import ChatHub
 from services.gateway.context import CONTEXT, GatewayContext
 from services.gateway.email_in import start_smtp_server
+from services.http_input import check_url
 from services.http_ops import add_ops_routes
 from services.publisher import BrokerPublisher, Publisher, PublishFailed
 from services.runtime.processes import stop_on_signals
 from services.settings import Settings
-from services.twilio_client import request_validator
+from services.twilio_client import signature_check
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-_OUTCOMES = {400: "malformed", 401: "unauthorized", 403: "bad_signature", 413: "too_large"}
+_OUTCOMES = {
+    400: "malformed",
+    401: "unauthorized",
+    403: "bad_signature",
+    413: "too_large",
+    415: "malformed",
+}
 
 
 def _channel(path: str) -> str | None:
@@ -47,6 +54,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     published), 500 for the unexpected; count every channel request by outcome."""
     channel = _channel(request.path)
     try:
+        check_url(request)
         response = await handler(request)
         status = response.status
     except PublishFailed as exc:
@@ -90,6 +98,7 @@ async def running_gateway(
     settings: Settings, publisher: Publisher | None = None, delivery_wait: float = 10.0
 ) -> AsyncIterator[RunningGateway]:
     """Everything the gateway runs, started in this event loop (the CLI and tests)."""
+    signatures = signature_check(settings, "gateway")  # refuses to start without a token
     pool = await asyncpg.create_pool(settings.require_database_url(), min_size=1, max_size=10)
     own_publisher = publisher is None
     publisher = publisher or BrokerPublisher(
@@ -100,7 +109,7 @@ async def running_gateway(
         publisher=publisher,
         customers=CustomerDirectory(pool, settings.default_language),
         conversations=ConversationStore(pool),
-        validator=request_validator(settings),
+        signatures=signatures,
         chat=ChatHub(),
     )
     runner = web.AppRunner(create_app(ctx), access_log=None)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import json
 import logging
 import secrets
 import uuid
@@ -46,12 +45,14 @@ from services.bus import follow_topic
 from services.conversations import Conversation
 from services.gateway.arrivals import open_contact, publish
 from services.gateway.context import CONTEXT, GatewayContext
+from services.http_input import BadInput, json_object, read_json_object
 from services.publisher import PublishFailed
 
 log = logging.getLogger(__name__)
 
 PAGE = Path(__file__).with_name("chat.html")
 MAX_TEXT = 10_000
+MAX_SESSION_FIELD = 200  # name, e-mail, chat id
 HELD = {"assigned", "wrap_up"}  # routing statuses in which an agent has the contact
 
 
@@ -178,14 +179,15 @@ async def page(request: web.Request) -> web.Response:
 
 async def create_session(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
-    try:
-        body = await request.json() if request.can_read_body else {}
-    except json.JSONDecodeError as exc:
-        raise web.HTTPBadRequest(text=f"not JSON: {exc}") from None
-    if not isinstance(body, dict) or not all(
-        isinstance(body.get(k), str | None) for k in ("name", "email", "chat_id")
+    body = await read_json_object(request)
+    if not all(
+        isinstance(value := body.get(k), str | None) and len(value or "") <= MAX_SESSION_FIELD
+        for k in ("name", "email", "chat_id")
     ):
-        raise web.HTTPBadRequest(text="expected an object with optional string name/email/chat_id")
+        raise web.HTTPBadRequest(
+            text="expected an object with optional string name/email/chat_id"
+            f" of at most {MAX_SESSION_FIELD} characters"
+        )
     token = secrets.token_urlsafe(24)
     session_id = uuid.uuid4().hex
     chat_id = body.get("chat_id") or f"web-{session_id[:16]}"
@@ -221,6 +223,9 @@ async def socket(request: web.Request) -> web.StreamResponse:
         async for frame in ws:
             if frame.type is WSMsgType.TEXT:
                 await chat.on_text(frame.data)
+            elif frame.type is WSMsgType.BINARY:
+                metrics.GATEWAY_REQUESTS.labels(channel="chat", outcome="malformed").inc()
+                await chat.error("binary frames are not accepted; send JSON text frames")
             elif frame.type is WSMsgType.ERROR:
                 break
     finally:
@@ -258,13 +263,16 @@ class _ChatSession:
         await self.ws.send_json({"type": "error", "reason": reason})
 
     async def on_text(self, data: str) -> None:
+        expected = 'expected {"type": "message", "text": ...} or {"type": "end"}'
         try:
-            frame = json.loads(data)
-        except json.JSONDecodeError:
-            frame = None
-        if not isinstance(frame, dict) or frame.get("type") not in {"message", "end"}:
+            frame = json_object(data, "frame")
+        except BadInput as exc:
             metrics.GATEWAY_REQUESTS.labels(channel="chat", outcome="malformed").inc()
-            await self.error('expected {"type": "message", "text": ...} or {"type": "end"}')
+            await self.error(f"{exc}; {expected}")
+            return
+        if frame.get("type") not in ("message", "end"):  # a list or an object is not a type
+            metrics.GATEWAY_REQUESTS.labels(channel="chat", outcome="malformed").inc()
+            await self.error(expected)
             return
         try:
             if frame["type"] == "end":

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aiohttp import web
-from twilio.request_validator import RequestValidator
 
 from services.conversations import ConversationStore
 from services.customers import CustomerDirectory
 from services.publisher import Publisher
 from services.settings import Settings
+from services.twilio_client import SignatureCheck
 
 if TYPE_CHECKING:
     from services.gateway.chat import ChatHub
@@ -25,7 +25,7 @@ class GatewayContext:
     publisher: Publisher
     customers: CustomerDirectory
     conversations: ConversationStore
-    validator: RequestValidator
+    signatures: SignatureCheck
     chat: ChatHub
 
     def __post_init__(self) -> None:

@@ -28,6 +28,12 @@ from services.publisher import PublishFailed
 log = logging.getLogger(__name__)
 
 
+def reply_text(reason: str, limit: int = 200) -> str:
+    """A reason fit for an SMTP reply line: one line of ASCII, not too long."""
+    line = " ".join(reason.split()).encode("ascii", "replace").decode("ascii")
+    return line[:limit]
+
+
 def contact_id_for(message_id: str) -> str:
     return "email-" + hashlib.sha256(message_id.encode()).hexdigest()[:24]
 
@@ -46,7 +52,7 @@ class InboundMail:
             parsed = parse_email(raw or b"")
         except MalformedEmail as exc:
             metrics.GATEWAY_REQUESTS.labels(channel="email", outcome="malformed").inc()
-            return f"554 5.6.0 {exc}"
+            return f"554 5.6.0 {reply_text(str(exc))}"
         try:
             await self.accept(parsed)
         except PublishFailed:

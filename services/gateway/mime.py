@@ -2,8 +2,10 @@
 
 Parses with the standard library's ``email`` package (``policy.default`` decodes encoded
 headers, quoted-printable and base64 bodies); text is decoded in its declared charset, else
-UTF-8, else Latin-1. The text part is preferred; an HTML
-only message is reduced to its text.
+UTF-8, else Latin-1. The text part is preferred; an HTML only message is reduced to its text.
+Raw 8-bit header bytes are read as UTF-8 (invalid ones become U+FFFD); a message the parser
+cannot read, with NUL characters (RFC 5322 has none) or with an overlong Message-ID is
+malformed.
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ from email.message import EmailMessage
 from email.policy import default
 from email.utils import getaddresses, parseaddr
 from html.parser import HTMLParser
+
+from services.http_input import unfit_text
+
+MAX_MESSAGE_ID = 500  # Message-IDs are stored and looked up (threading) as keys
 
 
 class MalformedEmail(ValueError):
@@ -87,26 +93,54 @@ def html_to_text(html: str) -> str:
 
 def parse_email(raw: bytes) -> ParsedEmail:
     try:
-        message = email.message_from_bytes(raw, policy=default)
-    except Exception as exc:
-        raise MalformedEmail(f"unparseable message: {exc}") from None
+        parsed = _parse(raw)
+    except MalformedEmail:
+        raise
+    except Exception as exc:  # the standard library's parser fails in many ways on bad input
+        raise MalformedEmail(f"unparseable message: {type(exc).__name__}: {exc}") from None
+    if parsed.message_id is not None and len(parsed.message_id) > MAX_MESSAGE_ID:
+        raise MalformedEmail(f"Message-ID longer than {MAX_MESSAGE_ID} characters")
+    texts = [parsed.message_id, parsed.in_reply_to, parsed.from_address, parsed.from_name]
+    texts += [parsed.subject, parsed.text, parsed.html, *parsed.references, *parsed.to]
+    for attachment in parsed.attachments:
+        texts += [attachment.filename, attachment.content_type]
+    for text in texts:
+        reason = unfit_text(text or "")
+        if reason is not None:
+            raise MalformedEmail(f"message: {reason}")
+    return parsed
+
+
+def _utf8(value: object) -> str:
+    """A header as text: raw 8-bit bytes (kept by the parser as surrogate escapes) read as
+    UTF-8."""
+    return str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _header(message: EmailMessage, name: str) -> str:
+    return _utf8(message.get(name, ""))
+
+
+def _parse(raw: bytes) -> ParsedEmail:
+    message = email.message_from_bytes(raw, policy=default)
     assert isinstance(message, EmailMessage)
-    name, address = parseaddr(str(message.get("From", "")))
+    name, address = parseaddr(_header(message, "From"))
     if "@" not in address:
         raise MalformedEmail("missing or invalid From address")
     text, html, attachments = _bodies(message)
     if text is None:
         text = html_to_text(html) if html else ""
-    ids = message_ids(str(message.get("Message-ID", "")))
-    reply_to = message_ids(str(message.get("In-Reply-To", "")))
+    ids = message_ids(_header(message, "Message-ID"))
+    reply_to = message_ids(_header(message, "In-Reply-To"))
+    to = getaddresses([_utf8(v) for v in message.get_all("To", [])])
     return ParsedEmail(
         message_id=ids[0] if ids else None,
         in_reply_to=reply_to[0] if reply_to else None,
-        references=message_ids(str(message.get("References", ""))),
+        references=message_ids(_header(message, "References")),
         from_address=address.lower(),
         from_name=name or None,
-        to=[a.lower() for _n, a in getaddresses([str(v) for v in message.get_all("To", [])])],
-        subject=str(message.get("Subject", "")).strip(),
+        to=[a.lower() for _n, a in to],
+        subject=_header(message, "Subject").strip(),
         text=text.strip(),
         html=html,
         attachments=attachments,
@@ -129,7 +163,10 @@ def _bodies(message: EmailMessage) -> tuple[str | None, str | None, list[Attachm
         ):
             payload = part.get_payload(decode=True)
             size = len(payload) if isinstance(payload, bytes) else 0
-            attachments.append(Attachment(part.get_filename(), content_type, size))
+            filename = part.get_filename()
+            attachments.append(
+                Attachment(None if filename is None else _utf8(filename), content_type, size)
+            )
             continue
         if content_type == "text/plain" and text is None:
             text = _text(part)

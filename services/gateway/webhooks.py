@@ -5,9 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from services.gateway.context import CONTEXT
+from services.http_input import read_form
 
-FORM_TYPE = "application/x-www-form-urlencoded"
 TWIML_TYPE = "application/xml"
+# Twilio's SIDs are 34 characters and its numbers and statuses short; longer values are not
+# Twilio's and would not fit the ids derived from them (contact and event ids)
+MAX_SID = 64
+MAX_REQUIRED = 256
 
 
 def public_url(request: web.Request) -> str:
@@ -18,19 +22,20 @@ def public_url(request: web.Request) -> str:
 
 
 async def verified_form(request: web.Request, *required: str) -> dict[str, str]:
-    """The POST parameters of a genuine Twilio request: 400 when it is not a form or misses a
-    required parameter, 403 when X-Twilio-Signature is missing or wrong, 413 when too large."""
-    if request.content_type != FORM_TYPE:
-        raise web.HTTPBadRequest(text=f"expected {FORM_TYPE}, got {request.content_type!r}")
-    form = await request.post()
-    params = {key: str(value) for key, value in form.items()}
+    """The POST parameters of a genuine Twilio request: 400 when it is not a form (or not of
+    its charset) or misses a required parameter, 415 for an unknown charset, 403 when
+    X-Twilio-Signature is missing or wrong, 413 when too large."""
+    params = await read_form(request)
     signature = request.headers.get("X-Twilio-Signature", "")
-    validator = request.app[CONTEXT].validator
-    if not signature or not validator.validate(public_url(request), params, signature):
+    if not request.app[CONTEXT].signatures.genuine(public_url(request), params, signature):
         raise web.HTTPForbidden(text="missing or invalid X-Twilio-Signature")
     missing = [name for name in required if not params.get(name)]
     if missing:
         raise web.HTTPBadRequest(text=f"missing parameter(s): {', '.join(missing)}")
+    for name in required:
+        limit = MAX_SID if name.endswith("Sid") else MAX_REQUIRED
+        if len(params[name]) > limit:
+            raise web.HTTPBadRequest(text=f"parameter {name} is longer than {limit} characters")
     return params
 
 

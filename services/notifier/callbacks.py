@@ -14,11 +14,12 @@ from typing import Any
 
 import asyncpg
 from aiohttp import web
-from twilio.request_validator import RequestValidator
 
 from schemas.base import utc_now
 from schemas.topics import NOTICES
+from services.http_input import check_url, read_form
 from services.notifier.service import sent_record
+from services.twilio_client import SignatureCheck
 from streams.notices.outbox import add_to_outbox
 
 log = logging.getLogger(__name__)
@@ -28,16 +29,17 @@ FINAL = {"delivered": "delivered", "undelivered": "undelivered", "failed": "unde
 
 def callback_app(
     pool: asyncpg.Pool,
-    validator: RequestValidator,
+    signatures: SignatureCheck,
     public_url: str,
     clock: Callable[[], datetime] = utc_now,
     notices_topic: str = NOTICES.full_name(""),
 ) -> web.Application:
     async def sms_status(request: web.Request) -> web.Response:
-        form = {k: str(v) for k, v in (await request.post()).items()}
+        check_url(request)
+        form = await read_form(request)
         url = public_url.rstrip("/") + request.raw_path  # the URL exactly as Twilio signed it
         signature = request.headers.get("X-Twilio-Signature", "")
-        if not signature or not validator.validate(url, form, signature):
+        if not signatures.genuine(url, form, signature):
             log.warning("status callback with a bad signature for %s", request.raw_path)
             return web.Response(status=403, text="invalid signature")
         notice_id = request.query.get("notice", "")

@@ -15,7 +15,7 @@ from services.notifier.senders import SmtpConfig, SmtpEmail, TwilioSms
 from services.notifier.service import Notifier, NotifierConfig
 from services.runtime.processes import stop_on_signals
 from services.settings import Settings
-from services.twilio_client import make_async_twilio_client, request_validator
+from services.twilio_client import make_async_twilio_client, signature_check
 from streams.notices.config import notice_policy
 from streams.notices.outbox import Send
 
@@ -68,6 +68,7 @@ def build_notifier(
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run the send loop and the status-callback endpoint until ``stop`` (or SIGTERM/SIGINT);
     outcomes are published to the notices topic through the outbox."""
+    signatures = signature_check(settings, "notifier")  # refuses to start without a token
     stop = stop_on_signals(stop)
     pool = await asyncpg.create_pool(settings.require_database_url(), min_size=1, max_size=4)
     producer = AIOKafkaProducer(
@@ -83,7 +84,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     runner = web.AppRunner(
         callback_app(
             pool,
-            request_validator(settings),
+            signatures,
             settings.notifier_public_url,
             notices_topic=config.notices_topic,
         ),

@@ -93,3 +93,27 @@ async def test_tokens_and_ownership(desk: RunningDesk, desk_settings: Settings) 
         assert rejected.offer_id == "c1:1" and rejected.reason == "busy"
         assert records.of(ag.OfferAccepted, agent_id="ann")
         assert not records.of(ag.OfferAccepted, agent_id="ben")
+
+
+async def test_undecodable_bodies_get_400_with_a_reason(
+    desk: RunningDesk, desk_settings: Settings
+) -> None:
+    token = await issue_token(desk.desk.pool, "cid", "p1")
+    base = f"http://127.0.0.1:{desk.port}"
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    async with aiohttp.ClientSession() as http:
+        for path, body in (("/api/state", b'{"state": "ready\xff"}'), ("/api/state", b"\xff\xfe")):
+            async with http.post(base + path, data=body, headers=headers) as response:
+                assert response.status == 400
+                assert "utf-8" in (await response.text()).lower()
+        charset = {**headers, "Content-Type": "application/json; charset=nope"}
+        async with http.post(base + "/api/state", data=b"{}", headers=charset) as response:
+            assert response.status == 415
+            assert "nope" in await response.text()
+    reader = TopicReader(
+        desk_settings.kafka_bootstrap_servers, desk_settings.topic_prefix, [AGENT_EVENTS]
+    )
+    async with reader:
+        records = Records(reader)
+        await records.poll()
+        assert not [r for r in records.all if getattr(r, "agent_id", None) == "cid"]

@@ -278,3 +278,27 @@ async def test_chat_rejects_bad_frames_without_closing(
         assert ack["type"] == "ack"
     [arrived] = await contacts.wait_for(ct.ContactArrived, contact_id=ack["contact_id"])
     assert arrived.channel is ct.Channel.CHAT and arrived.customer.chat_id == "web-7"
+
+
+async def test_undecodable_bodies_get_4xx_with_a_reason_and_publish_nothing(
+    gateway: RunningGateway, http: aiohttp.ClientSession, contacts: Records
+) -> None:
+    base = url(gateway)
+    form = "application/x-www-form-urlencoded"
+    cases = [
+        ("/twilio/sms", form, b"MessageSid=SMutf&From=%2B15550100001&Body=\xff\xfe", 400, "utf-8"),
+        ("/twilio/sms", form, b"MessageSid=SMpct&From=%2B15550100001&Body=%ff", 400, "utf-8"),
+        ("/twilio/voice", f"{form}; charset=nope", b"CallSid=CAcs&From=x", 415, "nope"),
+        ("/twilio/voice/status", form, b"CallSid=CA\x80&CallStatus=completed", 400, "utf-8"),
+        ("/chat/sessions", "application/json", b"\xff\xfe", 400, "utf-8"),
+        ("/chat/sessions", "application/json; charset=nope", b"{}", 415, "nope"),
+    ]
+    for path, content_type, body, expected, reason in cases:
+        headers = {"Content-Type": content_type, "X-Twilio-Signature": "c2lnbmF0dXJl"}
+        async with http.post(base + path, data=body, headers=headers) as response:
+            text = await response.text()
+            assert (response.status, path) == (expected, path), text
+            assert reason in text.lower(), text
+    await contacts.poll()
+    assert not [r for r in contacts.all if getattr(r, "message_id", None) in {"SMutf", "SMpct"}]
+    assert not contacts.of(ct.ContactArrived, contact_id="call-CAcs")

@@ -19,7 +19,7 @@ from services.notifier.callbacks import callback_app
 from services.notifier.senders import SmtpConfig, SmtpEmail, TwilioSms
 from services.notifier.service import Notifier, NotifierConfig
 from services.settings import Settings
-from services.twilio_client import make_async_twilio_client, request_validator
+from services.twilio_client import make_async_twilio_client, signature_check
 from streams.notices.config import notice_policy
 from streams.notices.processor import NoticeSettings, apply_shipment_event
 from streams.notices.store_pg import PostgresNoticeStore
@@ -379,7 +379,9 @@ async def test_status_callback_signature_checked(h: Harness) -> None:
     await h.ship(created(), late(30))
     await h.notifier().run_once()
     [notice] = await h.notices()
-    app = callback_app(h.pool, request_validator(h.settings), "http://notifier.test", h.clock)
+    app = callback_app(
+        h.pool, signature_check(h.settings, "notifier"), "http://notifier.test", h.clock
+    )
     from aiohttp.test_utils import TestClient, TestServer
 
     async with TestClient(TestServer(app)) as client:

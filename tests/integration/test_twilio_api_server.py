@@ -11,8 +11,8 @@ from services.settings import Settings
 from services.twilio_client import (
     make_async_twilio_client,
     make_twilio_client,
-    request_validator,
     rewrite_url,
+    signature_check,
 )
 from tests.support.twilio_api import TwilioApiServer, sign, twilio_api  # noqa: F401
 
@@ -89,5 +89,7 @@ def test_sign_matches_the_sdk_validator() -> None:
     settings = Settings(twilio_auth_token="secret")
     params = {"MessageSid": "SM1", "MessageStatus": "delivered"}
     signature = sign("secret", "https://example.com/cb?n=1", params)
-    assert request_validator(settings).validate("https://example.com/cb?n=1", params, signature)
-    assert not request_validator(settings).validate("https://example.com/cb?n=2", params, signature)
+    check = signature_check(settings, "test")
+    assert check.genuine("https://example.com/cb?n=1", params, signature)
+    assert not check.genuine("https://example.com/cb?n=2", params, signature)
+    assert not check.genuine("https://example.com/cb?n=1", params, "")
