@@ -30,20 +30,20 @@ def _json(value: Any) -> dict[str, Any]:
     return dict(value or {})
 
 
-def _offer(pool_id: str, state: dict[str, Any], expires: float, explanation: Any) -> OfferMade:
-    offer_id = str(state["offer_id"])
+def _offer(row: asyncpg.Record, expires: float) -> OfferMade:
+    offer_id = str(row["offer_id"])
     attempt = offer_id.rpartition(":")[2]
     return OfferMade(
         event_id=f"{offer_id}:{RESTORED}",
-        pool_id=pool_id,
+        pool_id=row["pool_id"],
         cause_event_id=RESTORED,
         offer_id=offer_id,
-        contact_id=str(state["contact_id"]),
-        agent_id=str(state["agent_id"]),
-        attempt=int(attempt) if attempt.isdigit() else int(state.get("attempts") or 1),
+        contact_id=row["contact_id"],
+        agent_id=row["agent_id"],
+        attempt=int(attempt) if attempt.isdigit() else max(1, row["attempts"]),
         expires_at=datetime.fromtimestamp(expires, UTC),
-        callback=bool(state.get("callback", False)),
-        explanation=_json(explanation),
+        callback=row["callback"],
+        explanation=_json(row["explanation"]),
     )
 
 
@@ -55,28 +55,25 @@ async def live_work(
     has it."""
     now = time.time() if now is None else now
     rows = await pool.fetch(
-        "SELECT c.pool_id, c.status, c.state,"
+        "SELECT c.pool_id, c.contact_id, c.status, c.agent_id, c.offer_id, c.attempts,"
+        " c.offer_expires_at, c.assigned_at, c.callback,"
         " (SELECT d.explanation FROM routing_decisions d"
-        "   WHERE d.offer_id = c.state->>'offer_id' ORDER BY d.decided_at DESC LIMIT 1)"
-        "   AS explanation"
-        " FROM routing_contacts c"
-        " WHERE c.pool_id = $1 AND c.state->>'agent_id' = $2"
-        " AND c.status IN ('offered', 'assigned', 'wrap_up')"
+        "   WHERE d.offer_id = c.offer_id ORDER BY d.decided_at DESC LIMIT 1) AS explanation"
+        " FROM routing_live_contacts c"
+        " WHERE c.pool_id = $1 AND c.agent_id = $2"
+        " AND c.status IN ('offered', 'assigned', 'wrap_up') AND c.offer_id IS NOT NULL"
         " ORDER BY c.updated_at, c.contact_id",
         pool_id,
         agent_id,
     )
     work = LiveWork()
     for row in rows:
-        state = _json(row["state"])
-        if not state.get("offer_id"):
-            continue
         if row["status"] == "offered":
-            expires = state.get("offer_expires_at")
-            if expires is None or float(expires) <= now:
+            expires = row["offer_expires_at"]
+            if expires is None or expires <= now:
                 continue
-            work.offers.append(_offer(row["pool_id"], state, float(expires), row["explanation"]))
+            work.offers.append(_offer(row, expires))
         else:
-            expires = float(state.get("offer_expires_at") or state.get("assigned_at") or now)
-            work.assignments.append(_offer(row["pool_id"], state, expires, row["explanation"]))
+            expires = row["offer_expires_at"] or row["assigned_at"] or now
+            work.assignments.append(_offer(row, expires))
     return work

@@ -18,7 +18,7 @@ from services import metrics
 from services.conversations import ConversationStore
 from services.customers import CustomerDirectory
 from services.gateway import chat, sms, voice
-from services.gateway.chat import ChatHub
+from services.gateway.chat_hub import ChatHub
 from services.gateway.context import CONTEXT, GatewayContext
 from services.gateway.email_in import start_smtp_server
 from services.http_input import check_url

@@ -19,12 +19,10 @@ routing has it assigned, ``ContactAbandoned`` while it waits or is offered.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 import secrets
 import uuid
-from collections import deque
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -58,48 +56,6 @@ HELD = {"assigned", "wrap_up"}  # routing statuses in which an agent has the con
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-class ChatHub:
-    """Open chat sockets by contact id; delivers each agent message once per socket."""
-
-    def __init__(self) -> None:
-        self.sockets: dict[str, set[web.WebSocketResponse]] = {}
-        self._seen: deque[str] = deque(maxlen=10_000)
-        self._seen_set: set[str] = set()
-
-    def join(self, contact_id: str, socket: web.WebSocketResponse) -> None:
-        self.sockets.setdefault(contact_id, set()).add(socket)
-
-    def leave(self, contact_id: str, socket: web.WebSocketResponse) -> bool:
-        """Forget the socket; True when it was the contact's last one here."""
-        sockets = self.sockets.get(contact_id)
-        if sockets is not None:
-            sockets.discard(socket)
-            if not sockets:
-                del self.sockets[contact_id]
-        return contact_id not in self.sockets
-
-    async def deliver(self, record: ContactMessageSent) -> int:
-        if record.event_id in self._seen_set:
-            return 0
-        if len(self._seen) == self._seen.maxlen:
-            self._seen_set.discard(self._seen[0])
-        self._seen.append(record.event_id)
-        self._seen_set.add(record.event_id)
-        payload = {
-            "type": "message",
-            "from": "agent",
-            "agent_id": record.agent_id,
-            "text": record.body,
-            "id": record.message_id or record.event_id,
-        }
-        sent = 0
-        for socket in list(self.sockets.get(record.contact_id, ())):
-            with contextlib.suppress(ConnectionError, RuntimeError):
-                await socket.send_json(payload)
-                sent += 1
-        return sent
 
 
 async def run_delivery(ctx: GatewayContext, ready: asyncio.Event | None = None) -> None:

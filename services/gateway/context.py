@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from services.conversations import ConversationStore
 from services.customers import CustomerDirectory
+from services.gateway.chat_hub import ChatHub
 from services.publisher import Publisher
 from services.settings import Settings
 from services.twilio_client import SignatureCheck
-
-if TYPE_CHECKING:
-    from services.gateway.chat import ChatHub
 
 MAX_IVR_CHOICES = 4  # including 0 for a person
 

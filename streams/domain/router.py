@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from streams.domain import decisions as d
-from streams.domain import events as e
+from streams.domain import decisions, events
 from streams.domain.model import AgentRecord, AgentStatus, Channel, ContactRecord, ContactStatus
 from streams.domain.policy import choose_agent, choose_contact
 from streams.domain.state import HELD, PoolState, QueueStat, Step
@@ -33,14 +32,14 @@ class Router(PoolState):
 
     def handle(
         self,
-        event: e.RoutingInput,
+        event: events.RoutingInput,
         now: float,
         *,
         input_id: str | None = None,
         processed_at: float | None = None,
-    ) -> list[d.Decision]:
+    ) -> list[decisions.Decision]:
         if input_id is not None and input_id in self._inputs:
-            return [d.EventIgnored("duplicate_input", input_id)]
+            return [decisions.EventIgnored("duplicate_input", input_id)]
         previous = self._clock
         clock = max(float(now), previous)
         step = Step(clock, at=float(now), offers_from=max(clock, processed_at or clock))
@@ -48,34 +47,34 @@ class Router(PoolState):
         if input_id is not None:
             self._inputs.add(input_id, clock)
         match event:
-            case e.ContactArrived():
+            case events.ContactArrived():
                 self._contact_arrived(event, step)
-            case e.ContactAbandoned() | e.ContactEnded():
+            case events.ContactAbandoned() | events.ContactEnded():
                 self._contact_gone(event.contact_id, step)
-            case e.CallbackRequested():
+            case events.CallbackRequested():
                 self._callback(event, step)
-            case e.AgentLoggedIn():
+            case events.AgentLoggedIn():
                 self._logged_in(event, step)
-            case e.AgentLoggedOut():
+            case events.AgentLoggedOut():
                 self._leave(event.agent_id, AgentStatus.LOGGED_OUT, "logged_out", step)
-            case e.AgentNotReady():
+            case events.AgentNotReady():
                 self._leave(event.agent_id, AgentStatus.NOT_READY, event.reason, step)
-            case e.AgentReady():
+            case events.AgentReady():
                 self._ready(event, step)
-            case e.OfferAccepted():
+            case events.OfferAccepted():
                 self._accepted(event, step)
-            case e.OfferRejected():
+            case events.OfferRejected():
                 self._rejected(event, step)
-            case e.ContactCompleted():
+            case events.ContactCompleted():
                 self._completed(event, step)
-            case e.Tick():
+            case events.Tick():
                 self._tick(step, advanced=step.now > previous)
         self._dispatch(step)
         return step.out
 
     # ---------------------------------------------------------------- contacts
 
-    def _contact_arrived(self, event: e.ContactArrived, step: Step) -> None:
+    def _contact_arrived(self, event: events.ContactArrived, step: Step) -> None:
         if event.contact_id in self._contacts:
             step.ignore("duplicate_contact", event.contact_id)
             return
@@ -97,7 +96,7 @@ class Router(PoolState):
         self._contacts[contact.contact_id] = contact
         self._enqueue(contact)
         step.out.append(
-            d.ContactQueued(
+            decisions.ContactQueued(
                 contact_id=contact.contact_id,
                 customer_class=contact.customer_class,
                 channel=contact.channel.value,
@@ -128,14 +127,14 @@ class Router(PoolState):
         else:
             offer_id, agent = self._end_offer(contact)
             step.out.append(
-                d.OfferRescinded(offer_id, contact_id, agent.agent_id, reason="abandoned")
+                decisions.OfferRescinded(offer_id, contact_id, agent.agent_id, reason="abandoned")
             )
             step.agents.add(agent.agent_id)
         self._drop(contact)
         waited = max(0.0, step.at - contact.arrived_at)
-        step.out.append(d.ContactRemoved(contact_id, "abandoned", waited))
+        step.out.append(decisions.ContactRemoved(contact_id, "abandoned", waited))
 
-    def _callback(self, event: e.CallbackRequested, step: Step) -> None:
+    def _callback(self, event: events.CallbackRequested, step: Step) -> None:
         contact = self._contacts.get(event.contact_id)
         if contact is None:
             step.ignore(self._missing(event.contact_id), event.contact_id)
@@ -149,7 +148,7 @@ class Router(PoolState):
             contact.callback = True
             self._dirty_contacts.add(contact.contact_id)
 
-    def _completed(self, event: e.ContactCompleted, step: Step) -> None:
+    def _completed(self, event: events.ContactCompleted, step: Step) -> None:
         contact = self._contacts.get(event.contact_id)
         if contact is None:
             step.ignore(self._missing(event.contact_id), event.contact_id)
@@ -166,7 +165,9 @@ class Router(PoolState):
             assigned_at = step.at if contact.assigned_at is None else contact.assigned_at
             handled = max(0.0, step.at - assigned_at)
             step.out.append(
-                d.ContactReleased(contact.contact_id, agent.agent_id, event.disposition, handled)
+                decisions.ContactReleased(
+                    contact.contact_id, agent.agent_id, event.disposition, handled
+                )
             )
             step.agents.add(agent.agent_id)
 
@@ -175,7 +176,7 @@ class Router(PoolState):
 
     # ---------------------------------------------------------------- agents
 
-    def _logged_in(self, event: e.AgentLoggedIn, step: Step) -> None:
+    def _logged_in(self, event: events.AgentLoggedIn, step: Step) -> None:
         skills = dict(event.skills)
         capacity = dict(event.capacity or {})
         agent = self._agents.get(event.agent_id)
@@ -195,7 +196,7 @@ class Router(PoolState):
         agent.skills, agent.capacity = skills, capacity
         self._set_status(agent, AgentStatus.NOT_READY, "logged_in", step)
 
-    def _ready(self, event: e.AgentReady, step: Step) -> None:
+    def _ready(self, event: events.AgentReady, step: Step) -> None:
         agent = self._agents.get(event.agent_id)
         if agent is None:
             step.ignore("unknown_agent", event.agent_id)
@@ -230,7 +231,7 @@ class Router(PoolState):
         if status is AgentStatus.READY:
             agent.idle_since = step.now
         self._agent_changed(agent)
-        step.out.append(d.AgentStateChanged(agent.agent_id, status.value, reason))
+        step.out.append(decisions.AgentStateChanged(agent.agent_id, status.value, reason))
 
     def _withdraw_offers(self, agent: AgentRecord, reason: str, step: Step) -> None:
         offered = sorted(
@@ -239,7 +240,7 @@ class Router(PoolState):
         for cid in offered:
             contact = self._contacts[cid]
             offer_id, _ = self._end_offer(contact)
-            step.out.append(d.OfferRescinded(offer_id, cid, agent.agent_id, reason))
+            step.out.append(decisions.OfferRescinded(offer_id, cid, agent.agent_id, reason))
             self._requeue(contact, "offer_withdrawn", step)
 
     # ---------------------------------------------------------------- offers
@@ -262,7 +263,7 @@ class Router(PoolState):
             return None
         return contact
 
-    def _accepted(self, event: e.OfferAccepted, step: Step) -> None:
+    def _accepted(self, event: events.OfferAccepted, step: Step) -> None:
         contact = self._lookup_offer(event.offer_id, event.agent_id, step)
         if contact is None:
             return
@@ -283,7 +284,7 @@ class Router(PoolState):
         self._dirty_contacts.add(contact.contact_id)
         self._dirty_agents.add(agent.agent_id)
         step.out.append(
-            d.ContactAssigned(
+            decisions.ContactAssigned(
                 contact.contact_id,
                 agent.agent_id,
                 event.offer_id,
@@ -291,12 +292,14 @@ class Router(PoolState):
             )
         )
 
-    def _rejected(self, event: e.OfferRejected, step: Step) -> None:
+    def _rejected(self, event: events.OfferRejected, step: Step) -> None:
         contact = self._lookup_offer(event.offer_id, event.agent_id, step)
         if contact is None:
             return
         offer_id, agent = self._end_offer(contact)
-        step.out.append(d.OfferRejected(offer_id, contact.contact_id, agent.agent_id, event.reason))
+        step.out.append(
+            decisions.OfferRejected(offer_id, contact.contact_id, agent.agent_id, event.reason)
+        )
         contact.declined.add(agent.agent_id)
         self._requeue(contact, "offer_rejected", step)
         step.agents.add(agent.agent_id)
@@ -311,7 +314,7 @@ class Router(PoolState):
 
     def _expire(self, contact: ContactRecord, step: Step, *, indexed: bool) -> None:
         offer_id, agent = self._end_offer(contact, indexed=indexed)
-        step.out.append(d.OfferExpired(offer_id, contact.contact_id, agent.agent_id))
+        step.out.append(decisions.OfferExpired(offer_id, contact.contact_id, agent.agent_id))
         contact.declined.add(agent.agent_id)
         self._requeue(contact, "offer_expired", step)
         agent.missed_offers += 1

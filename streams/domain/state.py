@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-from streams.domain import decisions as d
+from streams.domain import decisions
 from streams.domain.indexes import AgentIndex, ExpiryIndex, QueueIndex
 from streams.domain.memory import RecentIds
 from streams.domain.model import (
@@ -46,12 +46,12 @@ class Step:
     now: float
     at: float = 0.0
     offers_from: float = 0.0
-    out: list[d.Decision] = field(default_factory=list)
+    out: list[decisions.Decision] = field(default_factory=list)
     contacts: dict[str, str] = field(default_factory=dict)
     agents: set[str] = field(default_factory=set)
 
     def ignore(self, reason: str, subject_id: str) -> None:
-        self.out.append(d.EventIgnored(reason=reason, subject_id=subject_id))
+        self.out.append(decisions.EventIgnored(reason=reason, subject_id=subject_id))
 
 
 HELD = (ContactStatus.ASSIGNED, ContactStatus.WRAP_UP)
@@ -107,7 +107,7 @@ class PoolState:
         return offer_id, agent
 
     def _offer(
-        self, contact: ContactRecord, agent: AgentRecord, why: d.Explanation, step: Step
+        self, contact: ContactRecord, agent: AgentRecord, why: decisions.Explanation, step: Step
     ) -> None:
         self._queues.remove(contact)
         contact.attempts += 1
@@ -125,7 +125,7 @@ class PoolState:
         self._agent_changed(agent)
         self._dirty_contacts.add(contact.contact_id)
         step.out.append(
-            d.OfferMade(
+            decisions.OfferMade(
                 offer_id=offer_id,
                 contact_id=contact.contact_id,
                 agent_id=agent.agent_id,
@@ -148,7 +148,7 @@ class PoolState:
     def _requeue(self, contact: ContactRecord, reason: str, step: Step) -> None:
         contact.status = ContactStatus.WAITING
         self._enqueue(contact)
-        step.out.append(d.ContactRequeued(contact.contact_id, reason, contact.arrived_at))
+        step.out.append(decisions.ContactRequeued(contact.contact_id, reason, contact.arrived_at))
         step.contacts[contact.contact_id] = "requeued"
 
     def _drop(self, contact: ContactRecord) -> None:

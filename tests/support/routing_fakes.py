@@ -78,8 +78,8 @@ class _MemoryTransaction:
                     remembered.setdefault(item_id, at)
                 for item_id in [i for i, at in remembered.items() if at < before]:
                     del remembered[item_id]
-        key = (self._topic, self._partition)
-        t.offsets[key] = max(t.offsets.get(key, -1), offset)
+        partition = (self._topic, self._partition)
+        t.offsets[partition] = max(t.offsets.get(partition, -1), offset)
 
 
 def _oldest_first(items: dict[str, float]) -> list[tuple[str, float]]:

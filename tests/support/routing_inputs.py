@@ -13,9 +13,9 @@ from schemas.codec import decode
 from schemas.routing import OfferMade
 from schemas.topics import OFFERS
 from streams import domain
-from streams.routing_ports import InputRecord, Outbound
+from streams.routing_ports import InputRecord, Outbound, RoutingStore
 from streams.routing_processor import RoutingProcessor
-from tests.support.routing_fakes import MemoryPublisher, MemoryRoutingStore
+from tests.support.routing_fakes import MemoryPublisher
 
 TOPIC = "routing"
 POOL = "p1"
@@ -23,7 +23,7 @@ T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
 
 def processor(
-    store: MemoryRoutingStore,
+    store: RoutingStore,
     publisher: MemoryPublisher | None = None,
     clock: Callable[[], float] = T0.timestamp,
 ) -> tuple[RoutingProcessor, MemoryPublisher]:
