@@ -4,7 +4,6 @@ an undecodable one is dead-lettered."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from functools import partial
 from typing import Any
 
@@ -49,13 +48,14 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
 
     @app.agent(deps.topic(SHIPMENTS), name=f"{settings.app_id}-notices")
     async def notices_agent(stream: Any) -> None:
-        store = PostgresNoticeStore(await retry_transient(deps.db, writer=WRITER, what="connect"))
-
-        def publish_pending() -> Awaitable[int]:
-            return store.publish_pending(send)
+        async def store() -> PostgresNoticeStore:
+            return PostgresNoticeStore(await deps.db())  # the pool is made once, on first use
 
         async def apply(record: ShipmentEvent) -> list[Decision]:
-            return await apply_shipment_event(store, record, notice_settings, utc_now())
+            return await apply_shipment_event(await store(), record, notice_settings, utc_now())
+
+        async def publish_pending() -> int:
+            return await (await store()).publish_pending(send)
 
         async for event in stream.events():
             message = event.message
