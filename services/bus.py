@@ -87,7 +87,7 @@ async def follow_topic(
     """Read a topic from its end without a consumer group (every process sees every record),
     hand each valid record to ``handle``, and reconnect after broker trouble; runs until
     cancelled. Undecodable records are skipped here: the worker dead-letters them."""
-    from services import metrics
+    from streams.platform import metrics
 
     while True:
         consumer = AIOKafkaConsumer(

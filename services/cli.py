@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from services.settings import ConfigurationError, Settings, get_settings
+from streams.platform.settings import ConfigurationError, Settings, get_settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -44,8 +44,8 @@ def _export_schemas(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
-    from services.metrics import start_metrics_server
     from streams.app import BoundedWorker, create_app
+    from streams.platform.metrics import start_metrics_server
 
     start_metrics_server(settings.metrics_port)
     app = create_app(settings)
@@ -65,8 +65,8 @@ def _runtime(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _notifier(args: argparse.Namespace, settings: Settings) -> int:
-    from services.metrics import start_metrics_server
     from services.notifier.main import serve
+    from streams.platform.metrics import start_metrics_server
 
     start_metrics_server(settings.notifier_metrics_port)
     asyncio.run(serve(settings))

@@ -24,7 +24,7 @@ from services.bus import Bus, TopicReader, open_bus
 from services.runtime.broker import free_port
 from services.runtime.local import local_runtime
 from services.runtime.processes import start_command, stop
-from services.settings import Settings
+from streams.platform.settings import Settings
 
 POOL = "demo"
 AGENTS: dict[str, dict[str, int]] = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services import metrics
+from streams.platform import metrics
 
 
 async def metrics_page(request: web.Request) -> web.Response:

@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaProducer
 
 from schemas.base import Record
 from schemas.topics import TopicSpec
-from services import metrics
+from streams.platform import metrics
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from services.settings import ConfigurationError, Settings
+from streams.platform.settings import ConfigurationError, Settings
 
 log = logging.getLogger(__name__)
 

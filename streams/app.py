@@ -15,8 +15,8 @@ from typing import Any
 
 import faust
 
-from services.settings import Settings
 from streams.deps import WorkerDeps
+from streams.platform.settings import Settings
 
 log = logging.getLogger(__name__)
 

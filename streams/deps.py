@@ -13,7 +13,7 @@ import faust
 
 from schemas.routing import DeadLettered
 from schemas.topics import DEAD_LETTER, TopicSpec
-from services.settings import Settings
+from streams.platform.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class WorkerDeps:
         partition: int | None = None,
         offset: int | None = None,
     ) -> None:
-        from services import metrics
+        from streams.platform import metrics
 
         record = dead_letter_record(reason, source_topic, payload, key, partition, offset)
         log.warning("dead-lettered from %s@%s:%s: %s", source_topic, partition, offset, reason)

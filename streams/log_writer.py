@@ -33,7 +33,7 @@ from schemas import contacts, routing
 from schemas.base import Record
 from schemas.codec import InvalidMessage, decode
 from schemas.topics import AGENT_EVENTS, CONTACTS, DEAD_LETTER, INTERACTIONS
-from services import metrics
+from streams.platform import metrics
 
 log = logging.getLogger(__name__)
 

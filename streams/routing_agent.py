@@ -15,10 +15,10 @@ import faust
 from schemas.codec import AGENT_INPUTS, CONTACT_INPUTS, InvalidMessage, decode
 from schemas.routing import AdvanceRoutingClock
 from schemas.topics import AGENT_EVENTS, CONTACTS, DEAD_LETTER, ROUTING
-from services import metrics
 from streams import domain
 from streams.adapters.routing_store import PostgresRoutingStore
 from streams.deps import WorkerDeps
+from streams.platform import metrics
 from streams.routing_metrics import RoutingGauges
 from streams.routing_ports import InputRecord, Outbound
 from streams.routing_processor import RoutingProcessor

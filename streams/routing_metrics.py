@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from services import metrics
 from streams import domain
+from streams.platform import metrics
 
 OFFER_OUTCOMES = {
     "offer_made": "made",

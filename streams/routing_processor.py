@@ -23,9 +23,9 @@ from schemas.base import Record
 from schemas.codec import InvalidMessage, decode
 from schemas.routing import AdvanceRoutingClock
 from schemas.topics import DEAD_LETTER, INTERACTIONS, OFFERS
-from services import metrics
 from streams import domain
 from streams.deps import dead_letter_record
+from streams.platform import metrics
 from streams.routing_metrics import count_offers
 from streams.routing_ports import (
     BatchClaimLost,

@@ -9,9 +9,9 @@ import pytest
 
 from services.runtime.broker import LocalBroker
 from services.runtime.postgres import EmbeddedPostgres, create_database
-from services.settings import Settings
 from streams.adapters.migrations import migrate
 from streams.adapters.topics import ensure_topics
+from streams.platform.settings import Settings
 
 
 @pytest.fixture(scope="session")

@@ -38,7 +38,6 @@ from schemas import agents as ag
 from schemas.base import Record
 from schemas.routing import ContactAssigned, OfferMade
 from schemas.topics import AGENT_EVENTS
-from services import metrics
 from services.conversations import ConversationStore
 from services.customers import CustomerDirectory
 from services.desk.auth import Agent, agent_for_token, issue_token
@@ -50,7 +49,8 @@ from services.http_input import check_url, read_json_object
 from services.http_ops import add_ops_routes
 from services.publisher import BrokerPublisher, Publisher, PublishFailed
 from services.runtime.processes import stop_on_signals
-from services.settings import Settings
+from streams.platform import metrics
+from streams.platform.settings import Settings
 
 log = logging.getLogger(__name__)
 

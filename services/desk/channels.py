@@ -21,8 +21,8 @@ from services.conversations import Conversation, ConversationStore
 from services.customers import CustomerDirectory
 from services.desk.auth import Agent
 from services.publisher import Publisher
-from services.settings import Settings
 from services.twilio_client import make_async_twilio_client
+from streams.platform.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -22,9 +22,9 @@ from schemas.routing import (
     OfferRescinded,
 )
 from schemas.topics import OFFERS
-from services import metrics
 from services.bus import follow_topic
-from services.settings import Settings
+from streams.platform import metrics
+from streams.platform.settings import Settings
 
 log = logging.getLogger(__name__)
 

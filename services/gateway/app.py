@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import asyncpg
 from aiohttp import web
 
-from services import metrics
 from services.conversations import ConversationStore
 from services.customers import CustomerDirectory
 from services.gateway import chat, sms, voice
@@ -25,8 +24,9 @@ from services.http_input import check_url
 from services.http_ops import add_ops_routes
 from services.publisher import BrokerPublisher, Publisher, PublishFailed
 from services.runtime.processes import stop_on_signals
-from services.settings import Settings
 from services.twilio_client import signature_check
+from streams.platform import metrics
+from streams.platform.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -38,13 +38,13 @@ from schemas.contacts import (
     ContactMessageSent,
 )
 from schemas.topics import CONTACTS
-from services import metrics
 from services.bus import follow_topic
 from services.conversations import Conversation
 from services.gateway.arrivals import open_contact, publish
 from services.gateway.context import CONTEXT, GatewayContext
 from services.http_input import BadInput, json_object, read_json_object
 from services.publisher import PublishFailed
+from streams.platform import metrics
 
 log = logging.getLogger(__name__)
 

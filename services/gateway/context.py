@@ -10,8 +10,8 @@ from services.conversations import ConversationStore
 from services.customers import CustomerDirectory
 from services.gateway.chat_hub import ChatHub
 from services.publisher import Publisher
-from services.settings import Settings
 from services.twilio_client import SignatureCheck
+from streams.platform.settings import Settings
 
 MAX_IVR_CHOICES = 4  # including 0 for a person
 

@@ -18,12 +18,12 @@ from dataclasses import asdict
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from schemas.contacts import Channel, ContactMessageReceived
-from services import metrics
 from services.conversations import Conversation
 from services.gateway.arrivals import open_contact, publish
 from services.gateway.context import GatewayContext
 from services.gateway.mime import MalformedEmail, ParsedEmail, parse_email
 from services.publisher import PublishFailed
+from streams.platform import metrics
 
 log = logging.getLogger(__name__)
 

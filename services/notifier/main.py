@@ -14,10 +14,10 @@ from services.notifier.callbacks import callback_app
 from services.notifier.senders import SmtpConfig, SmtpEmail, TwilioSms
 from services.notifier.service import Notifier, NotifierConfig
 from services.runtime.processes import stop_on_signals
-from services.settings import Settings
 from services.twilio_client import make_async_twilio_client, signature_check
 from streams.notices.config import notice_policy
 from streams.notices.outbox import Send
+from streams.platform.settings import Settings
 
 log = logging.getLogger(__name__)
 

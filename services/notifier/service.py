@@ -36,7 +36,6 @@ from aiokafka.errors import KafkaError
 from schemas.base import utc_now
 from schemas.notices import NoticeDeferred, NoticeFailed, NoticeRecord, NoticeSent
 from schemas.topics import NOTICES
-from services import metrics
 from services.notifier.senders import (
     EmailSender,
     PermanentError,
@@ -52,6 +51,7 @@ from streams.notices.policy import (
     earliest_send_time,
 )
 from streams.notices.store_pg import insert_notice_row, load_customer
+from streams.platform import metrics
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from services.runtime.broker import LocalBroker
 from services.runtime.postgres import EmbeddedPostgres
-from services.settings import Settings
+from streams.platform.settings import Settings
 
 
 @contextmanager

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from services.settings import Settings, child_environment
+from streams.platform.settings import Settings, child_environment
 
 
 def start_command(

@@ -13,7 +13,6 @@ from schemas.base import utc_now
 from schemas.codec import InvalidMessage, decode
 from schemas.shipments import ShipmentEvent
 from schemas.topics import CONTACTS, NOTICES, SHIPMENTS
-from services import metrics
 from streams.deps import WorkerDeps
 from streams.notices.config import notice_policy
 from streams.notices.delays import Decision, NoticeDecision
@@ -24,6 +23,7 @@ from streams.notices.processor import (
     notice_status,
 )
 from streams.notices.store_pg import PostgresNoticeStore
+from streams.platform import metrics
 from streams.platform.retry import retry_transient
 
 WRITER = "notices"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import time, timedelta
 
-from services.settings import Settings
 from streams.notices.policy import NoticePolicy
+from streams.platform.settings import Settings
 
 
 def _quiet(spec: str) -> tuple[time, time]:

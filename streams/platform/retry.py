@@ -14,7 +14,7 @@ from typing import TypeVar
 import asyncpg
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
 
-from services import metrics
+from streams.platform import metrics
 
 log = logging.getLogger(__name__)
 

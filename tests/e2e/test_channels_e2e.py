@@ -26,8 +26,8 @@ from services.desk.app import RunningDesk, running_desk
 from services.desk.auth import issue_token
 from services.gateway.app import RunningGateway, running_gateway
 from services.runtime.broker import LocalBroker
-from services.settings import Settings
 from services.twilio_client import make_async_twilio_client
+from streams.platform.settings import Settings
 from tests.support.browser import Browser, chromium_path
 from tests.support.channels import (
     OUR_NUMBER,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from services.settings import Settings, child_environment
+from streams.platform.settings import Settings, child_environment
 
 pytestmark = pytest.mark.e2e
 

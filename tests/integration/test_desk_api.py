@@ -16,7 +16,7 @@ from services.bus import TopicReader, open_bus
 from services.desk.app import RunningDesk, running_desk
 from services.desk.auth import issue_token
 from services.runtime.broker import LocalBroker
-from services.settings import Settings
+from streams.platform.settings import Settings
 from tests.support.channels import Records
 from tests.support.desk_client import AgentClient
 from tests.support.environment import isolated_settings

@@ -25,8 +25,8 @@ from services.desk.app import running_desk
 from services.desk.auth import issue_token
 from services.gateway.app import RunningGateway, running_gateway
 from services.runtime.broker import LocalBroker
-from services.settings import Settings
 from services.twilio_client import make_async_twilio_client
+from streams.platform.settings import Settings
 from tests.support.channels import OUR_NUMBER, PUBLIC_BASE, Records, channel_values, post_webhook
 from tests.support.desk_client import AgentClient, offer_for
 from tests.support.environment import isolated_settings

@@ -21,13 +21,13 @@ from hypothesis import strategies as st
 
 from schemas.routing import OfferMade
 from schemas.topics import OFFERS
-from services import metrics
 from services.bus import open_bus
 from services.desk.app import RunningDesk, running_desk
 from services.desk.auth import issue_token
 from services.gateway.app import RunningGateway, running_gateway
 from services.runtime.broker import LocalBroker
-from services.settings import Settings
+from streams.platform import metrics
+from streams.platform.settings import Settings
 from tests.support.channels import PUBLIC_BASE, post_webhook
 from tests.support.environment import isolated_settings
 from tests.support.workers import eventually

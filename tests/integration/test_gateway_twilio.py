@@ -13,7 +13,7 @@ from schemas.topics import CONTACTS
 from services.bus import TopicReader
 from services.gateway.app import RunningGateway, running_gateway
 from services.runtime.broker import LocalBroker, free_port
-from services.settings import Settings
+from streams.platform.settings import Settings
 from tests.support.channels import PUBLIC_BASE, Records, post_webhook, seed_customer
 from tests.support.environment import isolated_settings
 

@@ -15,7 +15,7 @@ from schemas.routing import OfferMade
 from schemas.topics import AGENT_EVENTS, CONTACTS, OFFERS
 from services.bus import TopicReader, open_bus
 from services.runtime.broker import free_port
-from services.settings import Settings
+from streams.platform.settings import Settings
 from tests.support.metrics import scrape, total
 from tests.support.workers import eventually, running_worker
 

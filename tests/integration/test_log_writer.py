@@ -17,8 +17,8 @@ from schemas import agents as ag
 from schemas import contacts as ct
 from schemas import routing as rt
 from schemas.base import Record
-from services import metrics
 from streams import log_writer as lw
+from streams.platform import metrics
 from tests.support.pg_proxy import SwitchableProxy
 
 pytestmark = pytest.mark.integration

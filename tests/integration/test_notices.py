@@ -18,11 +18,11 @@ from schemas.shipments import ShipmentCreated, ShipmentDelivered, ShipmentEtaUpd
 from services.notifier.callbacks import callback_app
 from services.notifier.senders import SmtpConfig, SmtpEmail, TwilioSms
 from services.notifier.service import Notifier, NotifierConfig
-from services.settings import Settings
 from services.twilio_client import make_async_twilio_client, signature_check
 from streams.notices.config import notice_policy
 from streams.notices.processor import NoticeSettings, apply_shipment_event
 from streams.notices.store_pg import PostgresNoticeStore
+from streams.platform.settings import Settings
 from tests.support.twilio_api import TwilioApiServer, sign, twilio_api  # noqa: F401
 
 pytestmark = pytest.mark.integration

@@ -23,10 +23,10 @@ from services.bus import TopicReader, open_bus
 from services.notifier.main import build_notifier
 from services.runtime.broker import free_port
 from services.runtime.processes import kill, start_command, stop
-from services.settings import Settings
 from streams.notices.config import notice_policy
 from streams.notices.processor import NoticeSettings, apply_shipment_event
 from streams.notices.store_pg import PostgresNoticeStore
+from streams.platform.settings import Settings
 from tests.support.twilio_api import TwilioApiServer
 from tests.support.workers import eventually, running_worker
 

@@ -13,11 +13,11 @@ from schemas import agents as ag
 from schemas import contacts as ct
 from schemas.topics import AGENT_EVENTS, CONTACTS
 from services.bus import Bus, open_bus
-from services.metrics import parse_exposition
 from services.runtime.broker import free_port
 from services.runtime.processes import start_command, stop
-from services.settings import Settings
 from streams.log_writer import WRITER
+from streams.platform.metrics import parse_exposition
+from streams.platform.settings import Settings
 from tests.support.pg_proxy import SwitchableProxy
 from tests.support.workers import eventually
 

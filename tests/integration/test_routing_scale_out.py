@@ -15,7 +15,7 @@ from schemas.topics import AGENT_EVENTS, CONTACTS
 from services.bus import open_bus
 from services.runtime.broker import free_port
 from services.runtime.processes import kill, start_command, stop
-from services.settings import Settings
+from streams.platform.settings import Settings
 from tests.support.routing_checks import assert_single_offers_within_capacity, offers_made
 from tests.support.workers import eventually
 

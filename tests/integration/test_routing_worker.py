@@ -19,7 +19,7 @@ from schemas.routing import DeadLettered, OfferMade
 from schemas.topics import AGENT_EVENTS, CONTACTS, DEAD_LETTER, OFFERS
 from services.bus import Bus, TopicReader, open_bus
 from services.runtime.broker import LocalBroker
-from services.settings import Settings
+from streams.platform.settings import Settings
 from tests.support.environment import isolated_settings
 from tests.support.workers import eventually, running_worker
 

@@ -21,7 +21,7 @@ from services.desk.auth import issue_token
 from services.gateway.app import RunningGateway, running_gateway
 from services.runtime.broker import LocalBroker, free_port
 from services.runtime.processes import kill, start_command
-from services.settings import Settings
+from streams.platform.settings import Settings
 from tests.support.channels import PUBLIC_BASE, Records, post_webhook
 from tests.support.desk_client import AgentClient
 from tests.support.environment import isolated_settings

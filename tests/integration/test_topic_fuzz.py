@@ -33,8 +33,8 @@ from schemas.topics import (
 )
 from services.bus import TopicReader, open_bus
 from services.runtime.broker import free_port
-from services.settings import Settings
 from streams.notices.processor import SHIPMENT_TYPES
+from streams.platform.settings import Settings
 from streams.routing_translate import ROUTED_TYPES
 from tests.support.metrics import scrape, total
 from tests.support.records import datetime_fields, example, required_fields

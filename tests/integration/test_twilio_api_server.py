@@ -7,13 +7,13 @@ import asyncio
 import pytest
 from twilio.base.exceptions import TwilioRestException
 
-from services.settings import Settings
 from services.twilio_client import (
     make_async_twilio_client,
     make_twilio_client,
     rewrite_url,
     signature_check,
 )
+from streams.platform.settings import Settings
 from tests.support.twilio_api import TwilioApiServer, sign, twilio_api  # noqa: F401
 
 

@@ -6,9 +6,9 @@ import uuid
 
 from services.runtime.broker import LocalBroker
 from services.runtime.postgres import create_database
-from services.settings import Settings
 from streams.adapters.migrations import migrate
 from streams.adapters.topics import ensure_topics
+from streams.platform.settings import Settings
 
 
 async def isolated_settings(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import urllib.request
 
-from services.metrics import parse_exposition
+from streams.platform.metrics import parse_exposition
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 

@@ -8,7 +8,7 @@ from schemas.codec import decode
 from schemas.routing import OfferMade
 from schemas.topics import INTERACTIONS
 from services.bus import TopicReader
-from services.settings import Settings
+from streams.platform.settings import Settings
 from tests.support.workers import eventually
 
 

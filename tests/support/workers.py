@@ -10,7 +10,7 @@ from pathlib import Path
 
 from services.runtime.broker import free_port
 from services.runtime.processes import start_command, stop
-from services.settings import Settings
+from streams.platform.settings import Settings
 
 
 @contextmanager

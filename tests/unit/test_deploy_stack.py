@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
-from services import metrics
 from services.cli import build_parser
-from services.settings import Settings
+from streams.platform import metrics
+from streams.platform.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"

@@ -12,8 +12,8 @@ import pytest
 from schemas import agents as ag
 from schemas import contacts as ct
 from schemas import routing as rt
-from services import metrics
 from streams import log_writer as lw
+from streams.platform import metrics
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ import urllib.request
 
 from prometheus_client import REGISTRY
 
-from services import metrics
+from streams.platform import metrics
 
 
 def _families() -> list:

@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from services.settings import ConfigurationError, Settings
 from services.twilio_client import signature_check
+from streams.platform.settings import ConfigurationError, Settings
 
 SECRETS = {
     "DATABASE_URL": "postgresql://cc:pg-s3cret-pw@db.internal:5432/cc",
