@@ -11,7 +11,7 @@ Conventions (https://prometheus.io/docs/practices/naming/):
 Every process exports the same catalogue (a series that a process never touches simply has no
 samples); Prometheus tells processes apart by its ``job`` and ``instance`` labels. Serve it with
 :func:`start_metrics_server` (workers, notifier) or :func:`render` inside an existing HTTP server
-(gateway, desk). Tests read values with :func:`sample_value`.
+(gateway, desk).
 
 The catalogue, with who updates what:
 
@@ -56,7 +56,6 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Mapping
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -340,15 +339,6 @@ def start_metrics_server(port: int, addr: str = "0.0.0.0") -> int:
         return bound
 
 
-def stop_metrics_servers() -> None:
-    """Stop every server started by :func:`start_metrics_server` (tests)."""
-    with _servers_lock:
-        for server in _servers.values():
-            server.shutdown()  # type: ignore[attr-defined]
-            server.server_close()  # type: ignore[attr-defined]
-        _servers.clear()
-
-
 def render(registry: CollectorRegistry = REGISTRY) -> tuple[bytes, str]:
     """The exposition text and its content type, for an existing HTTP server's ``/metrics``.
 
@@ -358,53 +348,3 @@ def render(registry: CollectorRegistry = REGISTRY) -> tuple[bytes, str]:
         return web.Response(body=body, headers={"Content-Type": content_type})
     """
     return generate_latest(registry), CONTENT_TYPE_LATEST
-
-
-def sample_value(
-    name: str, labels: Mapping[str, str] | None = None, registry: CollectorRegistry = REGISTRY
-) -> float:
-    """The current value of one sample (0.0 when it has not been recorded), e.g.
-    ``sample_value("contactcenter_offers_total", {"pool": "p1", "outcome": "made"})`` or
-    ``sample_value("contactcenter_wait_seconds_count", {...})``."""
-    value = registry.get_sample_value(name, dict(labels or {}))
-    return 0.0 if value is None else float(value)
-
-
-def sample_total(
-    name: str, labels: Mapping[str, str] | None = None, registry: CollectorRegistry = REGISTRY
-) -> float:
-    """The sum of every sample of ``name`` whose labels include ``labels``."""
-    wanted = dict(labels or {})
-    total = 0.0
-    for family in registry.collect():
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in wanted.items()):
-                total += float(sample.value)
-    return total
-
-
-def parse_exposition(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    """Samples of a scraped ``/metrics`` page: (name, labels) → value (live checks)."""
-    from prometheus_client.parser import text_string_to_metric_families
-
-    out: dict[tuple[str, frozenset[tuple[str, str]]], float] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            out[(sample.name, frozenset(sample.labels.items()))] = float(sample.value)
-    return out
-
-
-def metric_names(registry: CollectorRegistry = REGISTRY) -> set[str]:
-    """Every exported sample name of the project (``contactcenter_*``), histogram and counter
-    suffixes included: what a dashboard query may name."""
-    names: set[str] = set()
-    for family in registry.collect():
-        if not family.name.startswith(PREFIX):
-            continue
-        if family.type == "counter":
-            names.add(family.name + "_total")
-        elif family.type == "histogram":
-            names.update(family.name + s for s in ("_bucket", "_sum", "_count"))
-        else:
-            names.add(family.name)
-    return names

@@ -18,7 +18,7 @@ from schemas import contacts as ct
 from schemas import routing as rt
 from schemas.base import Record
 from streams import log_writer as lw
-from streams.platform import metrics
+from tests.support.metrics import sample_value
 from tests.support.pg_proxy import SwitchableProxy
 
 pytestmark = pytest.mark.integration
@@ -235,10 +235,10 @@ async def test_redelivered_records_write_nothing_twice(pool: asyncpg.Pool) -> No
     writer = lw.InteractionLogWriter(pool)
     labels = {"customer_class": "vip", "channel": "voice"}
     first = await writer.write(entries(records))
-    answered = metrics.sample_value("contactcenter_contacts_answered_total", labels)
+    answered = sample_value("contactcenter_contacts_answered_total", labels)
     again = await writer.write(entries(records + records[:3]))
     assert len(first.written) == len(records) and again.written == []
-    assert metrics.sample_value("contactcenter_contacts_answered_total", labels) == answered
+    assert sample_value("contactcenter_contacts_answered_total", labels) == answered
     async with pool.acquire() as db:
         assert await db.fetchval("SELECT count(*) FROM interaction_events") == len(records)
         c1 = await db.fetchrow("SELECT * FROM contacts WHERE contact_id = 'c1'")
@@ -255,9 +255,7 @@ async def test_postgres_outage_mid_stream_loses_nothing(database_url: str) -> No
         batches = [entries(records[i : i + 50]) for i in range(0, 300, 50)]
         await lw.write_with_retry(writer.write, batches[0])
         await proxy.cut()
-        failures = metrics.sample_value(
-            "contactcenter_db_write_failures_total", {"writer": lw.WRITER}
-        )
+        failures = sample_value("contactcenter_db_write_failures_total", {"writer": lw.WRITER})
 
         async def stream() -> None:
             for batch in batches[1:]:
@@ -266,14 +264,13 @@ async def test_postgres_outage_mid_stream_loses_nothing(database_url: str) -> No
         task = asyncio.create_task(stream())
         await asyncio.sleep(2.0)
         assert not task.done()  # waiting for PostgreSQL, not dropping the batch
-        assert metrics.sample_value("contactcenter_db_up", {"writer": lw.WRITER}) == 0
+        assert sample_value("contactcenter_db_up", {"writer": lw.WRITER}) == 0
         assert (
-            metrics.sample_value("contactcenter_db_write_failures_total", {"writer": lw.WRITER})
-            > failures
+            sample_value("contactcenter_db_write_failures_total", {"writer": lw.WRITER}) > failures
         )
         await proxy.start()  # back, on the same port
         await asyncio.wait_for(task, 30)
-        assert metrics.sample_value("contactcenter_db_up", {"writer": lw.WRITER}) == 1
+        assert sample_value("contactcenter_db_up", {"writer": lw.WRITER}) == 1
     finally:
         await db.close()
         with contextlib.suppress(Exception):

@@ -15,6 +15,7 @@ import yaml
 from services.cli import build_parser
 from streams.platform import metrics
 from streams.platform.settings import Settings
+from tests.support.metrics import metric_names
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -257,7 +258,7 @@ def _balanced(expr: str) -> bool:
 
 
 def test_every_panel_query_names_an_exported_metric() -> None:
-    exported = metrics.metric_names()
+    exported = metric_names()
     used: set[str] = set()
     for name, dashboard in dashboards().items():
         for panel in panels(dashboard):

@@ -13,7 +13,7 @@ from schemas import agents as ag
 from schemas import contacts as ct
 from schemas import routing as rt
 from streams import log_writer as lw
-from streams.platform import metrics
+from tests.support.metrics import sample_value
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -101,7 +101,7 @@ def test_event_row_and_dedupe() -> None:
 
 
 def test_undecodable_messages_are_counted_and_skipped() -> None:
-    before = metrics.sample_value(
+    before = sample_value(
         "contactcenter_errors_total", {"component": lw.WRITER, "kind": "undecodable"}
     )
     assert lw.decode_entry(b"not json", "x.contacts", 0, 1, "x.") is None
@@ -110,9 +110,7 @@ def test_undecodable_messages_are_counted_and_skipped() -> None:
     )
     assert entry is not None and entry.topic == "agent-events" and entry.offset == 7
     assert (
-        metrics.sample_value(
-            "contactcenter_errors_total", {"component": lw.WRITER, "kind": "undecodable"}
-        )
+        sample_value("contactcenter_errors_total", {"component": lw.WRITER, "kind": "undecodable"})
         == before + 1
     )
 
@@ -134,7 +132,7 @@ async def test_retry_keeps_the_batch_until_postgres_is_back() -> None:
     result = await lw.write_with_retry(flaky, batch, sleep=no_sleep)
     assert calls == [1, 1, 1, 1] and len(sleeps) == 3 and sleeps[0] <= sleeps[-1] * 2
     assert result.written == batch
-    assert metrics.sample_value("contactcenter_db_up", {"writer": lw.WRITER}) == 1
+    assert sample_value("contactcenter_db_up", {"writer": lw.WRITER}) == 1
 
 
 async def test_a_refused_record_is_skipped_not_retried_forever() -> None:
@@ -168,8 +166,8 @@ def test_lag_is_highwater_minus_next_offset() -> None:
 
     lw.update_consumer_lag(Consumer(), "x.")
     lag = "contactcenter_consumer_lag_messages"
-    assert metrics.sample_value(lag, {"topic": "interactions", "partition": "0"}) == 5
-    assert metrics.sample_value(lag, {"topic": "interactions", "partition": "1"}) == 15
+    assert sample_value(lag, {"topic": "interactions", "partition": "0"}) == 5
+    assert sample_value(lag, {"topic": "interactions", "partition": "1"}) == 15
 
 
 @pytest.mark.parametrize("seconds", [0.5, 20.0, 45.0])
@@ -179,12 +177,12 @@ def test_observe_counts_answers_into_wait_buckets(seconds: float) -> None:
     assigned = rt.ContactAssigned(
         contact_id="c", agent_id="a", offer_id="c:1", waited_seconds=seconds, **common
     )
-    before = metrics.sample_value("contactcenter_contacts_answered_total", labels)
-    within = metrics.sample_value(
+    before = sample_value("contactcenter_contacts_answered_total", labels)
+    within = sample_value(
         "contactcenter_wait_seconds_bucket", {**labels, "outcome": "answered", "le": "20.0"}
     )
     lw.observe(lw.WriteResult([_entry(assigned)], {"c": ("obs", "chat")}))
-    assert metrics.sample_value("contactcenter_contacts_answered_total", labels) == before + 1
-    assert metrics.sample_value(
+    assert sample_value("contactcenter_contacts_answered_total", labels) == before + 1
+    assert sample_value(
         "contactcenter_wait_seconds_bucket", {**labels, "outcome": "answered", "le": "20.0"}
     ) == within + (1 if seconds <= 20 else 0)

@@ -7,6 +7,7 @@ import urllib.request
 from prometheus_client import REGISTRY
 
 from streams.platform import metrics
+from tests.support.metrics import metric_names, parse_exposition, sample_total, sample_value
 
 
 def _families() -> list:
@@ -26,7 +27,7 @@ def test_names_follow_conventions() -> None:
 
 
 def test_the_issue_list_is_covered() -> None:
-    names = metrics.metric_names()
+    names = metric_names()
     for required in (
         "contactcenter_queue_depth",
         "contactcenter_queue_longest_wait_seconds",
@@ -54,9 +55,7 @@ def test_wait_buckets_hold_service_level_thresholds() -> None:
 def test_decision_latency_is_in_seconds() -> None:
     metrics.ROUTING_DECISION_DURATION.observe(0.0003)
     assert (
-        metrics.sample_value(
-            "contactcenter_routing_decision_duration_seconds_bucket", {"le": "0.0005"}
-        )
+        sample_value("contactcenter_routing_decision_duration_seconds_bucket", {"le": "0.0005"})
         >= 1
     )
 
@@ -77,14 +76,11 @@ def test_topic_label_strips_prefix() -> None:
 
 def test_sample_helpers_and_http_endpoint() -> None:
     metrics.NOTICES.labels(channel="sms", outcome="sent").inc(2)
-    assert (
-        metrics.sample_value("contactcenter_notices_total", {"channel": "sms", "outcome": "sent"})
-        >= 2
-    )
-    assert metrics.sample_total("contactcenter_notices_total", {"channel": "sms"}) >= 2
+    assert sample_value("contactcenter_notices_total", {"channel": "sms", "outcome": "sent"}) >= 2
+    assert sample_total("contactcenter_notices_total", {"channel": "sms"}) >= 2
     port = metrics.start_metrics_server(0, "127.0.0.1")
     body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-    samples = metrics.parse_exposition(body)
+    samples = parse_exposition(body)
     key = ("contactcenter_notices_total", frozenset({("channel", "sms"), ("outcome", "sent")}))
     assert samples[key] >= 2
     assert not any(name.endswith("_created") for name, _ in samples)
