@@ -18,7 +18,7 @@ from aiohttp import web
 from schemas.base import utc_now
 from schemas.topics import NOTICES
 from services.http_input import check_url, read_form
-from services.notifier.service import sent_record
+from services.notifier.messages import sent_record
 from services.twilio_client import SignatureCheck
 from streams.notices.outbox import add_to_outbox
 

@@ -11,8 +11,9 @@ from aiohttp import web
 from aiokafka import AIOKafkaProducer
 
 from services.notifier.callbacks import callback_app
+from services.notifier.config import NotifierConfig
 from services.notifier.senders import SmtpConfig, SmtpEmail, TwilioSms
-from services.notifier.service import Notifier, NotifierConfig
+from services.notifier.service import Notifier
 from services.runtime.processes import stop_on_signals
 from services.twilio_client import make_async_twilio_client, signature_check
 from streams.notices.config import notice_policy

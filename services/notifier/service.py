@@ -14,28 +14,29 @@ The per-customer rate limit is checked, and the send committed to, under a trans
 advisory lock on the customer, so several notifiers cannot each let one more notice through.
 Every outcome (sent, deferred, failed) is written to ``notice_outbox`` in the transaction that
 records it and published to the notices topic after the commit (``streams.notices.outbox``).
+
+One module for one state machine: its SQL statements are its transitions, each in the
+transaction that makes it safe, so they stay next to each other rather than behind a port.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import logging
 import random
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 import asyncpg
 from aiokafka.errors import KafkaError
 
 from schemas.base import utc_now
-from schemas.notices import NoticeDeferred, NoticeFailed, NoticeRecord, NoticeSent
-from schemas.topics import NOTICES
+from schemas.notices import NoticeDeferred, NoticeFailed, NoticeRecord
+from services.notifier.config import NotifierConfig
+from services.notifier.messages import email_message_id, render_html, sent_record
 from services.notifier.senders import (
     EmailSender,
     PermanentError,
@@ -52,6 +53,7 @@ from streams.notices.policy import (
 )
 from streams.notices.store_pg import insert_notice_row, load_customer
 from streams.platform import metrics
+from streams.platform.retry import backoff_delay
 
 log = logging.getLogger(__name__)
 
@@ -68,34 +70,6 @@ JOIN notice_attempts a ON a.notice_id = n.notice_id AND a.attempt = n.attempts
 WHERE n.customer_id = $1 AND n.status = 'sending' AND n.notice_id <> $3
   AND a.outcome IN ('started', 'uncertain')
 """
-
-
-def retry_delay(attempt: int, base: float, cap: float, rand: float) -> float:
-    """Exponential backoff with "equal jitter": half the step fixed, half random."""
-    step = min(cap, base * (2 ** max(0, attempt - 1)))
-    return float(step / 2 + rand * step / 2)
-
-
-@dataclass(frozen=True)
-class NotifierConfig:
-    from_email: str = "notices@example.com"
-    public_url: str = "http://127.0.0.1:8095"
-    max_attempts: int = 6
-    backoff_base: float = 2.0
-    backoff_max: float = 300.0
-    send_lease: timedelta = timedelta(seconds=60)
-    batch_size: int = 20
-    topic_prefix: str = ""
-
-    @property
-    def notices_topic(self) -> str:
-        return NOTICES.full_name(self.topic_prefix)
-
-    def status_callback(self, notice_id: str) -> str:
-        # ':' left as is: clients and proxies would not re-encode it, so the signed URL holds
-        return (
-            f"{self.public_url.rstrip('/')}/twilio/sms-status?notice={quote(notice_id, safe=':')}"
-        )
 
 
 class Notifier:
@@ -311,7 +285,9 @@ class Notifier:
         if attempt >= self.config.max_attempts:
             await self._fail(row, code, f"gave up after {attempt} attempts: {error}")
             return
-        delay = retry_delay(attempt, self.config.backoff_base, self.config.backoff_max, self.rand())
+        delay = backoff_delay(
+            attempt, base=self.config.backoff_base, cap=self.config.backoff_max, rand=self.rand()
+        )
         now = self.clock()
         await self.pool.execute(
             "UPDATE notices SET status = 'pending', next_attempt_at = $2, error_code = $3,"
@@ -463,28 +439,3 @@ class Notifier:
             row["notice_id"],
             self.clock(),
         )
-
-
-def sent_record(row: dict[str, Any], provider_id: str, attempts: int, now: datetime) -> NoticeSent:
-    return NoticeSent(
-        event_id=f"{row['notice_id']}:sent",
-        notice_id=row["notice_id"],
-        customer_id=row["customer_id"],
-        channel=row["channel"],
-        provider_id=provider_id,
-        attempts=max(1, attempts),
-        occurred_at=now,
-    )
-
-
-def email_message_id(reference: str, from_email: str) -> str:
-    domain = from_email.rpartition("@")[2] or "localhost"
-    return f"<notice.{reference.lower()}@{domain}>"
-
-
-def render_html(subject: str, text: str) -> str:
-    return (
-        "<!doctype html><html><body>"
-        f"<h2>{html.escape(subject)}</h2><p>{html.escape(text)}</p>"
-        "</body></html>"
-    )

@@ -16,8 +16,9 @@ from aiosmtpd.controller import Controller
 
 from schemas.shipments import ShipmentCreated, ShipmentDelivered, ShipmentEtaUpdated
 from services.notifier.callbacks import callback_app
+from services.notifier.config import NotifierConfig
 from services.notifier.senders import SmtpConfig, SmtpEmail, TwilioSms
-from services.notifier.service import Notifier, NotifierConfig
+from services.notifier.service import Notifier
 from services.twilio_client import make_async_twilio_client, signature_check
 from streams.notices.config import notice_policy
 from streams.notices.processor import NoticeSettings, apply_shipment_event
