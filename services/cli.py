@@ -87,7 +87,8 @@ def _gateway(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _desk(args: argparse.Namespace, settings: Settings) -> int:
-    from services.desk.app import issue_token_command, serve
+    from services.desk.app import serve
+    from services.desk.auth import issue_token_command
 
     if args.issue_token:
         return asyncio.run(issue_token_command(settings, args.issue_token, args.pool))

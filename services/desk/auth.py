@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from streams.platform.settings import Settings
+
 
 @dataclass(frozen=True)
 class Agent:
@@ -61,3 +63,15 @@ async def agent_for_token(pool: asyncpg.Pool, token: str) -> Agent | None:
         skills={str(k): int(v) for k, v in (skills or {}).items()},
         voice_endpoint=row["voice_endpoint"],
     )
+
+
+async def issue_token_command(settings: Settings, agent_id: str, pool_id: str | None) -> int:
+    pool = await asyncpg.create_pool(settings.require_database_url(), min_size=1, max_size=1)
+    try:
+        print(await issue_token(pool, agent_id, pool_id))
+    except LookupError as exc:
+        print(exc)
+        return 1
+    finally:
+        await pool.close()
+    return 0

@@ -1,0 +1,327 @@
+"""The desk process: the agents' page, their live stream of offers (Server-Sent Events), their
+actions, /metrics and /healthz.
+
+API (``Authorization: Bearer <token>``; the stream also takes ``?token=``):
+
+* ``GET /api/me`` · ``GET /api/stream`` (SSE, for this agent only: first the current work read
+  from routing's state rows — ``assignment`` and ``offer``, each with the screen pop — then live
+  ``offer``, routing's ``contact_assigned``, ``offer_expired``, ``offer_rescinded``,
+  ``contact_released``, ``agent_state_changed`` …; an offer is sent once per stream)
+* ``POST /api/login`` · ``POST /api/state`` ``{"state": "ready"|"not_ready"|"logged_out",
+  "reason"}``
+* ``POST /api/offers/{offer_id}/accept`` (waits for routing's assignment; a voice contact is
+  then connected to the agent — when the assignment comes later than the wait, on its arrival;
+  once per offer) · ``POST /api/offers/{offer_id}/reject`` ``{"reason"}``
+* ``GET /api/contacts/{contact_id}`` · ``POST /api/contacts/{contact_id}/reply`` ``{"text"}`` ·
+  ``POST /api/contacts/{contact_id}/complete`` ``{"disposition"}``
+
+401 without a valid token; 403 for another agent's offer or contact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from schemas import agents as ag
+from schemas.base import Record
+from schemas.routing import ContactAssigned, OfferMade
+from services.desk.auth import Agent, agent_for_token
+from services.desk.channels import ChannelRefused, ChannelUnavailable
+from services.desk.desk import Desk
+from services.http_input import check_url, read_json_object
+from services.http_ops import add_ops_routes
+from services.publisher import PublishFailed
+from streams.platform import metrics
+
+log = logging.getLogger(__name__)
+
+PAGE = Path(__file__).with_name("page.html")
+KEEPALIVE_SECONDS = 15.0
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _offer_key(event: dict[str, Any]) -> str | None:
+    body = event.get("offer") or event.get("assignment")
+    return str(body["offer_id"]) if isinstance(body, dict) and "offer_id" in body else None
+
+
+DESK: web.AppKey[Desk] = web.AppKey("desk", Desk)
+AGENT: web.RequestKey[Agent] = web.RequestKey("agent", Agent)
+
+
+@web.middleware
+async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Authenticate /api/*; map failures to answers (never a 2xx for an unpublished event)."""
+    check_url(request)
+    if request.path.startswith("/api/"):
+        header = request.headers.get("Authorization", "")
+        token = header[7:] if header.startswith("Bearer ") else request.query.get("token", "")
+        agent = await agent_for_token(request.app[DESK].pool, token)
+        if agent is None:
+            raise web.HTTPUnauthorized(text="missing or unknown agent token")
+        request[AGENT] = agent
+    try:
+        return await handler(request)
+    except PublishFailed as exc:
+        return web.json_response({"error": str(exc)}, status=503, headers={"Retry-After": "2"})
+    except ChannelRefused as exc:
+        return web.json_response({"error": exc.reason}, status=exc.status)
+    except ChannelUnavailable as exc:
+        return web.json_response({"error": str(exc)}, status=502)
+    except web.HTTPException:
+        raise
+    except Exception as exc:
+        log.exception("desk request %s failed", request.path)
+        metrics.ERRORS.labels(component="desk", kind=type(exc).__name__).inc()
+        return web.json_response({"error": "internal error"}, status=500)
+
+
+def _text(body: dict[str, Any], name: str, *, required: bool, limit: int = 10_000) -> str:
+    value = body.get(name, "")
+    if not isinstance(value, str) or len(value) > limit or (required and not value.strip()):
+        raise web.HTTPBadRequest(text=f"{name!r} must be a string of at most {limit} characters")
+    return value
+
+
+# ---------------------------------------------------------------- page, stream, state
+async def page(request: web.Request) -> web.Response:
+    return web.Response(text=PAGE.read_text(), content_type="text/html")
+
+
+async def me(request: web.Request) -> web.Response:
+    agent: Agent = request[AGENT]
+    return web.json_response(
+        {
+            "agent_id": agent.agent_id,
+            "pool_id": agent.pool_id,
+            "name": agent.name,
+            "skills": agent.skills,
+        }
+    )
+
+
+async def stream(request: web.Request) -> web.StreamResponse:
+    desk, agent = request.app[DESK], request[AGENT]
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+    )
+    await response.prepare(request)
+    queue = desk.hub.subscribe(agent.agent_id)  # live events queue up while the rows are read
+    shown: set[str] = set()  # offer ids sent on this stream
+    try:
+        await response.write(b": connected\n\n")
+        for event in await desk.current_work(agent):
+            shown.add(_offer_key(event) or "")
+            await _send(response, event)
+        while True:
+            try:
+                event = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+            except TimeoutError:
+                await response.write(b": keepalive\n\n")
+                continue
+            if event["type"] == "offer":
+                key = _offer_key(event)
+                if key in shown:
+                    continue  # restored from routing's state already
+                shown.add(key or "")
+            await _send(response, event)
+    except (ConnectionResetError, ConnectionError, asyncio.CancelledError):
+        pass
+    finally:
+        desk.hub.unsubscribe(agent.agent_id, queue)
+    return response
+
+
+async def _send(response: web.StreamResponse, event: dict[str, Any]) -> None:
+    data = json.dumps(event, default=str)
+    await response.write(f"event: {event['type']}\ndata: {data}\n\n".encode())
+
+
+async def login(request: web.Request) -> web.Response:
+    desk, agent = request.app[DESK], request[AGENT]
+    await desk.publish(
+        agent,
+        ag.AgentLoggedIn(
+            pool_id=agent.pool_id, agent_id=agent.agent_id, skills=agent.skills, name=agent.name
+        ),
+    )
+    return web.json_response({"status": "logged_in"})
+
+
+async def state(request: web.Request) -> web.Response:
+    desk, agent = request.app[DESK], request[AGENT]
+    body = await read_json_object(request)
+    wanted = body.get("state")
+    pool_id, agent_id = agent.pool_id, agent.agent_id
+    record: Record
+    if wanted == "ready":
+        record = ag.AgentReady(pool_id=pool_id, agent_id=agent_id)
+    elif wanted == "not_ready":
+        reason = _text(body, "reason", required=False, limit=100) or "break"
+        record = ag.AgentNotReady(pool_id=pool_id, agent_id=agent_id, reason=reason)
+    elif wanted == "logged_out":
+        record = ag.AgentLoggedOut(pool_id=pool_id, agent_id=agent_id)
+    else:
+        raise web.HTTPBadRequest(text="state must be ready, not_ready or logged_out")
+    await desk.publish(agent, record)
+    return web.json_response({"status": wanted})
+
+
+# ---------------------------------------------------------------- offers
+def _own_offer(request: web.Request) -> tuple[Desk, Agent, str]:
+    desk, agent = request.app[DESK], request[AGENT]
+    offer_id = request.match_info["offer_id"]
+    offer = desk.hub.offers.get(offer_id)
+    if offer is None:
+        raise web.HTTPNotFound(text=f"no open offer {offer_id}")
+    if offer.agent_id != agent.agent_id:
+        raise web.HTTPForbidden(text="this offer is for another agent")
+    return desk, agent, offer_id
+
+
+async def accept(request: web.Request) -> web.Response:
+    desk, agent, offer_id = _own_offer(request)
+    offer = desk.hub.offers[offer_id]
+    closed = desk.hub.closed.get(offer_id)
+    if closed == "assigned":  # accepted already: the same answer, the connect is not repeated
+        return await _assigned_answer(desk, agent, offer)
+    if closed is not None:
+        return web.json_response({"status": closed, "offer_id": offer_id}, status=409)
+    outcome = desk.hub.wait_outcome(offer_id, desk.settings.desk_accept_wait_seconds)
+    waiting = asyncio.ensure_future(outcome)
+    await asyncio.sleep(0)  # register the waiter before the answer can arrive
+    desk.accepted[offer_id] = agent  # a late assignment still connects
+    try:
+        await desk.publish(
+            agent,
+            ag.OfferAccepted(
+                event_id=f"{offer_id}:accepted",
+                pool_id=agent.pool_id,
+                agent_id=agent.agent_id,
+                offer_id=offer_id,
+            ),
+        )
+    except BaseException:
+        desk.accepted.pop(offer_id, None)
+        waiting.cancel()
+        raise
+    result = await waiting
+    if result is None:
+        return web.json_response({"status": "pending", "offer_id": offer_id}, status=202)
+    if not isinstance(result, ContactAssigned):
+        desk.accepted.pop(offer_id, None)
+        return web.json_response({"status": result.TYPE, "offer_id": offer_id}, status=409)
+    return await _assigned_answer(desk, agent, offer)
+
+
+async def _assigned_answer(desk: Desk, agent: Agent, offer: OfferMade) -> web.Response:
+    answer: dict[str, Any] = {
+        "status": "assigned",
+        "offer_id": offer.offer_id,
+        "contact_id": offer.contact_id,
+    }
+    desk.accepted.pop(offer.offer_id, None)
+    call_sid = await asyncio.shield(desk.connect_once(offer.offer_id, offer.contact_id, agent))
+    if call_sid is not None:
+        answer["call_sid"] = call_sid
+    return web.json_response(answer)
+
+
+async def reject(request: web.Request) -> web.Response:
+    desk, agent, offer_id = _own_offer(request)
+    body = await read_json_object(request)
+    await desk.publish(
+        agent,
+        ag.OfferRejected(
+            event_id=f"{offer_id}:rejected",
+            pool_id=agent.pool_id,
+            agent_id=agent.agent_id,
+            offer_id=offer_id,
+            reason=_text(body, "reason", required=False, limit=200),
+        ),
+    )
+    return web.json_response({"status": "rejected", "offer_id": offer_id})
+
+
+# ---------------------------------------------------------------- contacts
+async def _own_contact(request: web.Request) -> tuple[Desk, Agent, str]:
+    desk, agent = request.app[DESK], request[AGENT]
+    contact_id = request.match_info["contact_id"]
+    owner = desk.hub.assigned.get(contact_id)
+    if owner is None:  # assigned before this desk process started: ask the interaction log
+        owner = await desk.pool.fetchval(
+            "SELECT agent_id FROM contacts WHERE contact_id = $1 AND completed_at IS NULL",
+            contact_id,
+        )
+    if owner is None:
+        raise web.HTTPNotFound(text=f"contact {contact_id} is not assigned")
+    if owner != agent.agent_id:
+        raise web.HTTPForbidden(text="this contact is assigned to another agent")
+    return desk, agent, contact_id
+
+
+async def contact(request: web.Request) -> web.Response:
+    desk, _agent, contact_id = await _own_contact(request)
+    conversation = await desk.conversations.get(contact_id)
+    messages = await desk.conversations.messages(contact_id)
+    return web.json_response(
+        {
+            "contact_id": contact_id,
+            "channel": conversation.channel if conversation else None,
+            "status": conversation.status if conversation else None,
+            "messages": [m.as_json() for m in messages],
+        }
+    )
+
+
+async def reply(request: web.Request) -> web.Response:
+    desk, agent, contact_id = await _own_contact(request)
+    text = _text(await read_json_object(request), "text", required=True)
+    conversation = await desk.conversations.get(contact_id)
+    if conversation is None or conversation.status != "open":
+        raise web.HTTPConflict(text="the conversation is closed")
+    message_id = await desk.actions.reply(conversation, agent, text)
+    return web.json_response({"status": "sent", "message_id": message_id})
+
+
+async def complete(request: web.Request) -> web.Response:
+    desk, agent, contact_id = await _own_contact(request)
+    disposition = _text(await read_json_object(request), "disposition", required=False, limit=200)
+    conversation = await desk.conversations.get(contact_id)
+    await desk.publish(
+        agent,
+        ag.ContactCompleted(
+            event_id=f"{contact_id}:completed",
+            pool_id=conversation.pool_id if conversation else agent.pool_id,
+            agent_id=agent.agent_id,
+            contact_id=contact_id,
+            disposition=disposition,
+        ),
+    )
+    await desk.conversations.close(contact_id)
+    desk.hub.assigned.pop(contact_id, None)
+    return web.json_response({"status": "completed", "contact_id": contact_id})
+
+
+def create_app(desk: Desk) -> web.Application:
+    app = web.Application(client_max_size=256 * 1024, middlewares=[guard])
+    app[DESK] = desk
+    app.router.add_get("/", page)
+    app.router.add_get("/api/me", me)
+    app.router.add_get("/api/stream", stream)
+    app.router.add_post("/api/login", login)
+    app.router.add_post("/api/state", state)
+    app.router.add_post("/api/offers/{offer_id}/accept", accept)
+    app.router.add_post("/api/offers/{offer_id}/reject", reject)
+    app.router.add_get("/api/contacts/{contact_id}", contact)
+    app.router.add_post("/api/contacts/{contact_id}/reply", reply)
+    app.router.add_post("/api/contacts/{contact_id}/complete", complete)
+    add_ops_routes(app)
+    return app
