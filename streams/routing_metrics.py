@@ -10,7 +10,7 @@ from streams.platform import metrics
 OFFER_OUTCOMES = {
     "offer_made": "made",
     "contact_assigned": "accepted",
-    "offer_rejected": "rejected",
+    "offer_declined": "rejected",
     "offer_expired": "expired",
     "offer_rescinded": "rescinded",
 }

@@ -21,7 +21,7 @@ OUTPUT_TYPES: dict[str, type[out.RoutingOutput]] = {
     "contact_queued": out.ContactQueued,
     "offer_made": out.OfferMade,
     "contact_assigned": out.ContactAssigned,
-    "offer_rejected": out.OfferDeclined,
+    "offer_declined": out.OfferDeclined,
     "offer_expired": out.OfferExpired,
     "offer_rescinded": out.OfferRescinded,
     "contact_requeued": out.ContactRequeued,

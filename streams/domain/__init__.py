@@ -1,7 +1,4 @@
-"""Pure routing policy of one pool: inputs in, decisions out, no I/O and no clock.
-
-``OfferRejected`` here is the input (an agent's rejection); the decision of the same name
-is exported as ``OfferRejectedDecision`` (and lives in ``streams.domain.decisions``)."""
+"""Pure routing policy of one pool: inputs in, decisions out, no I/O and no clock."""
 
 from streams.domain.decisions import (
     AgentCandidate,
@@ -15,11 +12,11 @@ from streams.domain.decisions import (
     Decision,
     EventIgnored,
     Explanation,
+    OfferDeclined,
     OfferExpired,
     OfferMade,
     OfferRescinded,
 )
-from streams.domain.decisions import OfferRejected as OfferRejectedDecision
 from streams.domain.events import (
     AgentLoggedIn,
     AgentLoggedOut,
@@ -63,10 +60,10 @@ __all__ = [
     "EventIgnored",
     "Explanation",
     "OfferAccepted",
+    "OfferDeclined",
     "OfferExpired",
     "OfferMade",
     "OfferRejected",
-    "OfferRejectedDecision",
     "OfferRescinded",
     "PoolConfig",
     "QueueStat",

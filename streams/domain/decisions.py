@@ -121,8 +121,10 @@ class ContactAssigned(_Plain):
 
 
 @dataclass(frozen=True)
-class OfferRejected(_Plain):
-    KIND: ClassVar[str] = "offer_rejected"
+class OfferDeclined(_Plain):
+    """The agent rejected the offer (``OfferRejected`` is that input); the contact goes back."""
+
+    KIND: ClassVar[str] = "offer_declined"
     offer_id: str
     contact_id: str
     agent_id: str
@@ -194,7 +196,7 @@ Decision = (
     ContactQueued
     | OfferMade
     | ContactAssigned
-    | OfferRejected
+    | OfferDeclined
     | OfferExpired
     | OfferRescinded
     | ContactRequeued

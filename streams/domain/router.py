@@ -298,7 +298,7 @@ class Router(PoolState):
             return
         offer_id, agent = self._end_offer(contact)
         step.out.append(
-            decisions.OfferRejected(offer_id, contact.contact_id, agent.agent_id, event.reason)
+            decisions.OfferDeclined(offer_id, contact.contact_id, agent.agent_id, event.reason)
         )
         contact.declined.add(agent.agent_id)
         self._requeue(contact, "offer_rejected", step)

@@ -10,10 +10,10 @@ from streams.domain import (
     ContactRequeued,
     EventIgnored,
     OfferAccepted,
+    OfferDeclined,
     OfferExpired,
     OfferMade,
     OfferRejected,
-    OfferRejectedDecision,
     OfferRescinded,
     PoolConfig,
 )
@@ -46,8 +46,8 @@ def test_reject_goes_to_another_agent_when_one_exists() -> None:
     offer = only(of_type(pool.contact("c1"), OfferMade))
     out = pool.send(OfferRejected(offer.offer_id, offer.agent_id, "busy"))
 
-    assert kinds(out) == ["offer_rejected", "contact_requeued", "offer_made"]
-    rejected = only(of_type(out, OfferRejectedDecision))
+    assert kinds(out) == ["offer_declined", "contact_requeued", "offer_made"]
+    rejected = only(of_type(out, OfferDeclined))
     assert (rejected.contact_id, rejected.reason) == ("c1", "busy")
     second = only(of_type(out, OfferMade))
     assert (second.offer_id, second.attempt) == ("c1:2", 2)
