@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
+import aiohttp
 import pytest
 
 from services.runtime.broker import LocalBroker
@@ -54,3 +55,10 @@ def settings(broker: LocalBroker, database_url: str, topic_prefix: str) -> Setti
         topic_prefix=topic_prefix,
         app_id=f"cc-{topic_prefix.rstrip('.')}",
     )
+
+
+@pytest.fixture(scope="module")
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """An HTTP client for the services a test module starts."""
+    async with aiohttp.ClientSession() as session:
+        yield session

@@ -133,12 +133,6 @@ async def desk(e2e_settings: Settings, worker: Path) -> AsyncIterator[RunningDes
 
 
 @pytest.fixture(scope="module")
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture(scope="module")
 async def agents(
     e2e_settings: Settings, desk: RunningDesk, http: aiohttp.ClientSession
 ) -> AsyncIterator[dict[str, AgentClient]]:

@@ -168,12 +168,6 @@ async def desk(fuzz_settings: Settings) -> AsyncIterator[RunningDesk]:
 
 
 @pytest.fixture(scope="module")
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture(scope="module")
 def gateway_url(gateway: RunningGateway) -> str:
     return f"http://127.0.0.1:{gateway.http_port}"
 

@@ -57,12 +57,6 @@ async def gateway(gw_settings: Settings) -> AsyncIterator[RunningGateway]:
 
 
 @pytest.fixture(scope="module")
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture(scope="module")
 async def contacts(gw_settings: Settings) -> AsyncIterator[Records]:
     reader = TopicReader(gw_settings.kafka_bootstrap_servers, gw_settings.topic_prefix, [CONTACTS])
     async with reader:

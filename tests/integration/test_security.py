@@ -54,12 +54,6 @@ async def gateway(sec_settings: Settings) -> AsyncIterator[RunningGateway]:
 
 
 @pytest.fixture(scope="module")
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture(scope="module")
 async def contacts(sec_settings: Settings) -> AsyncIterator[Records]:
     reader = TopicReader(
         sec_settings.kafka_bootstrap_servers, sec_settings.topic_prefix, [CONTACTS]
