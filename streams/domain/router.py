@@ -372,6 +372,7 @@ class Router(PoolState):
                 self.config,
                 step.now,
                 trigger="agent_available",
+                qualified=self._available.qualified_keys(agent),
             )
             if choice is None:
                 return
