@@ -10,7 +10,6 @@ from typing import Any
 import faust
 
 from schemas.base import utc_now
-from schemas.codec import InvalidMessage, decode
 from schemas.shipments import ShipmentEvent
 from schemas.topics import CONTACTS, NOTICES, SHIPMENTS
 from streams.deps import WorkerDeps
@@ -25,6 +24,7 @@ from streams.notices.processor import (
 from streams.notices.store_pg import PostgresNoticeStore
 from streams.platform import metrics
 from streams.platform.retry import retry_transient
+from streams.platform.steps import decode_or_dead_letter
 
 WRITER = "notices"
 
@@ -58,18 +58,8 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
             return await (await store()).publish_pending(send)
 
         async for event in stream.events():
-            message = event.message
-            try:
-                record = decode(event.value, SHIPMENT_TYPES)
-            except InvalidMessage as exc:
-                await deps.dead_letter(
-                    exc.reason,
-                    source_topic=message.topic,
-                    payload=event.value,
-                    key=event.key,
-                    partition=message.partition,
-                    offset=message.offset,
-                )
+            record = await decode_or_dead_letter(event, SHIPMENT_TYPES, deps)
+            if record is None:
                 continue
             assert isinstance(record, ShipmentEvent)
             decisions = await retry_transient(
