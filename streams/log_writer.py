@@ -278,8 +278,8 @@ def agent_state_row(record: Record) -> tuple[Any, ...] | None:
 
 def event_row(entry: LogEntry) -> tuple[Any, ...]:
     record = entry.record
-    body = record.model_dump(mode="json")
-    body["type"] = record.TYPE
+    # the record's JSON with its type first (pydantic's serializer; a record always has fields)
+    body = f'{{"type":{json.dumps(record.TYPE)},{record.model_dump_json()[1:]}'
     contact_id = getattr(record, "contact_id", None)
     agent_id = getattr(record, "agent_id", None)
     return (
@@ -292,7 +292,7 @@ def event_row(entry: LogEntry) -> tuple[Any, ...]:
         contact_id,
         agent_id,
         record.occurred_at,
-        json.dumps(body, separators=(",", ":")),
+        body,
     )
 
 
