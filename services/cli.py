@@ -44,10 +44,8 @@ def _export_schemas(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
-    from faust import Worker
-
     from services.metrics import start_metrics_server
-    from streams.app import create_app
+    from streams.app import Worker, create_app
 
     start_metrics_server(settings.metrics_port)
     app = create_app(settings, features=tuple(args.features))
