@@ -81,12 +81,10 @@ async def _pipeline_rows(args: argparse.Namespace, env: pipeline.Env, parts: set
             ),
         ]
     if "features" in parts:
-        for features in (("streams.routing_agent",), ("streams.log_writer",)):
-            run = await pipeline.throughput(env, *load, features=features)
-            seconds = run.log_seconds if features == ("streams.log_writer",) else run.seconds
-            rows.append(
-                (f"throughput, 1 worker with only {features[0]}", _rate(run.inputs / seconds), "")
-            )
+        alone = await pipeline.throughput(env, *load, features=("streams.routing_agent",))
+        rows.append(
+            ("throughput, 1 worker, routing only (log in another process)", _rate(alone.rate), "")
+        )
     if "latency" in parts:
         lat, resumed = await pipeline.latency_and_recovery(
             env, args.rate, args.seconds, args.pools, agents=160, bare=False
