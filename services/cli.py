@@ -44,18 +44,32 @@ def _export_schemas(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
-    from streams.app import BoundedWorker, create_app
+    from streams.app import create_app
     from streams.platform.metrics import start_metrics_server
+    from streams.platform.worker import Worker
 
     start_metrics_server(settings.metrics_port)
-    app = create_app(settings)
-    BoundedWorker(
+    app = create_app(settings, features=tuple(args.features))
+    Worker(
         app,
         shutdown_timeout=settings.worker_shutdown_timeout,
         loglevel=settings.log_level.lower(),
         quiet=True,
     ).execute_from_commandline()
     return 0
+
+
+def _features(text: str) -> list[str]:
+    from streams.app import FEATURES
+
+    chosen = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = sorted(set(chosen) - set(FEATURES))
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"unknown feature(s) {', '.join(unknown) or '(none given)'};"
+            f" choose among {', '.join(FEATURES)}"
+        )
+    return chosen
 
 
 def _runtime(args: argparse.Namespace, settings: Settings) -> int:
@@ -121,6 +135,15 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("--out", default="schemas/json", help="output folder")
         if name == "runtime":
             command.add_argument("--data-dir", help="keep PostgreSQL data here (default: temp)")
+        if name == "worker":
+            from streams.app import FEATURES
+
+            command.add_argument(
+                "--features",
+                type=_features,
+                default=list(FEATURES),
+                help=f"comma-separated feature modules to run (default: {','.join(FEATURES)})",
+            )
         if name == "desk":
             command.add_argument("--issue-token", metavar="AGENT", help="print a new desk token")
             command.add_argument("--pool", help="the agent's pool when the agent is new")

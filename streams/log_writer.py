@@ -3,11 +3,13 @@
 One agent reads the contacts, agent-events, interactions and dead-letter topics in batches
 (``stream.take_events``). Per batch, one transaction:
 
-1. inserts the records into ``interaction_events`` (``ON CONFLICT DO NOTHING`` on the event id,
-   ``RETURNING`` the ids that are new: a redelivered record writes nothing twice);
+1. copies the records into a staging table (COPY) and moves them into ``interaction_events``
+   (``ON CONFLICT DO NOTHING`` on the event id, ``RETURNING`` the ids that are new: a
+   redelivered record writes nothing twice, the first copy is kept);
 2. projects the *new* records only onto ``contacts`` (lifecycle), ``routing_decisions`` and
    ``agent_state_history`` with order-insensitive upserts (records of one contact come from
-   several topics, so their relative order is not guaranteed).
+   several topics, so their relative order is not guaranteed), again through COPY into
+   staging tables, one patch per contact (``merge_patches``).
 
 The batch is acknowledged only after the transaction commits, so the Kafka offsets never pass
 what PostgreSQL holds. When PostgreSQL is away the same batch is retried with capped
@@ -23,7 +25,7 @@ import json
 import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -187,6 +189,52 @@ def contact_patch(record: Record) -> ContactPatch | None:
     return None
 
 
+_FIRST = (
+    "channel",
+    "arrival_class",
+    "customer_key",
+    "subject",
+    "agent_id",
+    "removed_reason",
+    "wait_seconds",
+    "handle_seconds",
+    "disposition",
+)
+_EARLIEST = (
+    "arrived_at",
+    "queued_at",
+    "first_offered_at",
+    "answered_at",
+    "completed_at",
+    "abandoned_at",
+    "ended_at",
+)
+_COUNTS = ("offers", "rejections", "expirations", "requeues")
+
+
+def merge_patches(patches: Iterable[ContactPatch]) -> list[ContactPatch]:
+    """One patch per contact with the effect of applying the given ones in order (first value
+    kept, earliest time, counters added, the last class routing queued it with)."""
+    merged: dict[str, ContactPatch] = {}
+    for patch in patches:
+        seen = merged.get(patch.contact_id)
+        if seen is None:
+            merged[patch.contact_id] = patch
+            continue
+        changes: dict[str, Any] = {
+            name: getattr(patch, name) for name in _FIRST if getattr(seen, name) is None
+        }
+        for name in _EARLIEST:
+            times = [t for t in (getattr(seen, name), getattr(patch, name)) if t is not None]
+            changes[name] = min(times, default=None)
+        for name in _COUNTS:
+            changes[name] = getattr(seen, name) + getattr(patch, name)
+        changes["queue_class"] = patch.queue_class or seen.queue_class
+        changes["callback_requested"] = seen.callback_requested or patch.callback_requested
+        merged[patch.contact_id] = replace(seen, **changes)
+    return list(merged.values())
+
+
 def decision_row(record: Record) -> tuple[Any, ...] | None:
     if not isinstance(record, routing.OfferMade):
         return None
@@ -234,8 +282,8 @@ def agent_state_row(record: Record) -> tuple[Any, ...] | None:
 
 def event_row(entry: LogEntry) -> tuple[Any, ...]:
     record = entry.record
-    body = record.model_dump(mode="json")
-    body["type"] = record.TYPE
+    # the record's JSON with its type first (pydantic's serializer; a record always has fields)
+    body = f'{{"type":{json.dumps(record.TYPE)},{record.model_dump_json()[1:]}'
     contact_id = getattr(record, "contact_id", None)
     agent_id = getattr(record, "agent_id", None)
     return (
@@ -248,7 +296,7 @@ def event_row(entry: LogEntry) -> tuple[Any, ...]:
         contact_id,
         agent_id,
         record.occurred_at,
-        json.dumps(body, separators=(",", ":")),
+        body,
     )
 
 
@@ -274,6 +322,141 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::bigint[]
                      $7::text[], $8::text[], $9::timestamptz[], $10::jsonb[])
 ON CONFLICT (event_id) DO NOTHING
 RETURNING event_id
+"""
+
+EVENT_COLUMNS = (
+    "event_id",
+    "type",
+    "topic",
+    "partition",
+    "offset",
+    "pool_id",
+    "contact_id",
+    "agent_id",
+    "occurred_at",
+    "payload",
+)
+PATCH_COLUMNS = (
+    "contact_id",
+    "pool_id",
+    "channel",
+    "queue_class",
+    "arrival_class",
+    "customer_key",
+    "subject",
+    "arrived_at",
+    "queued_at",
+    "first_offered_at",
+    "answered_at",
+    "agent_id",
+    "completed_at",
+    "abandoned_at",
+    "ended_at",
+    "removed_reason",
+    "wait_seconds",
+    "handle_seconds",
+    "disposition",
+    "offers",
+    "rejections",
+    "expirations",
+    "requeues",
+    "callback_requested",
+)
+DECISION_COLUMNS = (
+    "event_id",
+    "offer_id",
+    "pool_id",
+    "contact_id",
+    "agent_id",
+    "attempt",
+    "decided_at",
+    "expires_at",
+    "explanation",
+)
+AGENT_STATE_COLUMNS = ("event_id", "agent_id", "pool_id", "state", "reason", "changed_at")
+
+# Staging tables of the COPY path: private to the connection, emptied at every commit.
+STAGING = """
+CREATE TEMP TABLE IF NOT EXISTS events_in
+    (LIKE interaction_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS decisions_in
+    (LIKE routing_decisions INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS agent_states_in
+    (LIKE agent_state_history INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS patches_in (
+    contact_id text, pool_id text, channel text, queue_class text, arrival_class text,
+    customer_key text, subject text, arrived_at timestamptz, queued_at timestamptz,
+    first_offered_at timestamptz, answered_at timestamptz, agent_id text,
+    completed_at timestamptz, abandoned_at timestamptz, ended_at timestamptz,
+    removed_reason text, wait_seconds double precision, handle_seconds double precision,
+    disposition text, offers integer, rejections integer, expirations integer, requeues integer,
+    callback_requested boolean
+) ON COMMIT DELETE ROWS;
+"""
+
+_EVENT_LIST = ", ".join(f'"{c}"' for c in EVENT_COLUMNS)
+INSERT_STAGED_EVENTS = f"""
+INSERT INTO interaction_events ({_EVENT_LIST})
+SELECT {_EVENT_LIST} FROM events_in
+ON CONFLICT (event_id) DO NOTHING
+RETURNING event_id
+"""
+
+# New contacts take the merged patch whole; existing ones (another batch, another writer)
+# are updated with the same order-insensitive rules as UPSERT_CONTACT.
+INSERT_STAGED_CONTACTS = """
+INSERT INTO contacts
+    (contact_id, pool_id, channel, customer_class, customer_key, subject, arrived_at, queued_at,
+     first_offered_at, answered_at, agent_id, completed_at, abandoned_at, ended_at,
+     removed_reason, wait_seconds, handle_seconds, disposition, offers, rejections, expirations,
+     requeues, callback_requested)
+SELECT contact_id, pool_id, channel, coalesce(queue_class, arrival_class), customer_key, subject,
+       arrived_at, queued_at, first_offered_at, answered_at, agent_id, completed_at,
+       abandoned_at, ended_at, removed_reason, wait_seconds, handle_seconds, disposition, offers,
+       rejections, expirations, requeues, callback_requested
+FROM patches_in
+ON CONFLICT (contact_id) DO NOTHING
+RETURNING contact_id
+"""
+
+UPDATE_STAGED_CONTACTS = """
+UPDATE contacts AS c SET
+    channel = coalesce(c.channel, p.channel),
+    customer_class = coalesce(p.queue_class, c.customer_class, p.arrival_class),
+    customer_key = coalesce(c.customer_key, p.customer_key),
+    subject = coalesce(c.subject, p.subject),
+    arrived_at = least(c.arrived_at, p.arrived_at),
+    queued_at = least(c.queued_at, p.queued_at),
+    first_offered_at = least(c.first_offered_at, p.first_offered_at),
+    answered_at = least(c.answered_at, p.answered_at),
+    agent_id = coalesce(c.agent_id, p.agent_id),
+    completed_at = least(c.completed_at, p.completed_at),
+    abandoned_at = least(c.abandoned_at, p.abandoned_at),
+    ended_at = least(c.ended_at, p.ended_at),
+    removed_reason = coalesce(c.removed_reason, p.removed_reason),
+    wait_seconds = coalesce(c.wait_seconds, p.wait_seconds),
+    handle_seconds = coalesce(c.handle_seconds, p.handle_seconds),
+    disposition = coalesce(c.disposition, p.disposition),
+    offers = c.offers + p.offers,
+    rejections = c.rejections + p.rejections,
+    expirations = c.expirations + p.expirations,
+    requeues = c.requeues + p.requeues,
+    callback_requested = c.callback_requested OR p.callback_requested,
+    updated_at = now()
+FROM patches_in AS p
+WHERE c.contact_id = p.contact_id AND p.contact_id <> ALL($1::text[])
+"""
+
+INSERT_STAGED_DECISIONS = f"""
+INSERT INTO routing_decisions ({", ".join(DECISION_COLUMNS)})
+SELECT {", ".join(DECISION_COLUMNS)} FROM decisions_in
+ON CONFLICT (event_id) DO NOTHING
+"""
+
+INSERT_STAGED_AGENT_STATES = f"""
+INSERT INTO agent_state_history ({", ".join(AGENT_STATE_COLUMNS)})
+SELECT {", ".join(AGENT_STATE_COLUMNS)} FROM agent_states_in
+ON CONFLICT (event_id) DO NOTHING
 """
 
 UPSERT_CONTACT = """
@@ -382,10 +565,18 @@ class WriteResult:
 
 
 class InteractionLogWriter:
-    """Writes batches of entries into the interaction log; see the module docstring."""
+    """Writes batches of entries into the interaction log; see the module docstring.
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    ``method="copy"`` (the default) streams each batch into temporary staging tables with
+    COPY and moves it on with one ``INSERT ... SELECT ... ON CONFLICT`` per table;
+    ``method="insert"`` sends the rows as statement parameters. Both keep the first copy of
+    an event id and project only newly inserted records."""
+
+    def __init__(self, pool: asyncpg.Pool, method: str = "copy") -> None:
+        if method not in ("copy", "insert"):
+            raise ValueError(f"unknown write method {method!r}")
         self._pool = pool
+        self._copy = method == "copy"
 
     async def write(self, entries: Sequence[LogEntry]) -> WriteResult:
         batch = unique_entries(entries)
@@ -397,27 +588,35 @@ class InteractionLogWriter:
         return result
 
     async def _write(self, connection: asyncpg.Connection, batch: list[LogEntry]) -> WriteResult:
-        rows = [event_row(e) for e in batch]
-        columns = list(zip(*rows, strict=True))
-        inserted = {
-            r["event_id"]
-            for r in await connection.fetch(INSERT_EVENTS, *[list(col) for col in columns])
-        }
+        if self._copy:
+            await connection.execute(STAGING)
+            await connection.copy_records_to_table(
+                "events_in", records=[event_row(e) for e in batch], columns=EVENT_COLUMNS
+            )
+            inserted = {r["event_id"] for r in await connection.fetch(INSERT_STAGED_EVENTS)}
+        else:
+            columns = zip(*[event_row(e) for e in batch], strict=True)
+            params = [list(col) for col in columns]
+            inserted = {r["event_id"] for r in await connection.fetch(INSERT_EVENTS, *params)}
         new = [e for e in batch if e.record.event_id in inserted]
         records = [e.record for e in new]
-        patches = [p.args() for p in map(contact_patch, records) if p is not None]
+        patches = [p for p in map(contact_patch, records) if p is not None]
         decisions = [d for d in map(decision_row, records) if d is not None]
         closes = [c for c in map(decision_outcome, records) if c is not None]
         states = [s for s in map(agent_state_row, records) if s is not None]
-        if patches:
-            await connection.executemany(UPSERT_CONTACT, patches)
+        if self._copy:
+            await self._copy_projections(connection, patches, decisions, states)
+        else:
+            if patches:
+                await connection.executemany(UPSERT_CONTACT, [p.args() for p in patches])
+            if decisions:
+                await connection.executemany(INSERT_DECISION, decisions)
+            if states:
+                await connection.executemany(INSERT_AGENT_STATE, states)
         if decisions:
-            await connection.executemany(INSERT_DECISION, decisions)
             await connection.execute(CLOSE_NEW_DECISIONS, [d[0] for d in decisions])
         if closes:
             await connection.executemany(CLOSE_DECISION, closes)
-        if states:
-            await connection.executemany(INSERT_AGENT_STATE, states)
         counted = sorted(
             {
                 r.contact_id
@@ -433,6 +632,32 @@ class InteractionLogWriter:
             for row in await connection.fetch(CONTACT_LABELS, counted):
                 labels[row["contact_id"]] = (row["customer_class"], row["channel"])
         return WriteResult(new, labels)
+
+    @staticmethod
+    async def _copy_projections(
+        connection: asyncpg.Connection,
+        patches: list[ContactPatch],
+        decisions: list[tuple[Any, ...]],
+        states: list[tuple[Any, ...]],
+    ) -> None:
+        if patches:
+            rows = [p.args() for p in merge_patches(patches)]
+            await connection.copy_records_to_table(
+                "patches_in", records=rows, columns=PATCH_COLUMNS
+            )
+            created = [r["contact_id"] for r in await connection.fetch(INSERT_STAGED_CONTACTS)]
+            if len(created) < len(rows):
+                await connection.execute(UPDATE_STAGED_CONTACTS, created)
+        if decisions:
+            await connection.copy_records_to_table(
+                "decisions_in", records=decisions, columns=DECISION_COLUMNS
+            )
+            await connection.execute(INSERT_STAGED_DECISIONS)
+        if states:
+            await connection.copy_records_to_table(
+                "agent_states_in", records=states, columns=AGENT_STATE_COLUMNS
+            )
+            await connection.execute(INSERT_STAGED_AGENT_STATES)
 
 
 def observe(result: WriteResult) -> None:

@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -49,11 +49,12 @@ class FaustPublisher:
         self._deps = deps
 
     async def publish(self, records: Sequence[Outbound]) -> None:
-        pending = [await self._deps.topic(r.topic).send(key=r.key, value=r.value) for r in records]
-        for future in pending:
-            await future
+        """Send every record, then wait for the broker to have them all."""
+        send = self._deps.send
+        await asyncio.gather(*[await send(r.topic, r.key, r.value) for r in records])
+        for name, count in Counter(r.topic.name for r in records).items():
+            metrics.EVENTS_OUT.labels(topic=name).inc(count)
         for r in records:
-            metrics.EVENTS_OUT.labels(topic=r.topic.name).inc()
             if r.topic is DEAD_LETTER:
                 reason = metrics.dead_letter_reason(json.loads(r.value).get("reason", ""))
                 metrics.DEAD_LETTERS.labels(source_topic=ROUTING.name, reason=reason).inc()
@@ -80,27 +81,36 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
     @app.agent(inputs, name="partition-by-pool")
     async def partition_by_pool(stream: Any) -> None:
         """Validate contact and agent events and re-key them by pool id; only routing inputs
-        travel on (messages in a conversation are for the log, not for routing)."""
-        async for event in stream.events():
-            message = event.message
-            metrics.EVENTS_IN.labels(
-                topic=metrics.topic_label(message.topic, deps.settings.topic_prefix)
-            ).inc()
-            try:
-                record = decode(event.value, accept=CONTACT_INPUTS | AGENT_INPUTS)
-            except InvalidMessage as exc:
-                await deps.dead_letter(
-                    exc.reason,
-                    source_topic=message.topic,
-                    payload=event.value,
-                    key=event.key,
-                    partition=message.partition,
-                    offset=message.offset,
-                )
-                continue
-            if record.TYPE in ROUTED_TYPES:
-                pool_id = getattr(record, "pool_id", "")
-                await routing_topic.send(key=pool_id.encode(), value=event.value)
+        travel on (messages in a conversation are for the log, not for routing). Per batch,
+        every send is awaited before the batch is acknowledged."""
+        settings = deps.settings
+        prefix = settings.topic_prefix
+        async for events in stream.take_events(
+            settings.routing_batch_size, within=settings.routing_batch_within
+        ):
+            pending = []
+            seen: Counter[str] = Counter()
+            for event in events:
+                message = event.message
+                seen[message.topic] += 1
+                try:
+                    record = decode(event.value, accept=CONTACT_INPUTS | AGENT_INPUTS)
+                except InvalidMessage as exc:
+                    await deps.dead_letter(
+                        exc.reason,
+                        source_topic=message.topic,
+                        payload=event.value,
+                        key=event.key,
+                        partition=message.partition,
+                        offset=message.offset,
+                    )
+                    continue
+                if record.TYPE in ROUTED_TYPES:
+                    pool_id = getattr(record, "pool_id", "")
+                    pending.append(await deps.send(ROUTING, pool_id.encode(), event.value))
+            await asyncio.gather(*pending)
+            for topic, count in seen.items():
+                metrics.EVENTS_IN.labels(topic=metrics.topic_label(topic, prefix)).inc(count)
 
     @app.agent(routing_topic, name="route")
     async def route(stream: Any) -> None:
