@@ -209,7 +209,7 @@ _EARLIEST = (
     "abandoned_at",
     "ended_at",
 )
-_COUNTS = ("offers", "rejections", "expirations", "requeues")
+_COUNTS = ("offers", "rejections", "expirations", "requeues", "rescinds")
 
 
 def merge_patches(patches: Iterable[ContactPatch]) -> list[ContactPatch]:
@@ -361,6 +361,7 @@ PATCH_COLUMNS = (
     "expirations",
     "requeues",
     "callback_requested",
+    "rescinds",
 )
 DECISION_COLUMNS = (
     "event_id",
@@ -390,7 +391,7 @@ CREATE TEMP TABLE IF NOT EXISTS patches_in (
     completed_at timestamptz, abandoned_at timestamptz, ended_at timestamptz,
     removed_reason text, wait_seconds double precision, handle_seconds double precision,
     disposition text, offers integer, rejections integer, expirations integer, requeues integer,
-    callback_requested boolean
+    callback_requested boolean, rescinds integer
 ) ON COMMIT DELETE ROWS;
 """
 
@@ -409,11 +410,11 @@ INSERT INTO contacts
     (contact_id, pool_id, channel, customer_class, customer_key, subject, arrived_at, queued_at,
      first_offered_at, answered_at, agent_id, completed_at, abandoned_at, ended_at,
      removed_reason, wait_seconds, handle_seconds, disposition, offers, rejections, expirations,
-     requeues, callback_requested)
+     requeues, callback_requested, rescinds)
 SELECT contact_id, pool_id, channel, coalesce(queue_class, arrival_class), customer_key, subject,
        arrived_at, queued_at, first_offered_at, answered_at, agent_id, completed_at,
        abandoned_at, ended_at, removed_reason, wait_seconds, handle_seconds, disposition, offers,
-       rejections, expirations, requeues, callback_requested
+       rejections, expirations, requeues, callback_requested, rescinds
 FROM patches_in
 ON CONFLICT (contact_id) DO NOTHING
 RETURNING contact_id
@@ -442,6 +443,7 @@ UPDATE contacts AS c SET
     expirations = c.expirations + p.expirations,
     requeues = c.requeues + p.requeues,
     callback_requested = c.callback_requested OR p.callback_requested,
+    rescinds = c.rescinds + p.rescinds,
     updated_at = now()
 FROM patches_in AS p
 WHERE c.contact_id = p.contact_id AND p.contact_id <> ALL($1::text[])
