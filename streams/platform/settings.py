@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     routing_batch_size: int = 500
     routing_batch_within: float = 0.005
     # worker transport: how long a fetch may wait for data, how long the producer gathers
-    consumer_fetch_max_wait: float = 0.01
+    consumer_fetch_max_wait: float = 0.05
     producer_linger: float = 0.0
     tick_interval: float = 1.0
     # a worker told to stop (SIGTERM) exits within this time even when the broker is away
