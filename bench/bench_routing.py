@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from streams import domain
+from streams.routing import domain
 
 SKILLS = ["billing", "tech", "orders", "fr"]
 SAMPLES = 1000

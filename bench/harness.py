@@ -81,7 +81,7 @@ async def _pipeline_rows(args: argparse.Namespace, env: pipeline.Env, parts: set
             ),
         ]
     if "features" in parts:
-        alone = await pipeline.throughput(env, *load, features=("streams.routing_agent",))
+        alone = await pipeline.throughput(env, *load, features=("streams.routing.agents",))
         rows.append(
             ("throughput, 1 worker, routing only (log in another process)", _rate(alone.rate), "")
         )

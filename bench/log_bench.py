@@ -14,7 +14,7 @@ from schemas import contacts as ct
 from schemas import routing as rt
 from schemas.base import Record
 from services.runtime.local import isolated_settings
-from streams import log_writer as lw
+from streams import interaction_log as lw
 
 BATCH = 1000
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

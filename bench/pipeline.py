@@ -224,7 +224,7 @@ async def throughput(
         settings.topic_prefix,
         [*load.agent_events(agents, pools), *load.contacts(contacts, pools)],
     )
-    with_log = "streams.log_writer" in features
+    with_log = "streams.interaction_log.agents" in features
     connection = await asyncpg.connect(settings.require_database_url())
     try:
         spawned = time.time()

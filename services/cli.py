@@ -16,7 +16,7 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
-    from streams.adapters.migrations import migrate
+    from streams.platform.migrations import migrate
 
     applied = asyncio.run(migrate(settings.require_database_url()))
     print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
@@ -24,7 +24,7 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _topics(args: argparse.Namespace, settings: Settings) -> int:
-    from streams.adapters.topics import ensure_topics
+    from streams.platform.topics import ensure_topics
 
     created = asyncio.run(ensure_topics(settings.kafka_bootstrap_servers, settings.topic_prefix))
     print(f"created {len(created)} topic(s): {', '.join(created) or 'all existed'}")

@@ -11,13 +11,13 @@ import importlib
 
 import faust
 
-from streams.deps import WorkerDeps
+from streams.platform.deps import WorkerDeps
 from streams.platform.settings import Settings
 from streams.platform.worker import App
 
 FEATURES: tuple[str, ...] = (
-    "streams.routing_agent",
-    "streams.log_writer",
+    "streams.routing.agents",
+    "streams.interaction_log.agents",
     "streams.notices.agents",
 )
 

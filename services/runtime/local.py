@@ -22,8 +22,8 @@ def local_runtime(
 ) -> Iterator[Settings]:
     """Start what ``settings`` does not point at; yield settings that point at it all, with
     topics created and migrations applied."""
-    from streams.adapters.migrations import migrate
-    from streams.adapters.topics import ensure_topics
+    from streams.platform.migrations import migrate
+    from streams.platform.topics import ensure_topics
 
     with ExitStack() as stack:
         updates: dict[str, object] = {}
@@ -48,8 +48,8 @@ async def isolated_settings(
 ) -> Settings:
     """Settings for a deployment of its own on shared servers: freshly created topics (a
     unique prefix), a fresh migrated database and its own consumer group, plus ``values``."""
-    from streams.adapters.migrations import migrate
-    from streams.adapters.topics import ensure_topics
+    from streams.platform.migrations import migrate
+    from streams.platform.topics import ensure_topics
 
     prefix = f"t{uuid.uuid4().hex[:8]}."
     await ensure_topics(bootstrap_servers, prefix)

@@ -12,7 +12,6 @@ import faust
 from schemas.base import utc_now
 from schemas.shipments import ShipmentEvent
 from schemas.topics import CONTACTS, NOTICES, SHIPMENTS
-from streams.deps import WorkerDeps
 from streams.notices.config import notice_policy
 from streams.notices.delays import Decision, NoticeDecision
 from streams.notices.processor import (
@@ -23,6 +22,7 @@ from streams.notices.processor import (
 )
 from streams.notices.store_pg import PostgresNoticeStore
 from streams.platform import metrics
+from streams.platform.deps import WorkerDeps
 from streams.platform.retry import retry_transient
 from streams.platform.steps import decode_or_dead_letter
 

@@ -17,7 +17,7 @@ from schemas import agents as ag
 from schemas import contacts as ct
 from schemas import routing as rt
 from schemas.base import Record
-from streams import log_writer as lw
+from streams import interaction_log as lw
 from tests.support.metrics import sample_value
 from tests.support.pg_proxy import SwitchableProxy
 

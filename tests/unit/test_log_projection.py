@@ -12,7 +12,7 @@ import pytest
 from schemas import agents as ag
 from schemas import contacts as ct
 from schemas import routing as rt
-from streams import log_writer as lw
+from streams import interaction_log as lw
 from tests.support.metrics import sample_value
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

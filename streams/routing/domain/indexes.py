@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 
 from sortedcontainers import SortedList
 
-from streams.domain.model import (
+from streams.routing.domain.model import (
     AgentRecord,
     AgentStatus,
     Channel,

@@ -23,11 +23,11 @@ from schemas.base import Record
 from schemas.codec import InvalidMessage, decode
 from schemas.routing import AdvanceRoutingClock
 from schemas.topics import DEAD_LETTER, INTERACTIONS, OFFERS
-from streams import domain
-from streams.deps import dead_letter_record
 from streams.platform import metrics
-from streams.routing_metrics import count_offers
-from streams.routing_ports import (
+from streams.platform.deps import dead_letter_record
+from streams.routing import domain
+from streams.routing.metrics import count_offers
+from streams.routing.ports import (
     BatchClaimLost,
     InputRecord,
     Outbound,
@@ -36,7 +36,7 @@ from streams.routing_ports import (
     RoutingStore,
     RoutingTransaction,
 )
-from streams.routing_translate import ROUTED_TYPES, encode_output, event_time, to_domain
+from streams.routing.translate import ROUTED_TYPES, encode_output, event_time, to_domain
 
 log = logging.getLogger(__name__)
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from streams.domain import decisions, events
-from streams.domain.model import AgentRecord, AgentStatus, Channel, ContactRecord, ContactStatus
-from streams.domain.policy import choose_agent, choose_contact
-from streams.domain.state import HELD, PoolState, QueueStat, Step
+from streams.routing.domain import decisions, events
+from streams.routing.domain.model import (
+    AgentRecord,
+    AgentStatus,
+    Channel,
+    ContactRecord,
+    ContactStatus,
+)
+from streams.routing.domain.policy import choose_agent, choose_contact
+from streams.routing.domain.state import HELD, PoolState, QueueStat, Step
 
 __all__ = ["QueueStat", "Router"]
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from streams.domain.decisions import AgentCandidate, ContactCandidate, Explanation
-from streams.domain.indexes import AgentIndex, ContactRank, QueueIndex
-from streams.domain.model import (
+from streams.routing.domain.decisions import AgentCandidate, ContactCandidate, Explanation
+from streams.routing.domain.indexes import AgentIndex, ContactRank, QueueIndex
+from streams.routing.domain.model import (
     AgentRecord,
     Channel,
     ContactRecord,

@@ -15,14 +15,14 @@ import faust
 from schemas.codec import AGENT_INPUTS, CONTACT_INPUTS, InvalidMessage, decode
 from schemas.routing import AdvanceRoutingClock
 from schemas.topics import AGENT_EVENTS, CONTACTS, DEAD_LETTER, ROUTING
-from streams import domain
-from streams.adapters.routing_store import PostgresRoutingStore
-from streams.deps import WorkerDeps
 from streams.platform import metrics
-from streams.routing_metrics import RoutingGauges
-from streams.routing_ports import InputRecord, Outbound
-from streams.routing_processor import RoutingProcessor
-from streams.routing_translate import ROUTED_TYPES
+from streams.platform.deps import WorkerDeps
+from streams.routing import domain
+from streams.routing.metrics import RoutingGauges
+from streams.routing.ports import InputRecord, Outbound
+from streams.routing.processor import RoutingProcessor
+from streams.routing.store_pg import PostgresRoutingStore
+from streams.routing.translate import ROUTED_TYPES
 
 log = logging.getLogger(__name__)
 
