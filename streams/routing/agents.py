@@ -12,11 +12,13 @@ from typing import Any
 
 import faust
 
-from schemas.codec import AGENT_INPUTS, CONTACT_INPUTS, InvalidMessage, decode
+from schemas.codec import AGENT_INPUTS, CONTACT_INPUTS
 from schemas.routing import AdvanceRoutingClock
 from schemas.topics import AGENT_EVENTS, CONTACTS, DEAD_LETTER, ROUTING
 from streams.platform import metrics
 from streams.platform.deps import WorkerDeps
+from streams.platform.retry import backoff_delay
+from streams.platform.steps import decode_or_dead_letter
 from streams.routing import domain
 from streams.routing.metrics import RoutingGauges
 from streams.routing.ports import InputRecord, Outbound
@@ -27,6 +29,7 @@ from streams.routing.translate import ROUTED_TYPES
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 5.0  # routing resumes within seconds once PostgreSQL is back
+INPUT_TYPES = CONTACT_INPUTS | AGENT_INPUTS
 
 
 def pool_config(deps: WorkerDeps) -> domain.PoolConfig:
@@ -93,17 +96,8 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
             for event in events:
                 message = event.message
                 seen[message.topic] += 1
-                try:
-                    record = decode(event.value, accept=CONTACT_INPUTS | AGENT_INPUTS)
-                except InvalidMessage as exc:
-                    await deps.dead_letter(
-                        exc.reason,
-                        source_topic=message.topic,
-                        payload=event.value,
-                        key=event.key,
-                        partition=message.partition,
-                        offset=message.offset,
-                    )
+                record = await decode_or_dead_letter(event, INPUT_TYPES, deps)
+                if record is None:
                     continue
                 if record.TYPE in ROUTED_TYPES:
                     pool_id = getattr(record, "pool_id", "")
@@ -153,8 +147,9 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
 async def _process_with_retry(
     processor: RoutingProcessor, partition: int, records: list[InputRecord]
 ) -> None:
-    """Transient failures (PostgreSQL or the broker away) retry the same batch with backoff;
-    the batch is not acknowledged meanwhile, so nothing is lost."""
+    """Failures retry the same batch with backoff, the batch unacknowledged meanwhile, so
+    nothing is lost. Every failure is retried, not only the transient ones: a routing batch
+    cannot be skipped without losing the pool's state, and replaying it is harmless."""
     attempt = 0
     while True:
         started = asyncio.get_running_loop().time()
@@ -170,7 +165,7 @@ async def _process_with_retry(
             raise
         except Exception:
             attempt += 1
-            delay = min(MAX_BACKOFF_SECONDS, 0.2 * 2**attempt) * random.uniform(0.5, 1.0)
+            delay = backoff_delay(attempt, base=0.4, cap=MAX_BACKOFF_SECONDS, rand=random.random())
             log.exception(
                 "routing partition %s failed (attempt %d); retrying in %.1f s",
                 partition,

@@ -15,9 +15,10 @@ webhook retry) is recognised by its event id within the pool and yields nothing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from schemas.base import Record
 from schemas.codec import InvalidMessage, decode
@@ -109,8 +110,12 @@ class RoutingProcessor:
                     return []
                 outbound, decided = self._route(partition, fresh, transaction.processed_at)
                 published = True
-                await self._publisher.publish(outbound)
-                await transaction.save(self._changes(partition), fresh[-1].offset)
+                # the broker's acknowledgements and the state's statements overlap; the commit
+                # (leaving this block) waits for both, so the state never runs ahead of outputs
+                await _both(
+                    self._publisher.publish(outbound),
+                    transaction.save(self._changes(partition), fresh[-1].offset),
+                )
             self._known_offsets[partition] = fresh[-1].offset
             for pool_id, decisions in decided:  # counted once committed, not per attempt
                 count_offers(pool_id, decisions)
@@ -212,6 +217,13 @@ class RoutingProcessor:
             reason, self._topic, item.value, item.key, item.partition, item.offset
         )
         return Outbound(DEAD_LETTER, self._topic.encode(), record.to_bytes())
+
+
+async def _both(first: Awaitable[None], second: Awaitable[None]) -> None:
+    """Run both to the end, then raise the first failure if any (no task left behind)."""
+    for outcome in await asyncio.gather(first, second, return_exceptions=True):
+        if isinstance(outcome, BaseException):
+            raise outcome
 
 
 def _timed(
