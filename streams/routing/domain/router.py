@@ -1,4 +1,8 @@
-"""The router of one pool: applies inputs to the pool state and returns its decisions."""
+"""The router of one pool: applies inputs to the pool state and returns its decisions.
+
+One handler per input type, side by side: together they are the pool's state machine, which
+reads best in one place (the state and its bookkeeping live in ``state``, the two choices in
+``policy``, the indexes in ``indexes``)."""
 
 from __future__ import annotations
 
