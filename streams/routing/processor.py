@@ -32,8 +32,8 @@ from streams.routing.ports import (
     BatchClaimLost,
     InputRecord,
     Outbound,
+    OutputPublisher,
     PoolChanges,
-    Publisher,
     RoutingStore,
     RoutingTransaction,
 )
@@ -59,7 +59,7 @@ class RoutingProcessor:
     def __init__(
         self,
         store: RoutingStore,
-        publisher: Publisher,
+        publisher: OutputPublisher,
         *,
         topic: str,
         config: domain.PoolConfig,
