@@ -1,35 +1,24 @@
 """The engine drives the real policy: with one class it is, path by path, the first-come
-first-served M/M/c queue; contacts are conserved; patience, pools and seeds behave."""
+first-served M/M/c queue, and with strict priority the non-preemptive priority queue;
+contacts are conserved; patience, pools and seeds behave."""
 
 from __future__ import annotations
 
-import heapq
 import random
 
 import pytest
 
 from streams.domain.model import Channel
 from streams.simulation import ArrivalStream, HandleTime, Scenario, run_replication
+from tests.unit.simulation.reference import priority_waits
 from tests.unit.simulation.scenarios import HANDLE, classes, single_class
 
 
-def fcfs_waits(scenario: Scenario, seed: int, servers: int | None = None) -> list[float]:
-    """Waits of an independent FCFS M/M/c (Kiefer-Wolfowitz) fed the same random draws the
-    engine makes: the first arrival, then at each arrival the next gap and the handle time."""
-    rng = random.Random(seed)
-    rate = scenario.arrivals[0].per_hour / 3600
-    free = [0.0] * (servers or scenario.agents)
-    waits = []
-    t = rng.expovariate(rate)
-    while t < scenario.end:
-        following = t + rng.expovariate(rate)
-        handle = rng.expovariate(1 / HANDLE)
-        start = max(t, heapq.heappop(free))
-        heapq.heappush(free, start + handle)
-        if t >= scenario.warmup:
-            waits.append(start - t)
-        t = following
-    return waits
+def reference_waits(scenario: Scenario, seed: int, servers: int | None = None) -> list[float]:
+    rates = [stream.per_hour / 3600 for stream in scenario.arrivals]
+    agents = servers or scenario.agents
+    waits = priority_waits(rates, agents, HANDLE, scenario.end, seed, scenario.warmup)
+    return [w for stream in waits for w in stream]
 
 
 @pytest.mark.parametrize(("agents", "rho"), [(2, 0.7), (10, 0.85), (50, 0.95)])
@@ -37,9 +26,21 @@ def test_one_class_is_fcfs_mmc_path_by_path(agents: int, rho: float) -> None:
     scenario = single_class(agents, rho, 6000)
     result = run_replication(scenario, 7)
     simulated = sorted(result.classes["standard"].waits)
-    expected = sorted(fcfs_waits(scenario, 7))
+    expected = sorted(reference_waits(scenario, 7))
     assert len(simulated) == len(expected) > 5000
     assert simulated == pytest.approx(expected, abs=1e-6)
+
+
+@pytest.mark.parametrize("rho", [0.8, 0.95])
+def test_strict_priority_is_the_priority_queue_path_by_path(rho: float) -> None:
+    loads = {"gold": 2.0 * rho, "silver": 3.0 * rho, "bronze": 5.0 * rho}
+    scenario = classes(10, loads, 6000, aging_per_second=0.0)
+    result = run_replication(scenario, 8)
+    rates = [stream.per_hour / 3600 for stream in scenario.arrivals]
+    expected = priority_waits(rates, 10, HANDLE, scenario.end, 8, scenario.warmup)
+    for name, waits in zip(loads, expected, strict=True):
+        simulated = sorted(result.classes[name].waits)
+        assert simulated == pytest.approx(sorted(waits), abs=1e-6), name
 
 
 def test_contacts_are_conserved_and_patience_abandons() -> None:
@@ -89,7 +90,7 @@ def test_a_chat_agent_of_capacity_three_is_three_servers() -> None:
         capacity={"chat": 3},
     )
     waits = sorted(run_replication(scenario, 1).classes["standard"].waits)
-    assert waits == pytest.approx(sorted(fcfs_waits(scenario, 1, servers=3)), abs=1e-6)
+    assert waits == pytest.approx(sorted(reference_waits(scenario, 1, servers=3)), abs=1e-6)
 
 
 def test_lognormal_handle_times_keep_their_mean() -> None:
