@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 
 from streams.platform.settings import Settings
 from streams.simulation import (
@@ -148,11 +149,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         scenario = scenario_from(args, settings)
     except ValueError as exc:
-        print(f"contactcenter simulate: {exc}")
+        print(f"contactcenter simulate: {exc}", file=sys.stderr)
         return 2
     if args.staffing:
         if not args.target:
-            print("contactcenter simulate: --staffing needs --target")
+            print("contactcenter simulate: --staffing needs --target", file=sys.stderr)
             return 2
         staffing = fewest_agents(
             scenario, args.target, replications=args.replications, seed=args.seed, jobs=args.jobs
