@@ -30,6 +30,7 @@ from streams.domain import (
     RoutingInput,
 )
 from streams.simulation.config import Scenario, Team
+from streams.simulation.prediction import RecentHandleTimes, WaitPredictor
 from streams.simulation.statistics import RunResult, Tally
 
 _ARRIVAL, _COMPLETION, _PATIENCE = 0, 1, 2
@@ -44,10 +45,11 @@ class _Contact:
     counted: bool
     waiting: bool = True
     agent_id: str = ""
+    predicted: float | None = None
 
 
 class _Engine:
-    def __init__(self, scenario: Scenario, seed: int) -> None:
+    def __init__(self, scenario: Scenario, seed: int, *, predict: bool) -> None:
         self.scenario = scenario
         self.rng = random.Random(seed)
         self.handle_time = scenario.handle.sampler(self.rng)
@@ -75,10 +77,32 @@ class _Engine:
             (self.classes[s.customer_class], self.groups[(s.customer_class, s.channel.value)])
             for s in streams
         ]
+        self.predictors = (
+            [
+                WaitPredictor(
+                    policy,
+                    team.agents,
+                    self.rates_of(index),
+                    RecentHandleTimes(scenario.handle.mean_seconds),
+                )
+                for index, team in enumerate(self.teams)
+            ]
+            if predict
+            else []
+        )
         patience = scenario.patience_seconds
         self.patience: Callable[[], float] | None = (
             None if patience is None else (lambda: self.rng.expovariate(1.0 / patience))
         )
+
+    def rates_of(self, team: int) -> dict[str, float]:
+        """Arrivals per second of every class the team serves."""
+        rates: dict[str, float] = {}
+        for stream in self.scenario.arrivals:
+            cls = stream.customer_class
+            if self.team_of_class.get(cls, 0) == team:
+                rates[cls] = rates.get(cls, 0.0) + stream.per_hour / 3600
+        return rates
 
     def push(self, at: float, kind: int, ref: int) -> None:
         self.sequence += 1
@@ -129,6 +153,9 @@ class _Engine:
                 tally.offered += 1
         event = ContactArrived(str(contact_id), stream.channel, stream.customer_class, {})
         self.apply(team, event, now)
+        if contact.waiting and self.predictors:
+            queue = self.routers[team].queue_view()
+            contact.predicted = self.predictors[team].predict(stream.customer_class, queue)
         if contact.waiting and self.patience is not None:
             self.push(now + self.patience(), _PATIENCE, contact_id)
 
@@ -148,6 +175,8 @@ class _Engine:
                 elif kind is ContactReleased:
                     assert isinstance(decision, ContactReleased)
                     self.release(decision.agent_id, now)
+                    if self.predictors:
+                        self.predictors[team].handle.add(decision.handle_seconds)
                 elif kind is ContactRemoved:
                     assert isinstance(decision, ContactRemoved)
                     self.abandon(int(decision.contact_id))
@@ -159,6 +188,9 @@ class _Engine:
         if contact.counted:
             for tally in self.stream_tallies[contact.stream]:
                 tally.waits.append(decision.waited_seconds)
+                if contact.predicted is not None:
+                    tally.predicted.append(contact.predicted)
+                    tally.queued_waits.append(decision.waited_seconds)
         agent = contact.agent_id = decision.agent_id
         self.agent_work[agent] += 1
         if self.agent_work[agent] == 1:
@@ -180,6 +212,8 @@ class _Engine:
                 tally.abandoned += 1
 
 
-def run_replication(scenario: Scenario, seed: int) -> RunResult:
-    """One independent run of the scenario with its own random stream."""
-    return _Engine(scenario, seed).run()
+def run_replication(scenario: Scenario, seed: int, *, predict: bool = False) -> RunResult:
+    """One independent run of the scenario with its own random stream. With ``predict``,
+    every contact that has to queue gets a predicted wait (``WaitPredictor``) when it
+    joins, and the tallies keep the predictions with the waits that followed."""
+    return _Engine(scenario, seed, predict=predict).run()

@@ -23,6 +23,8 @@ class Tally:
     offered: int = 0
     abandoned: int = 0
     waits: array[float] = field(default_factory=lambda: array("d"))
+    predicted: array[float] = field(default_factory=lambda: array("d"))
+    queued_waits: array[float] = field(default_factory=lambda: array("d"))
 
     @property
     def answered(self) -> int:
@@ -30,6 +32,12 @@ class Tally:
 
     def mean_wait(self) -> float:
         return sum(self.waits) / len(self.waits) if self.waits else 0.0
+
+    def prediction_mae(self) -> float:
+        """Mean absolute error of the waits predicted for contacts that had to queue
+        (``predicted`` and ``queued_waits`` are in the same order)."""
+        pairs = list(zip(self.predicted, self.queued_waits, strict=True))
+        return sum(abs(p - w) for p, w in pairs) / len(pairs) if pairs else 0.0
 
     def quantile(self, q: float) -> float:
         if not self.waits:
