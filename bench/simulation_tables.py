@@ -17,6 +17,7 @@ from streams.simulation import (
     Summary,
     Target,
     fewest_agents,
+    run_replications,
     simulate,
 )
 from streams.simulation.queueing import (
@@ -156,6 +157,27 @@ def staffing_table() -> None:
         print(f"| {shown} | {wanted} | {found.agents} | {tried} | {erlang} |")
 
 
+def prediction_table() -> None:
+    print(
+        "| pool | class | contacts that queued | mean wait when queued s "
+        "| predicted wait: mean absolute error s |"
+    )
+    print("|---|---|---:|---:|---:|")
+    for label, agents, aging in (
+        ("12 agents, strict priority", 12, 0.0),
+        ("14 agents, strict priority", 14, 0.0),
+        ("12 agents, aging 1/s", 12, 1.0),
+    ):
+        s = scenario(agents, SEED_RATES, 60_000, aging_per_second=aging)
+        results = run_replications(s, REPLICATIONS, 1, ARGS.jobs, predict=True)
+        for cls in ("vip", "standard"):
+            tallies = [r.classes[cls] for r in results]
+            queued = sum(len(t.queued_waits) for t in tallies)
+            waited = sum(sum(t.queued_waits) for t in tallies) / queued
+            mae = sum(t.prediction_mae() * len(t.queued_waits) for t in tallies) / queued
+            print(f"| {label} | {cls} | {queued} | {waited:.1f} | {mae:.1f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", type=float, default=1.0)
@@ -170,6 +192,7 @@ def main() -> None:
         "shared": shared_table,
         "aging": aging_table,
         "staffing": staffing_table,
+        "prediction": prediction_table,
     }
     for name in ARGS.tables:
         started = time.perf_counter()

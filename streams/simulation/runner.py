@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 
 from streams.simulation.config import Scenario
 from streams.simulation.engine import run_replication
@@ -16,15 +17,16 @@ def replication_seeds(seed: int, replications: int) -> list[int]:
 
 
 def run_replications(
-    scenario: Scenario, replications: int, seed: int, jobs: int = 1
+    scenario: Scenario, replications: int, seed: int, jobs: int = 1, *, predict: bool = False
 ) -> list[RunResult]:
     if replications < 1:
         raise ValueError("at least one replication is needed")
     seeds = replication_seeds(seed, replications)
+    run = partial(run_replication, scenario, predict=predict)
     if jobs <= 1 or replications == 1:
-        return [run_replication(scenario, s) for s in seeds]
+        return [run(s) for s in seeds]
     with ProcessPoolExecutor(max_workers=min(jobs, replications)) as pool:
-        return list(pool.map(run_replication, [scenario] * replications, seeds))
+        return list(pool.map(run, seeds))
 
 
 def simulate(
