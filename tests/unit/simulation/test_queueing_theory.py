@@ -31,12 +31,15 @@ def test_mean_wait_is_erlang_c() -> None:
     assert measured == pytest.approx(mean_wait(2, 1.4, HANDLE), rel=0.1)
 
 
-def reference_mean_waits(agents: int, loads: list[float], contacts: int) -> list[float]:
-    """Mean waits per class of the queue the policy equals path by path (test_engine)."""
+def reference_waits(agents: int, loads: list[float], contacts: int) -> list[list[float]]:
+    """Waits per class of the queue the policy equals path by path (test_engine)."""
     rates = [load / HANDLE for load in loads]
     end = contacts / sum(rates) / 0.9
-    waits = priority_waits(rates, agents, HANDLE, end, seed=3, start=end / 10)
-    return [sum(class_waits) / len(class_waits) for class_waits in waits]
+    return priority_waits(rates, agents, HANDLE, end, seed=3, start=end / 10)
+
+
+def reference_mean_waits(agents: int, loads: list[float], contacts: int) -> list[float]:
+    return [sum(w) / len(w) for w in reference_waits(agents, loads, contacts)]
 
 
 @pytest.mark.parametrize(("agents", "rho", "contacts"), [(2, 0.8, 300_000), (10, 0.85, 1_000_000)])
@@ -45,6 +48,12 @@ def test_the_queue_the_policy_equals_has_erlang_c_waits(
 ) -> None:
     (measured,) = reference_mean_waits(agents, [agents * rho], contacts)
     assert measured == pytest.approx(mean_wait(agents, agents * rho, HANDLE), rel=0.1)
+
+
+def test_the_queue_the_policy_equals_has_erlang_c_service_level_near_saturation() -> None:
+    (waits,) = reference_waits(50, [47.5], 1_000_000)
+    measured = sum(1 for w in waits if w <= 20.0) / len(waits)
+    assert measured == pytest.approx(service_level(50, 47.5, HANDLE, 20.0), rel=0.1)
 
 
 def test_the_queue_the_policy_equals_has_cobham_waits() -> None:
