@@ -34,8 +34,8 @@ def seed_scenario(contacts: int, **options: object) -> Scenario:
 
 
 def test_one_shared_pool_serves_vips_as_well_as_a_dedicated_team() -> None:
-    shared = simulate(seed_scenario(6000), replications=2, seed=21, jobs=2)
-    dedicated = simulate(seed_scenario(6000, dedicated={"vip": 4}), replications=2, seed=21, jobs=2)
+    shared = simulate(seed_scenario(3000), replications=2, seed=21, jobs=2)
+    dedicated = simulate(seed_scenario(3000, dedicated={"vip": 4}), replications=2, seed=21, jobs=2)
     vip_shared, vip_dedicated = shared.classes["vip"], dedicated.classes["vip"]
     assert vip_shared.service_level.mean >= vip_dedicated.service_level.mean - 0.01
     assert vip_shared.mean_wait.mean <= vip_dedicated.mean_wait.mean
@@ -46,7 +46,7 @@ def test_one_shared_pool_serves_vips_as_well_as_a_dedicated_team() -> None:
 
 def test_aging_shortens_the_standard_tail_at_a_cost_to_vips() -> None:
     def run(aging: float) -> tuple[float, float, float]:
-        scenario = classes(10, {"vip": 6.0, "standard": 3.0}, 10000, aging_per_second=aging)
+        scenario = classes(10, {"vip": 6.0, "standard": 3.0}, 8000, aging_per_second=aging)
         result = run_replication(scenario, 22)
         vip, standard = result.classes["vip"], result.classes["standard"]
         return vip.service_level(20.0), max(standard.waits), standard.quantile(0.9)
@@ -64,7 +64,7 @@ def test_staffing_search_finds_the_erlang_c_size() -> None:
         arrivals=(ArrivalStream("standard", Channel.VOICE, per_hour),),
         agents=1,
         handle=HandleTime(HANDLE),
-        hours=hours_for(4000, 4.0),
+        hours=hours_for(3000, 4.0),
         aging_per_second=0.0,
     )
     target = Target(0.9, 20.0)
