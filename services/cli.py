@@ -100,6 +100,12 @@ def _gateway(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from services.simulate import run
+
+    return run(args, settings)
+
+
 def _desk(args: argparse.Namespace, settings: Settings) -> int:
     from services.desk.app import serve
     from services.desk.auth import issue_token_command
@@ -120,6 +126,7 @@ COMMANDS: dict[str, tuple[str, Handler]] = {
     "notifier": ("send due notices (Twilio SMS, SMTP email); serve status callbacks", _notifier),
     "gateway": ("serve Twilio voice/SMS webhooks, inbound e-mail (SMTP) and web chat", _gateway),
     "desk": ("serve the agent desk (offers, screen pop, replies); --issue-token AGENT", _desk),
+    "simulate": ("run the routing policy in virtual time; service levels, staffing", _simulate),
 }
 
 
@@ -147,6 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "desk":
             command.add_argument("--issue-token", metavar="AGENT", help="print a new desk token")
             command.add_argument("--pool", help="the agent's pool when the agent is new")
+        if name == "simulate":
+            from services.simulate import add_arguments
+
+            add_arguments(command)
     return parser
 
 

@@ -19,6 +19,7 @@ ALL: dict[str, Path] = {}
 PURE_CORES = {
     # module prefix → project modules it may import
     "streams.routing.domain": ("streams.routing.domain",),
+    "streams.simulation": ("streams.routing.domain", "streams.simulation"),
     "streams.notices.delays": ("schemas", "streams.notices.policy"),
     "streams.notices.policy": ("schemas",),
 }
