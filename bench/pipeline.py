@@ -144,12 +144,14 @@ def bare_result(process: subprocess.Popen[bytes], timeout: float) -> dict[str, f
 
 @contextmanager
 def profiled(pid: int, svg: Path | None) -> Iterator[None]:
-    """py-spy records ``pid`` while the block runs and writes a flame graph to ``svg``."""
+    """py-spy records ``pid`` while the block runs and writes a flame graph to ``svg`` (the
+    collapsed stacks instead, one per line with its count, when the name ends in ``.txt``)."""
     if svg is None:
         yield
         return
+    raw = ["--format", "raw"] if svg.suffix == ".txt" else []
     spy = subprocess.Popen(
-        ["py-spy", "record", "--pid", str(pid), "--output", str(svg), "--rate", "50"],
+        ["py-spy", "record", "--pid", str(pid), "--output", str(svg), "--rate", "50", *raw],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         executable=str(Path(sys.executable).parent / "py-spy"),

@@ -41,7 +41,7 @@ class WorkerDeps:
         async with self._pool_lock:
             if self._pool is None:
                 self._pool = await asyncpg.create_pool(
-                    self.settings.require_database_url(), min_size=1, max_size=8
+                    self.settings.require_database_url(), min_size=1, max_size=12
                 )
             return self._pool
 

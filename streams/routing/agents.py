@@ -119,8 +119,15 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
                     InputRecord(message.partition, message.offset, event.key, event.value)
                 )
             routing = await get_processor()
+            # partitions are independent (one owner, own offsets and rows): their round trips
+            # to PostgreSQL and the broker overlap; each keeps its own order
+            await asyncio.gather(
+                *(
+                    _process_with_retry(routing, partition, records)
+                    for partition, records in sorted(by_partition.items())
+                )
+            )
             for partition in sorted(by_partition):
-                await _process_with_retry(routing, partition, by_partition[partition])
                 gauges.update(partition, routing.routers(partition))
 
     @app.timer(interval=deps.settings.tick_interval)  # type: ignore[untyped-decorator]
