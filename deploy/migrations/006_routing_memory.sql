@@ -14,9 +14,10 @@ CREATE TABLE routing_memory (
 );
 CREATE INDEX routing_memory_age ON routing_memory (pool_id, kind, at);
 
--- The processing time claimed for the batch that follows "offset" (batch_after): offers made
--- in that batch give agents their window from then. Claimed and committed before anything of
--- the batch is published, so a replay of the batch reuses it and its outputs stay the same.
+-- The processing time claimed for the inputs after "offset" up to batch_until: offers made from
+-- them give agents their window from then. Claimed and committed before anything of a batch is
+-- published; while "offset" is below batch_until some outputs may be out with that time, so
+-- every replay of those inputs, whatever its batch boundaries, reuses it.
 ALTER TABLE routing_offsets
-    ADD COLUMN batch_after bigint,
+    ADD COLUMN batch_until bigint,
     ADD COLUMN batch_time double precision;

@@ -70,7 +70,7 @@ class RoutingTransaction(Protocol):
 
     @property
     def processed_at(self) -> float:
-        """The processing time of the batch after ``stored_offset``: claimed by the first
+        """The processing time of the inputs after ``stored_offset``: claimed by the first
         attempt and committed before it published anything, so every replay reuses it."""
 
     async def load_pools(self) -> list[PoolRows]:
@@ -82,14 +82,17 @@ class RoutingTransaction(Protocol):
 
 class RoutingStore(Protocol):
     def partition(
-        self, topic: str, partition: int, *, now: float, renew: bool = False
+        self, topic: str, partition: int, *, now: float, until: int, renew: bool = False
     ) -> AbstractAsyncContextManager[RoutingTransaction]:
         """A transaction that holds the partition's stored offset locked until it ends.
 
-        Before it starts, the processing time of the next batch is claimed and committed:
-        ``now`` unless a batch after the same stored offset already claimed one, which is
-        kept (it may have published) unless ``renew`` says that attempt published nothing.
-        Raises ``BatchClaimLost`` if the offset moved between the claim and the lock."""
+        Before it starts, the processing time of the inputs after the stored offset up to
+        ``until`` (the batch's last offset) is claimed and committed: ``now``, unless an
+        earlier claim still covers inputs after the stored offset (some outputs may be out
+        with it, uncommitted: a crash, a failed commit), which is kept and extended to
+        ``until`` unless ``renew`` says the attempt that claimed it published nothing. So a
+        replay reuses the time whatever its batch boundaries. Raises ``BatchClaimLost`` if
+        the offset moved between the claim and the lock."""
 
 
 class OutputPublisher(Protocol):

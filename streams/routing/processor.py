@@ -91,7 +91,7 @@ class RoutingProcessor:
         claimed_here = False
         try:
             async with self._store.partition(
-                self._topic, partition, now=now, renew=renew
+                self._topic, partition, now=now, until=records[-1].offset, renew=renew
             ) as transaction:
                 claimed_here = transaction.processed_at == now
                 stored = transaction.stored_offset

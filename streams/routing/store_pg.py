@@ -17,13 +17,17 @@ from streams.routing.ports import (
     RoutingTransaction,
 )
 
+# Reuse the claimed time while some inputs it covers may be out uncommitted (offset below
+# batch_until), extending it to this batch; else claim ``now`` for this batch. SET sees the old
+# row in every expression.
 CLAIM_BATCH = """
-INSERT INTO routing_offsets AS o (topic, partition, "offset", batch_after, batch_time)
-VALUES ($1, $2, -1, -1, $3)
+INSERT INTO routing_offsets AS o (topic, partition, "offset", batch_until, batch_time)
+VALUES ($1, $2, -1, $5, $3)
 ON CONFLICT (topic, partition) DO UPDATE SET
-    batch_after = o."offset",
-    batch_time = CASE WHEN o.batch_after = o."offset" AND o.batch_time IS NOT NULL AND NOT $4
-                      THEN o.batch_time ELSE $3 END
+    batch_time = CASE WHEN o.batch_until > o."offset" AND o.batch_time IS NOT NULL AND NOT $4
+                      THEN o.batch_time ELSE $3 END,
+    batch_until = CASE WHEN o.batch_until > o."offset" AND o.batch_time IS NOT NULL AND NOT $4
+                       THEN GREATEST(o.batch_until, $5) ELSE $5 END
 RETURNING "offset", batch_time
 """
 
@@ -195,10 +199,10 @@ class PostgresRoutingStore:
 
     @asynccontextmanager
     async def partition(
-        self, topic: str, partition: int, *, now: float, renew: bool = False
+        self, topic: str, partition: int, *, now: float, until: int, renew: bool = False
     ) -> AsyncIterator[RoutingTransaction]:
         async with self._pool.acquire() as connection:
-            claimed = await connection.fetchrow(CLAIM_BATCH, topic, partition, now, renew)
+            claimed = await connection.fetchrow(CLAIM_BATCH, topic, partition, now, renew, until)
             async with connection.transaction():
                 transaction = _PostgresTransaction(
                     connection, topic, partition, claimed["batch_time"]

@@ -15,6 +15,7 @@ from tests.support.routing_fakes import MemoryRoutingStore
 
 TOPIC = "routing"
 NOW = 1_800_000_000.0
+UNTIL = 1_000  # the last offset of the batch: above every offset these tests store
 
 
 @pytest.fixture(params=["memory", "postgres"])
@@ -38,19 +39,19 @@ def change(pool_id: str, clock: float, **contacts: dict[str, object] | None) -> 
 
 
 async def test_a_new_partition_has_no_offset_and_no_pools(store: RoutingStore) -> None:
-    async with store.partition(TOPIC, 0, now=NOW) as tx:
+    async with store.partition(TOPIC, 0, now=NOW, until=UNTIL) as tx:
         assert tx.stored_offset == -1
         assert await tx.load_pools() == []
 
 
 async def test_saved_rows_and_offset_load_back(store: RoutingStore) -> None:
     row = {"contact_id": "c1", "status": "waiting", "nested": {"skills": {"en": 3}}}
-    async with store.partition(TOPIC, 1, now=NOW) as tx:
+    async with store.partition(TOPIC, 1, now=NOW, until=UNTIL) as tx:
         await tx.save(
             [PoolChanges("p1", 12.5, contacts={"c1": row}, agents={"a1": {"status": "ready"}})],
             41,
         )
-    async with store.partition(TOPIC, 1, now=NOW) as tx:
+    async with store.partition(TOPIC, 1, now=NOW, until=UNTIL) as tx:
         assert tx.stored_offset == 41
         (pool,) = await tx.load_pools()
         assert (pool.pool_id, pool.clock, pool.contacts, pool.agents) == (
@@ -62,11 +63,11 @@ async def test_saved_rows_and_offset_load_back(store: RoutingStore) -> None:
 
 
 async def test_none_deletes_and_offsets_never_go_back(store: RoutingStore) -> None:
-    async with store.partition(TOPIC, 2, now=NOW) as tx:
+    async with store.partition(TOPIC, 2, now=NOW, until=UNTIL) as tx:
         await tx.save([change("p2", 1.0, c1={"status": "waiting"}, c2={"status": "waiting"})], 9)
-    async with store.partition(TOPIC, 2, now=NOW) as tx:
+    async with store.partition(TOPIC, 2, now=NOW, until=UNTIL) as tx:
         await tx.save([change("p2", 2.0, c1=None)], 5)
-    async with store.partition(TOPIC, 2, now=NOW) as tx:
+    async with store.partition(TOPIC, 2, now=NOW, until=UNTIL) as tx:
         assert tx.stored_offset == 9
         (pool,) = await tx.load_pools()
         assert pool.contacts == [{"status": "waiting"}] and pool.clock == 2.0
@@ -74,28 +75,28 @@ async def test_none_deletes_and_offsets_never_go_back(store: RoutingStore) -> No
 
 async def test_a_failed_transaction_stores_nothing(store: RoutingStore) -> None:
     with pytest.raises(RuntimeError):
-        async with store.partition(TOPIC, 3, now=NOW) as tx:
+        async with store.partition(TOPIC, 3, now=NOW, until=UNTIL) as tx:
             await tx.save([change("p3", 1.0, c1={"status": "waiting"})], 7)
             raise RuntimeError("crash before commit")
-    async with store.partition(TOPIC, 3, now=NOW) as tx:
+    async with store.partition(TOPIC, 3, now=NOW, until=UNTIL) as tx:
         assert tx.stored_offset == -1
         assert await tx.load_pools() == []
 
 
 async def test_partitions_are_separate(store: RoutingStore) -> None:
-    async with store.partition(TOPIC, 4, now=NOW) as tx:
+    async with store.partition(TOPIC, 4, now=NOW, until=UNTIL) as tx:
         await tx.save([change("p4", 1.0, c1={"status": "waiting"})], 3)
-    async with store.partition(TOPIC, 5, now=NOW) as tx:
+    async with store.partition(TOPIC, 5, now=NOW, until=UNTIL) as tx:
         assert tx.stored_offset == -1
         assert await tx.load_pools() == []
-    async with store.partition("other-topic", 4, now=NOW) as tx:
+    async with store.partition("other-topic", 4, now=NOW, until=UNTIL) as tx:
         assert tx.stored_offset == -1
 
 
 async def test_remembered_ids_load_back_oldest_first_and_are_forgotten(
     store: RoutingStore,
 ) -> None:
-    async with store.partition(TOPIC, 6, now=NOW) as tx:
+    async with store.partition(TOPIC, 6, now=NOW, until=UNTIL) as tx:
         await tx.save(
             [
                 PoolChanges(
@@ -107,7 +108,7 @@ async def test_remembered_ids_load_back_oldest_first_and_are_forgotten(
             ],
             3,
         )
-    async with store.partition(TOPIC, 6, now=NOW) as tx:
+    async with store.partition(TOPIC, 6, now=NOW, until=UNTIL) as tx:
         await tx.save(
             [
                 PoolChanges(
@@ -120,23 +121,31 @@ async def test_remembered_ids_load_back_oldest_first_and_are_forgotten(
             ],
             4,
         )
-    async with store.partition(TOPIC, 6, now=NOW) as tx:
+    async with store.partition(TOPIC, 6, now=NOW, until=UNTIL) as tx:
         (pool,) = await tx.load_pools()
         assert pool.inputs == [("e2", 2.0), ("e3", 3.0)]
         assert pool.finished == [("c1", 1.5)]
 
 
-async def test_a_batch_keeps_its_claimed_processing_time_until_it_is_stored(
+async def test_a_claimed_processing_time_covers_every_replay_of_its_inputs(
     store: RoutingStore,
 ) -> None:
     with pytest.raises(RuntimeError):
-        async with store.partition(TOPIC, 7, now=NOW) as tx:
+        async with store.partition(TOPIC, 7, now=NOW, until=10) as tx:
             assert tx.processed_at == NOW
-            raise RuntimeError("crash after publishing, before the commit")
-    async with store.partition(TOPIC, 7, now=NOW + 30) as tx:
-        assert tx.processed_at == NOW  # a replay of the same batch reuses it
-        await tx.save([change("p7", 1.0)], 5)
-    async with store.partition(TOPIC, 7, now=NOW + 60) as tx:
-        assert tx.processed_at == NOW + 60  # the next batch takes its own
-    async with store.partition(TOPIC, 7, now=NOW + 90, renew=True) as tx:
-        assert tx.processed_at == NOW + 90  # nothing went out with the last one
+            raise RuntimeError("crash after publishing inputs 0..10, before the commit")
+    # the replacement's batches end elsewhere: inputs up to 10 may be out with NOW
+    async with store.partition(TOPIC, 7, now=NOW + 30, until=4) as tx:
+        assert tx.processed_at == NOW
+        await tx.save([change("p7", 1.0)], 4)
+    async with store.partition(TOPIC, 7, now=NOW + 60, until=12) as tx:
+        assert tx.processed_at == NOW  # 5..10 may be out; 11..12 join the same claim
+        await tx.save([change("p7", 2.0)], 12)
+    async with store.partition(TOPIC, 7, now=NOW + 90, until=15) as tx:
+        assert tx.processed_at == NOW + 90  # everything claimed is stored: a time of its own
+        await tx.save([change("p7", 3.0)], 15)
+    with pytest.raises(RuntimeError):
+        async with store.partition(TOPIC, 7, now=NOW + 120, until=20):
+            raise RuntimeError("failed before publishing anything")
+    async with store.partition(TOPIC, 7, now=NOW + 150, until=20, renew=True) as tx:
+        assert tx.processed_at == NOW + 150  # nothing went out with the last claim

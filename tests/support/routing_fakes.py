@@ -25,7 +25,7 @@ class _Tables:
     contacts: dict[str, dict[str, Snapshot]] = field(default_factory=dict)
     agents: dict[str, dict[str, Snapshot]] = field(default_factory=dict)
     memory: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
-    claims: dict[tuple[str, int], tuple[int, float]] = field(default_factory=dict)
+    claims: dict[tuple[str, int], tuple[int, float]] = field(default_factory=dict)  # until, time
 
 
 class _MemoryTransaction:
@@ -98,14 +98,16 @@ class MemoryRoutingStore:
 
     @asynccontextmanager
     async def partition(
-        self, topic: str, partition: int, *, now: float, renew: bool = False
+        self, topic: str, partition: int, *, now: float, until: int, renew: bool = False
     ) -> AsyncIterator[RoutingTransaction]:
         key = (topic, partition)
         offset = self.tables.offsets.get(key, -1)
-        after, claimed = self.tables.claims.get(key, (None, None))
-        if after != offset or claimed is None or renew:
+        claimed_until, claimed = self.tables.claims.get(key, (-1, None))
+        if claimed is not None and claimed_until > offset and not renew:
+            until = max(until, claimed_until)
+        else:
             claimed = now
-        self.tables.claims[key] = (offset, claimed)
+        self.tables.claims[key] = (until, claimed)
         if self.before_lock is not None:
             self.before_lock()
         working = copy.deepcopy(self.tables)

@@ -194,3 +194,28 @@ async def test_redelivered_inputs_are_counted_and_skipped_in_any_batch_shape() -
     assert Counter(decode(o.value).event_id for o in publisher.sent) == once
     assert [o.offer_id for o in offers(publisher.sent)] == ["c1:1"]
     assert isinstance(offers(publisher.sent)[0], OfferMade)
+
+
+async def test_a_replacement_replays_in_other_batches_with_the_same_processing_time() -> None:
+    store = MemoryRoutingStore()
+    inputs = batch(
+        [*login("a1", 0), *login("a2", 0), arrival("c1", 1), arrival("c2", 2), arrival("c3", 3)]
+    )
+    clock = [T0.timestamp() + 60]
+    crashed, first = processor(store, clock=lambda: clock[0])
+    before = store.tables
+    await crashed.process(0, inputs)
+    store.tables = before  # killed after publishing, before the commit
+    clock[0] += 15  # the replacement starts later and takes the inputs in two batches
+    replacement, second = processor(store, clock=lambda: clock[0])
+    await replacement.process(0, inputs[:5])
+    clock[0] += 5
+    await replacement.process(0, inputs[5:])
+    assert [o.value for o in second.sent] == [o.value for o in first.sent]
+    clock[0] += 5
+    await replacement.process(0, batch(login("a3", 70), first_offset=7))
+    (late,) = offers(second.sent)[len(offers(first.sent)) :]
+    assert late.contact_id == "c3"
+    assert (
+        late.expires_at.timestamp() == clock[0] + 20
+    )  # past the claimed inputs: a time of its own
