@@ -6,12 +6,15 @@ import asyncio
 import contextlib
 import signal
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from services.runtime.broker import LocalBroker
-from services.runtime.postgres import EmbeddedPostgres
+from services.runtime.postgres import EmbeddedPostgres, create_database
 from services.settings import Settings
 
 
@@ -40,6 +43,27 @@ def local_runtime(
 
         asyncio.run(prepare())
         yield ready
+
+
+async def isolated_settings(
+    bootstrap_servers: str, postgres_server_url: str, **values: object
+) -> Settings:
+    """Settings of a deployment of its own on shared servers: freshly created topics (a unique
+    prefix), a fresh migrated database and its own consumer group, plus ``values``."""
+    from streams.adapters.migrations import migrate
+    from streams.adapters.topics import ensure_topics
+
+    prefix = f"t{uuid.uuid4().hex[:8]}."
+    await ensure_topics(bootstrap_servers, prefix)
+    url = await create_database(postgres_server_url)
+    await migrate(url)
+    base = Settings(
+        kafka_bootstrap_servers=bootstrap_servers,
+        database_url=SecretStr(url),
+        topic_prefix=prefix,
+        app_id=f"cc-{prefix.rstrip('.')}",
+    )
+    return base.with_values(**values) if values else base
 
 
 def run_local_runtime(settings: Settings, data_dir: Path | None = None) -> int:

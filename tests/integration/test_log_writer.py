@@ -18,8 +18,8 @@ from schemas import contacts as ct
 from schemas import routing as rt
 from schemas.base import Record
 from services import metrics
+from services.harness.pg_proxy import SwitchableProxy
 from streams import log_writer as lw
-from tests.support.pg_proxy import SwitchableProxy
 
 pytestmark = pytest.mark.integration
 

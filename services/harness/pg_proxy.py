@@ -1,4 +1,4 @@
-"""A TCP front for PostgreSQL that tests can cut and restore: an outage as clients see it."""
+"""A TCP front for PostgreSQL that can be cut and restored: an outage as clients see it."""
 
 from __future__ import annotations
 
