@@ -43,6 +43,11 @@ class SwitchableProxy:
         await self._server.wait_closed()
         self._server = None
 
+    async def close(self) -> None:
+        """Cut it, if it is up."""
+        if self._server is not None:
+            await self.cut()
+
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.unix_path:
             up_reader, up_writer = await asyncio.open_unix_connection(self.unix_path)
