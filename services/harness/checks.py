@@ -73,6 +73,7 @@ class Violation:
     kind: str
     subject: str  # the contact, agent, offer or event id it is about
     detail: str
+    contact: str = ""  # the contact whose records tell the story, when not the subject
 
 
 @dataclass(frozen=True)
@@ -246,8 +247,8 @@ def decision_mismatches(
     for record in first_copies(interactions):
         if isinstance(record, OfferMade):
             made[record.event_id] = record.offer_id
-        elif type(record) in OUTCOMES:
-            outcome.setdefault(record.offer_id, OUTCOMES[type(record)])  # type: ignore[attr-defined]
+        elif isinstance(record, (ContactAssigned, *OFFER_ENDS)):
+            outcome.setdefault(record.offer_id, OUTCOMES[type(record)])
     out: list[Violation] = []
     for event_id, offer_id in made.items():
         row = decisions.get(event_id)
@@ -272,18 +273,32 @@ def decision_mismatches(
 
 def event_id_conflicts(values: Iterable[bytes]) -> list[Violation]:
     """Every event id stands for one content: copies of a record are byte-identical."""
-    contents: dict[str, set[bytes]] = defaultdict(set)
+    contents: dict[str, dict[bytes, dict[str, object]]] = defaultdict(dict)
     out: list[Violation] = []
     for value in values:
         try:
-            event_id = json.loads(value)["event_id"]
+            body = json.loads(value)
+            event_id = str(body["event_id"])
         except (ValueError, KeyError, TypeError):
             out.append(Violation(EVENT_ID_CONFLICT, "?", f"not a record: {value[:80]!r}"))
             continue
-        contents[str(event_id)].add(value)
+        contents[event_id].setdefault(value, body)
     for event_id, variants in sorted(contents.items()):
         if len(variants) > 1:
-            out.append(Violation(EVENT_ID_CONFLICT, event_id, f"{len(variants)} contents"))
+            first, *others = variants.values()
+            differ = sorted({k for other in others for k in first if first[k] != other.get(k)})
+            shown = "; ".join(
+                f"{k}: " + " vs ".join(repr(v.get(k)) for v in variants.values()) for k in differ
+            )
+            contact = str(first.get("contact_id") or "")
+            out.append(
+                Violation(
+                    EVENT_ID_CONFLICT,
+                    event_id,
+                    f"{len(variants)} contents ({shown})",
+                    contact,
+                )
+            )
     return out
 
 
@@ -391,16 +406,24 @@ def check(observation: Observation) -> list[Violation]:
     ]
 
 
-def history(contact_id: str, interactions: Sequence[Record]) -> list[str]:
-    """One contact's records in topic order (every copy), for a report."""
+def history(subject: str, interactions: Sequence[Record]) -> list[str]:
+    """The records of one contact (or agent) in topic order, every copy, for a report."""
     lines: list[str] = []
     for record in interactions:
-        if contact_of(record) != contact_id:
+        if subject not in (contact_of(record), getattr(record, "agent_id", None)):
             continue
         extra = " ".join(
             f"{name}={getattr(record, name)}"
-            for name in ("offer_id", "agent_id", "reason", "waited_seconds", "handle_seconds")
+            for name in (
+                "offer_id",
+                "agent_id",
+                "reason",
+                "expires_at",
+                "waited_seconds",
+                "handle_seconds",
+            )
             if getattr(record, name, None) not in (None, "")
         )
-        lines.append(f"{record.TYPE} {record.event_id} {extra}".rstrip())
+        when = record.occurred_at.isoformat(timespec="milliseconds")
+        lines.append(f"{when} {record.TYPE} {record.event_id} {extra}".rstrip())
     return lines

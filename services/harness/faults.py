@@ -1,7 +1,8 @@
 """Faults: worker processes killed, stopped, added and replaced; PostgreSQL cut away.
 
-Each fault waits until routing makes progress again after the previous one (new records on
-the interactions topic), then a random moment more, so every fault hits a working system.
+Each fault waits until routing makes progress again after the previous one (the routing
+offsets stored in PostgreSQL move on: a worker is committing batches), then a random moment
+more, so every fault hits a working system.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import asyncio
 import random
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from services.runtime.broker import free_port
 from services.settings import Settings
 
 PROGRESS_TIMEOUT = 120.0  # a replacement resumes within about 15 s on the local broker
-PROGRESS_RECORDS = 20
+PROGRESS_STEPS = 20  # offsets of routing batches committed since the last fault
 
 
 @dataclass
@@ -82,7 +83,7 @@ class Faults:
     def __init__(
         self,
         fleet: Fleet,
-        progress: Callable[[], int],
+        progress: Callable[[], Awaitable[int]],
         rng: random.Random,
         proxy: SwitchableProxy | None = None,
     ) -> None:
@@ -93,11 +94,11 @@ class Faults:
         self.log = FaultLog()
 
     async def settled(self, pause: tuple[float, float] = (0.5, 3.0)) -> None:
-        """Wait until routing publishes again, then a random moment more."""
+        """Wait until routing commits batches again, then a random moment more."""
         loop = asyncio.get_running_loop()
-        start = self._progress()
+        start = await self._progress()
         deadline = loop.time() + PROGRESS_TIMEOUT
-        while self._progress() < start + PROGRESS_RECORDS:
+        while await self._progress() < start + PROGRESS_STEPS:
             if loop.time() > deadline:
                 self.log.stalls += 1
                 break

@@ -129,6 +129,9 @@ async def run_scenario(
         )
         return {r["item_id"] for r in rows}
 
+    async def progress() -> int:
+        return int(await db.fetchval('SELECT coalesce(sum("offset"), 0) FROM routing_offsets'))
+
     applied = AppliedInputs(fetch_applied)
     try:
         async with open_bus(bootstrap_servers, settings.topic_prefix) as bus:
@@ -136,7 +139,7 @@ async def run_scenario(
             customers = Customers(inputs, rng, profile, run_id)
             agents = Agents(inputs, rng, profile, customers)
             follower = Follower(settings, agents)
-            faults = Faults(fleet, follower.interactions, rng, proxy)
+            faults = Faults(fleet, progress, rng, proxy)
             background.append(asyncio.create_task(follower.run()))
             fault_task = asyncio.create_task(_schedule(config, faults))
             background.append(fault_task)
@@ -317,9 +320,7 @@ def _samples(
         if per_kind.get(violation.kind, 0) >= SAMPLES_PER_KIND:
             continue
         per_kind[violation.kind] = per_kind.get(violation.kind, 0) + 1
-        subject = violation.subject
-        if violation.kind in (checks.DECISION_MISSING, checks.DECISION_OUTCOME):
-            subject = subject.rpartition(":")[0]
+        subject = violation.contact or violation.subject
         out[subject] = checks.history(subject, interactions)[-SAMPLE_LINES:]
     return out
 
