@@ -113,7 +113,6 @@ class Faults:
             self.fleet.kill(worker)
             worker = self.fleet.start()
             self.log.note("SIGKILL", f"SIGKILL {n + 1}, replacement started")
-        await self.settled()
 
     async def scale(self) -> None:
         """Two workers; a third joins; one stops with SIGTERM and another is SIGKILLed, each
@@ -130,7 +129,6 @@ class Faults:
         self.fleet.kill(second)
         self.fleet.start()
         self.log.note("SIGKILL", "SIGKILL another worker, replacement started")
-        await self.settled()
 
     async def postgres_outages(self, count: int, seconds: tuple[float, float]) -> None:
         """Cut PostgreSQL away from the worker ``count`` times for a random while each."""
@@ -143,8 +141,6 @@ class Faults:
             await asyncio.sleep(down)
             await self._proxy.start()
             self.log.note("PostgreSQL outage", f"PostgreSQL outage {n + 1}: {down:.1f} s")
-        await self.settled()
 
     async def none(self) -> None:
         self.fleet.start()
-        await self.settled()

@@ -21,7 +21,9 @@ def scenario_lines(result: ScenarioResult) -> str:
         + (f" (+{result.copies} copies)" if result.copies else "")
         + f", {result.contacts} contacts ({result.completed} completed,"
         f" {result.abandoned} gave up), {result.offers} offers; faults: {result.faults};"
-        f" {result.duration:.0f} s; logs in {result.log_dir}",
+        f" {result.duration:.0f} s ("
+        + ", ".join(f"{name} {seconds:.0f}" for name, seconds in result.phases.items())
+        + f"); logs in {result.log_dir}",
         *(f"    {event}" for event in result.fault_events),
         "    violations: " + ", ".join(f"{kind} {n}" for kind, n in counts.items()),
     ]

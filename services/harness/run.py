@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import signal
 import time
 from collections.abc import Coroutine, Iterator
 from contextlib import ExitStack, contextmanager
@@ -62,12 +63,24 @@ class ScenarioResult:
     samples: dict[str, list[str]]  # a violation's subject → its records in topic order
     fault_events: list[str]
     log_dir: Path
+    phases: dict[str, float]  # seconds: start, load, quiet, check
 
     def counts(self) -> dict[str, int]:
         found = {kind: 0 for kind in checks.KINDS}
         for violation in self.violations:
             found[violation.kind] = found.get(violation.kind, 0) + 1
         return found
+
+
+class Laps:
+    def __init__(self) -> None:
+        self._last = time.monotonic()
+        self.seconds: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.seconds[name] = now - self._last
+        self._last = now
 
 
 class Follower:
@@ -106,6 +119,7 @@ async def run_scenario(
 ) -> ScenarioResult:
     """Run one scenario on its own topics and database on the given servers."""
     started = time.monotonic()
+    phases = Laps()
     settings = await isolated_settings(bootstrap_servers, postgres_server_url)
     run_id = settings.topic_prefix.rstrip(".")
     log_dir = config.log_dir / f"{config.scenario}-{run_id}"
@@ -145,14 +159,18 @@ async def run_scenario(
             background.append(fault_task)
             await agents.log_in()
             await _agents_ready(db, len(agents.pools), fault_task)
+            phases.lap("start")
             await inputs.send_poison(1)
             await customers.run(lambda: inputs.sent >= config.events and fault_task.done())
             await fault_task  # raises what the schedule met
+            phases.lap("load")
             unsettled = await _quiet(db, settings, config, inputs, customers, agents, follower)
+            phases.lap("quiet")
             for tasks in (inputs.late, customers.waiting, agents.busy):
                 tasks.raise_errors()
             observation = await _observe(settings, db, follower, customers, agents, inputs)
         violations = checks.check(observation)
+        phases.lap("check")
         if unsettled:
             violations.append(checks.Violation(checks.NOT_QUIET, config.scenario, unsettled))
         exited = fleet.exited()
@@ -173,6 +191,7 @@ async def run_scenario(
             samples=_samples(violations, interactions),
             fault_events=faults.log.events,
             log_dir=log_dir,
+            phases=phases.seconds,
         )
     finally:
         for task in background:
@@ -337,6 +356,10 @@ def _fault_summary(scenario: str, faults: Faults, inputs: Inputs) -> str:
     return summary
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 @contextmanager
 def servers(settings: Settings) -> Iterator[tuple[str, str]]:
     """The broker and the PostgreSQL server to run on: those the settings name
@@ -357,6 +380,7 @@ def run_command(template: ScenarioConfig, scenarios: list[str], settings: Settin
     """Run the scenarios in sequence, each on fresh topics and a fresh database; print the
     report; 0 when no violation was found."""
     results: list[ScenarioResult] = []
+    signal.signal(signal.SIGTERM, _interrupt)  # stop the workers on the way out
     with servers(settings) as (bootstrap, url):
         for n, scenario in enumerate(scenarios):
             config = replace(template, scenario=scenario, seed=template.seed + n)
