@@ -13,7 +13,7 @@ import asyncio
 import json
 import random
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from schemas import agents as ag
@@ -40,7 +40,13 @@ class LoadProfile:
 
     pools: int = 4
     agents_per_pool: int = 18
-    capacity: Mapping[str, int] = field(default_factory=lambda: {"voice": 1, "chat": 3})
+    # per agent, in turn: blended (a call occupies the agent entirely), calls only, chats only;
+    # blended agents alone would rarely be free of chats for a call
+    capacities: tuple[Mapping[str, int], ...] = (
+        {"voice": 1, "chat": 3},
+        {"voice": 1, "chat": 0},
+        {"voice": 0, "chat": 3},
+    )
     rate: float = 30.0  # arrivals per second, over all pools
     voice_share: float = 0.4
     vip_share: float = 0.2
@@ -63,6 +69,13 @@ class LoadProfile:
             f"{pool}-agent-{n:02d}": pool
             for pool in self.pool_ids()
             for n in range(self.agents_per_pool)
+        }
+
+    def capacity(self) -> dict[str, dict[str, int]]:
+        """Agent id → channel → concurrent contacts."""
+        return {
+            agent: dict(self.capacities[n % len(self.capacities)])
+            for n, agent in enumerate(self.agent_ids())
         }
 
 
@@ -283,6 +296,7 @@ class Agents:
         self._profile = profile
         self._customers = customers
         self.pools = profile.agent_ids()
+        self._capacity = profile.capacity()
         self.counts = AgentCounts()
         self.busy = Tasks()
         self._seen: set[str] = set()  # event ids of records already acted on
@@ -292,7 +306,7 @@ class Agents:
         self._readying: set[str] = set()  # agent ids about to be ready again
 
     def capacity(self) -> dict[str, dict[str, int]]:
-        return {agent: dict(self._profile.capacity) for agent in self.pools}
+        return {agent: dict(limits) for agent, limits in self._capacity.items()}
 
     async def log_in(self) -> None:
         for agent_id, pool in self.pools.items():
@@ -300,7 +314,7 @@ class Agents:
                 AGENT_EVENTS,
                 agent_id,
                 ag.AgentLoggedIn(
-                    pool_id=pool, agent_id=agent_id, capacity=dict(self._profile.capacity)
+                    pool_id=pool, agent_id=agent_id, capacity=self._capacity[agent_id]
                 ),
             )
             await self._inputs.send(
