@@ -85,7 +85,7 @@ class Laps:
 
 class Follower:
     """Reads the offers, interactions and dead-letter topics as they fill: hands offers to
-    the simulated agents and keeps the ids seen, for progress and for quiet."""
+    the simulated agents, and counts what it saw, for quiet and for the read-back."""
 
     def __init__(self, settings: Settings, agents: Agents) -> None:
         prefix = settings.topic_prefix
@@ -154,7 +154,8 @@ async def run_scenario(
             agents = Agents(inputs, rng, profile, customers)
             follower = Follower(settings, agents)
             faults = Faults(fleet, progress, rng, proxy)
-            background.append(asyncio.create_task(follower.run()))
+            following = asyncio.create_task(follower.run())
+            background.append(following)
             fault_task = asyncio.create_task(_schedule(config, faults))
             background.append(fault_task)
             await agents.log_in()
@@ -164,7 +165,9 @@ async def run_scenario(
             await customers.run(lambda: inputs.sent >= config.events and fault_task.done())
             await fault_task  # raises what the schedule met
             phases.lap("load")
-            unsettled = await _quiet(db, settings, config, inputs, customers, agents, follower)
+            unsettled = await _quiet(
+                db, settings, config, inputs, customers, agents, follower, following
+            )
             phases.lap("quiet")
             for tasks in (inputs.late, customers.waiting, agents.busy):
                 tasks.raise_errors()
@@ -245,6 +248,7 @@ async def _quiet(
     customers: Customers,
     agents: Agents,
     follower: Follower,
+    following: asyncio.Task[None],
 ) -> str:
     """Wait until the load has settled: no copy or answer pending, every input applied by
     routing, the interaction log holding every record, and nothing moving (with contacts
@@ -254,6 +258,8 @@ async def _quiet(
     still_for = settings.offer_timeout_seconds + 5.0
     last: tuple[int, ...] = ()
     while True:
+        if following.done():
+            await following  # the agents stopped hearing offers: say why
         row = await db.fetchrow(QUIET)
         pending = len(inputs.late) + len(agents.busy) + customers.impatient()
         expected_logged = len(inputs.ids) + len(follower.logged_ids)
