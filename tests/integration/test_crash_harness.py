@@ -19,7 +19,7 @@ SHORT = ScenarioConfig(
     scenario="kill",
     events=1500,
     quiet_timeout=60.0,
-    profile=LoadProfile(rate=10.0, pools=3, agents_per_pool=12, patience=(2.0, 12.0)),
+    profile=LoadProfile(rate=15.0, pools=3, agents_per_pool=12, patience=(2.0, 12.0)),
 )
 
 
