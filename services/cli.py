@@ -116,6 +116,23 @@ def _desk(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _crash_harness(args: argparse.Namespace, settings: Settings) -> int:
+    from services.harness.load import LoadProfile
+    from services.harness.run import SCENARIOS, ScenarioConfig, run_command
+
+    scenarios = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
+    template = ScenarioConfig(
+        scenario=scenarios[0],
+        events=args.events,
+        kills=args.kills,
+        outages=args.outages,
+        seed=args.seed,
+        log_dir=Path(args.log_dir),
+        profile=LoadProfile(rate=args.rate, pools=args.pools, agents_per_pool=args.agents),
+    )
+    return run_command(template, scenarios, settings)
+
+
 COMMANDS: dict[str, tuple[str, Handler]] = {
     "runtime": ("start the local broker and PostgreSQL, create topics, migrate; wait", _runtime),
     "migrate": ("apply SQL migrations to DATABASE_URL", _migrate),
@@ -127,6 +144,11 @@ COMMANDS: dict[str, tuple[str, Handler]] = {
     "gateway": ("serve Twilio voice/SMS webhooks, inbound e-mail (SMTP) and web chat", _gateway),
     "desk": ("serve the agent desk (offers, screen pop, replies); --issue-token AGENT", _desk),
     "simulate": ("run the routing policy in virtual time; service levels, staffing", _simulate),
+    "crash-harness": (
+        "run routing under load and faults (kills, scale, duplicates, PostgreSQL restarts);"
+        " check its invariants",
+        _crash_harness,
+    ),
 }
 
 
@@ -151,6 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
                 default=list(FEATURES),
                 help=f"comma-separated feature modules to run (default: {','.join(FEATURES)})",
             )
+        if name == "crash-harness":
+            _harness_arguments(command)
         if name == "desk":
             command.add_argument("--issue-token", metavar="AGENT", help="print a new desk token")
             command.add_argument("--pool", help="the agent's pool when the agent is new")
@@ -159,6 +183,26 @@ def build_parser() -> argparse.ArgumentParser:
 
             add_arguments(command)
     return parser
+
+
+def _harness_arguments(command: argparse.ArgumentParser) -> None:
+    from services.harness.run import SCENARIOS
+
+    command.add_argument(
+        "--scenario", choices=[*SCENARIOS, "all"], default="all", help="all runs each in turn"
+    )
+    command.add_argument("--events", type=int, default=20_000, help="inputs to publish at least")
+    command.add_argument("--kills", type=int, default=10, help="SIGKILLs in the kill scenario")
+    command.add_argument(
+        "--outages", type=int, default=2, help="PostgreSQL outages in the pg-restart scenario"
+    )
+    command.add_argument("--rate", type=float, default=30.0, help="arrivals per second")
+    command.add_argument("--pools", type=int, default=4)
+    command.add_argument("--agents", type=int, default=18, help="agents per pool")
+    command.add_argument("--seed", type=int, default=1)
+    command.add_argument(
+        "--log-dir", default=".contactcenter/harness", help="worker logs, one folder per run"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,9 +17,9 @@ from schemas import agents as ag
 from schemas import contacts as ct
 from schemas import routing as rt
 from schemas.base import Record
+from services.harness.pg_proxy import SwitchableProxy
 from streams import interaction_log as lw
 from tests.support.metrics import sample_value
-from tests.support.pg_proxy import SwitchableProxy
 
 pytestmark = pytest.mark.integration
 

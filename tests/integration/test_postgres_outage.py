@@ -13,12 +13,12 @@ from schemas import agents as ag
 from schemas import contacts as ct
 from schemas.topics import AGENT_EVENTS, CONTACTS
 from services.bus import Bus, open_bus
+from services.harness.pg_proxy import SwitchableProxy
 from services.runtime.broker import free_port
 from services.runtime.processes import start_command, stop
 from streams.interaction_log import WRITER
 from streams.platform.settings import Settings
 from tests.support.metrics import parse_exposition
-from tests.support.pg_proxy import SwitchableProxy
 from tests.support.workers import eventually
 
 pytestmark = pytest.mark.integration

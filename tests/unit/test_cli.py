@@ -43,3 +43,14 @@ def test_worker_features_are_checked(capsys: pytest.CaptureFixture[str]) -> None
     with pytest.raises(SystemExit):
         build_parser().parse_args(["worker", "--features", "streams.teleport"])
     assert "unknown feature(s) streams.teleport" in capsys.readouterr().err
+
+
+def test_crash_harness_takes_its_scenario_and_sizes() -> None:
+    args = build_parser().parse_args(
+        ["crash-harness", "--scenario", "kill", "--events", "1500", "--kills", "3"]
+    )
+    assert (args.scenario, args.events, args.kills) == ("kill", 1500, 3)
+    defaults = build_parser().parse_args(["crash-harness"])
+    assert (defaults.scenario, defaults.events, defaults.kills) == ("all", 20_000, 10)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["crash-harness", "--scenario", "meteor"])

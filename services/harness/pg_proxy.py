@@ -1,4 +1,4 @@
-"""A TCP front for PostgreSQL that tests can cut and restore: an outage as clients see it."""
+"""A TCP front for PostgreSQL that can be cut and restored: an outage as clients see it."""
 
 from __future__ import annotations
 
@@ -42,6 +42,11 @@ class SwitchableProxy:
         self._writers.clear()
         await self._server.wait_closed()
         self._server = None
+
+    async def close(self) -> None:
+        """Cut it, if it is up."""
+        if self._server is not None:
+            await self.cut()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.unix_path:
