@@ -555,9 +555,10 @@ async def refresh_service_level(pool: asyncpg.Pool) -> None:
         config = await connection.fetch(SERVICE_LEVEL_CONFIG)
         rows = await connection.fetch(SERVICE_LEVEL_NOW)
         occupancy = await connection.fetch(OCCUPANCY_NOW)
-    for row in occupancy:
-        if row["occupancy"] is not None:
-            metrics.OCCUPANCY.labels(pool=row["pool_id"]).set(row["occupancy"])
+    metrics.replace_gauge(
+        metrics.OCCUPANCY,
+        {(r["pool_id"],): r["occupancy"] for r in occupancy if r["occupancy"] is not None},
+    )
     for row in config:
         if row["customer_class"] == "*":
             metrics.SERVICE_LEVEL_THRESHOLD.set(row["threshold_seconds"])
@@ -573,11 +574,15 @@ async def refresh_service_level(pool: asyncpg.Pool) -> None:
             metrics.SERVICE_LEVEL_TARGET.labels(customer_class=row["customer_class"]).set(
                 default_target
             )
-        for variant in ("answered", "abandons"):
-            if row[variant] is not None:
-                metrics.SERVICE_LEVEL.labels(
-                    customer_class=row["customer_class"], channel=row["channel"], variant=variant
-                ).set(row[variant])
+    metrics.replace_gauge(
+        metrics.SERVICE_LEVEL,
+        {
+            (row["customer_class"], row["channel"], variant): row[variant]
+            for row in rows
+            for variant in ("answered", "abandons")
+            if row[variant] is not None
+        },
+    )
 
 
 def update_consumer_lag(consumer: Any, prefix: str = "") -> None:
@@ -620,7 +625,9 @@ def install(app: Any, deps: Any) -> None:
             entries: list[LogEntry] = []
             for event in events:
                 message = event.message
-                metrics.EVENTS_IN.labels(topic=metrics.topic_label(message.topic, prefix)).inc()
+                metrics.EVENTS_IN.labels(
+                    topic=metrics.topic_label(message.topic, prefix), consumer="interaction-log"
+                ).inc()
                 entry = decode_entry(
                     event.value, message.topic, message.partition, message.offset, prefix
                 )

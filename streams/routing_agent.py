@@ -84,7 +84,8 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
         async for event in stream.events():
             message = event.message
             metrics.EVENTS_IN.labels(
-                topic=metrics.topic_label(message.topic, deps.settings.topic_prefix)
+                topic=metrics.topic_label(message.topic, deps.settings.topic_prefix),
+                consumer="partition-by-pool",
             ).inc()
             try:
                 record = decode(event.value, accept=CONTACT_INPUTS | AGENT_INPUTS)
@@ -101,6 +102,7 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
             if record.TYPE in ROUTED_TYPES:
                 pool_id = getattr(record, "pool_id", "")
                 await routing_topic.send(key=pool_id.encode(), value=event.value)
+                metrics.EVENTS_OUT.labels(topic=ROUTING.name).inc()
 
     @app.agent(routing_topic, name="route")
     async def route(stream: Any) -> None:
@@ -108,6 +110,7 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
         async for events in stream.take_events(
             settings.routing_batch_size, within=settings.routing_batch_within
         ):
+            metrics.EVENTS_IN.labels(topic=ROUTING.name, consumer="route").inc(len(events))
             by_partition: dict[int, list[InputRecord]] = defaultdict(list)
             for event in events:
                 message = event.message
@@ -128,6 +131,7 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
                 continue
             command = AdvanceRoutingClock(partition=tp.partition)
             await routing_topic.send(value=command.to_bytes(), partition=tp.partition)
+            metrics.EVENTS_OUT.labels(topic=ROUTING.name).inc()
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def _on_revoked(_app: Any, revoked: set[Any], **_kwargs: Any) -> None:

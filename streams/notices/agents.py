@@ -45,6 +45,7 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
 
     async def send(topic: str, key: bytes | None, payload: bytes) -> None:
         await (await topics_by_name[topic].send(key=key, value=payload))
+        metrics.EVENTS_OUT.labels(topic=metrics.topic_label(topic, settings.topic_prefix)).inc()
 
     @app.agent(deps.topic(SHIPMENTS), name=f"{settings.app_id}-notices")
     async def notices_agent(stream: Any) -> None:
@@ -59,6 +60,7 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
 
         async for event in stream.events():
             message = event.message
+            metrics.EVENTS_IN.labels(topic=SHIPMENTS.name, consumer="notices").inc()
             try:
                 record = decode(event.value, SHIPMENT_TYPES)
             except InvalidMessage as exc:
