@@ -15,12 +15,12 @@ import yaml
 from services.cli import build_parser
 from streams.platform import metrics
 from streams.platform.settings import Settings
+from tests.support.dashboards import DASHBOARDS, dashboards, panels, queries
 from tests.support.metrics import metric_labels, metric_names
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 COMPOSE = ROOT / "docker-compose.yml"
-DASHBOARDS = DEPLOY / "grafana" / "dashboards"
 
 # which setting each process serves /metrics on (gateway and desk: on their HTTP port)
 METRICS_PORT_SETTING = {
@@ -63,18 +63,6 @@ def settings_for(service: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Se
     for key, value in (service.get("environment") or {}).items():
         monkeypatch.setenv(key, str(value))
     return Settings()
-
-
-def dashboards() -> dict[str, dict[str, Any]]:
-    return {p.name: json.loads(p.read_text()) for p in sorted(DASHBOARDS.glob("*.json"))}
-
-
-def panels(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for panel in dashboard["panels"]:
-        out.append(panel)
-        out.extend(panel.get("panels", []))
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -270,11 +258,7 @@ def _balanced(expr: str) -> bool:
 
 def prometheus_queries() -> list[tuple[str, str]]:
     """(where, expression) of every dashboard panel on Prometheus and every alert rule."""
-    found: list[tuple[str, str]] = []
-    for name, dashboard in dashboards().items():
-        for panel in panels(dashboard):
-            if panel.get("datasource", {}).get("type") == "prometheus":
-                found.extend((f"{name} / {panel['title']}", t["expr"]) for t in panel["targets"])
+    found = [(q.where, q.text) for q in queries() if q.source == "prometheus"]
     for group in load_yaml(DEPLOY / "prometheus" / "alerts.yml")["groups"]:
         found.extend((f"alert {rule['alert']}", rule["expr"]) for rule in group["rules"])
     return found
