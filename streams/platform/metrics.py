@@ -38,7 +38,7 @@ contactcenter_service_level_ratio                      gauge      log writer (fr
 contactcenter_service_level_target_ratio               gauge      log writer (configuration)
 contactcenter_service_level_threshold_seconds          gauge      log writer (configuration)
 contactcenter_agent_occupancy_ratio                    gauge      log writer (from PostgreSQL)
-contactcenter_events_in_total                          counter    every consumer (per topic)
+contactcenter_events_in_total                          counter    every consumer (topic, consumer)
 contactcenter_events_out_total                         counter    every producer (per topic)
 contactcenter_dead_letters_total                       counter    whoever dead-letters an input
 contactcenter_errors_total                             counter    every component
@@ -62,6 +62,7 @@ import json
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import cast
 
@@ -361,29 +362,18 @@ DEAD_LETTER_REASONS = (*(category for category, _ in _REASON_PATTERNS), "process
 DEAD_LETTER_SOURCES = ("contacts", "agent-events", "routing", "shipments")
 
 
+@dataclass(frozen=True)
 class Role:
     """What one kind of process reads, writes and may count as an error (label values)."""
 
-    def __init__(
-        self,
-        *,
-        consumes: Iterable[tuple[str, str]] = (),
-        produces: Iterable[str] = (),
-        writers: Iterable[str] = (),
-        errors: Iterable[tuple[str, str]] = (),
-        contacts: bool = False,
-        notices: bool = False,
-        dead_letters: bool = False,
-        gateway: bool = False,
-    ) -> None:
-        self.consumes = tuple(consumes)  # (topic, consumer)
-        self.produces = tuple(produces)
-        self.writers = tuple(writers)
-        self.errors = tuple(errors)  # (component, kind)
-        self.contacts = contacts
-        self.notices = notices
-        self.dead_letters = dead_letters
-        self.gateway = gateway
+    consumes: tuple[tuple[str, str], ...] = ()  # (topic, consumer)
+    produces: tuple[str, ...] = ()
+    writers: tuple[str, ...] = ()
+    errors: tuple[tuple[str, str], ...] = ()  # (component, kind)
+    contacts: bool = False
+    notices: bool = False
+    dead_letters: bool = False
+    gateway: bool = False
 
 
 ROLES: dict[str, Role] = {
