@@ -16,7 +16,7 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
-    from streams.adapters.migrations import migrate
+    from streams.platform.migrations import migrate
 
     applied = asyncio.run(migrate(settings.require_database_url()))
     print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
@@ -24,7 +24,7 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _topics(args: argparse.Namespace, settings: Settings) -> int:
-    from streams.adapters.topics import ensure_topics
+    from streams.platform.topics import ensure_topics
 
     created = asyncio.run(ensure_topics(settings.kafka_bootstrap_servers, settings.topic_prefix))
     print(f"created {len(created)} topic(s): {', '.join(created) or 'all existed'}")
@@ -56,17 +56,31 @@ def _start_ops(role: str, settings: Settings, metrics_port: int | None = None) -
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
-    from streams.app import BoundedWorker, create_app
+    from streams.app import create_app
+    from streams.platform.worker import Worker
 
     _start_ops("worker", settings, settings.metrics_port)
-    app = create_app(settings)
-    BoundedWorker(
+    app = create_app(settings, features=tuple(args.features))
+    Worker(
         app,
         shutdown_timeout=settings.worker_shutdown_timeout,
         loglevel=settings.log_level.lower(),
         quiet=True,
     ).execute_from_commandline()
     return 0
+
+
+def _features(text: str) -> list[str]:
+    from streams.app import FEATURES
+
+    chosen = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = sorted(set(chosen) - set(FEATURES))
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"unknown feature(s) {', '.join(unknown) or '(none given)'};"
+            f" choose among {', '.join(FEATURES)}"
+        )
+    return chosen
 
 
 def _runtime(args: argparse.Namespace, settings: Settings) -> int:
@@ -97,6 +111,12 @@ def _gateway(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from services.simulate import run
+
+    return run(args, settings)
+
+
 def _desk(args: argparse.Namespace, settings: Settings) -> int:
     from services.desk.app import serve
     from services.desk.auth import issue_token_command
@@ -118,6 +138,7 @@ COMMANDS: dict[str, tuple[str, Handler]] = {
     "notifier": ("send due notices (Twilio SMS, SMTP email); serve status callbacks", _notifier),
     "gateway": ("serve Twilio voice/SMS webhooks, inbound e-mail (SMTP) and web chat", _gateway),
     "desk": ("serve the agent desk (offers, screen pop, replies); --issue-token AGENT", _desk),
+    "simulate": ("run the routing policy in virtual time; service levels, staffing", _simulate),
 }
 
 
@@ -133,9 +154,22 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("--out", default="schemas/json", help="output folder")
         if name == "runtime":
             command.add_argument("--data-dir", help="keep PostgreSQL data here (default: temp)")
+        if name == "worker":
+            from streams.app import FEATURES
+
+            command.add_argument(
+                "--features",
+                type=_features,
+                default=list(FEATURES),
+                help=f"comma-separated feature modules to run (default: {','.join(FEATURES)})",
+            )
         if name == "desk":
             command.add_argument("--issue-token", metavar="AGENT", help="print a new desk token")
             command.add_argument("--pool", help="the agent's pool when the agent is new")
+        if name == "simulate":
+            from services.simulate import add_arguments
+
+            add_arguments(command)
     return parser
 
 

@@ -1,36 +1,29 @@
 """The streams worker: one faust app, features installed from ``FEATURES``.
 
 Each feature module exposes ``install(app, deps) -> None`` and registers its agents and
-timers there; agents stay thin (decode, call the domain, send what it returns).
+timers there; agents stay thin (decode, call the feature's processor, send what it returns).
+This is the composition root: it imports the features, nothing imports it but entry points.
 """
 
 from __future__ import annotations
 
 import importlib
-import logging
-import os
-import sys
-import threading
-from typing import Any
 
 import faust
 
-from streams.deps import WorkerDeps
+from streams.platform.deps import WorkerDeps
 from streams.platform.settings import Settings
-
-log = logging.getLogger(__name__)
-
-SHUTDOWN_OVERDUE_EXIT_CODE = 70
+from streams.platform.worker import App
 
 FEATURES: tuple[str, ...] = (
-    "streams.routing_agent",
-    "streams.log_writer",
+    "streams.routing.agents",
+    "streams.interaction_log.agents",
     "streams.notices.agents",
 )
 
 
 def create_app(settings: Settings, features: tuple[str, ...] = FEATURES) -> faust.App:
-    app = faust.App(
+    app = App(
         settings.app_id,
         broker=[f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(",")],
         key_serializer="raw",
@@ -44,7 +37,9 @@ def create_app(settings: Settings, features: tuple[str, ...] = FEATURES) -> faus
         broker_rebalance_timeout=settings.broker_rebalance_timeout,
         broker_heartbeat_interval=settings.broker_heartbeat_interval,
         producer_acks=-1,
+        producer_linger=settings.producer_linger,
     )
+    app.fetch_max_wait = settings.consumer_fetch_max_wait
     deps = WorkerDeps(settings, app)
     app.deps = deps  # type: ignore[attr-defined]
     for name in features:
@@ -55,35 +50,3 @@ def create_app(settings: Settings, features: tuple[str, ...] = FEATURES) -> faus
         await deps.close()
 
     return app
-
-
-class BoundedWorker(faust.Worker):
-    """A faust worker whose stop takes at most ``shutdown_timeout`` seconds.
-
-    A clean stop waits for the streams to drain, commits the offsets and flushes the producer;
-    with the broker away none of that can finish (pending sends are retried until the
-    producer's request timeout), so a stop that runs past the timeout ends the process with
-    ``SHUTDOWN_OVERDUE_EXIT_CODE``. Nothing is lost by that: offsets not committed are
-    consumed again by the next owner, and routing skips inputs at or below its stored offset."""
-
-    def __init__(self, app: faust.App, *, shutdown_timeout: float, **kwargs: Any) -> None:
-        super().__init__(app, **kwargs)
-        self.shutdown_timeout = shutdown_timeout
-        self._deadline: threading.Timer | None = None
-
-    async def on_stop(self) -> None:
-        if self._deadline is None:
-            self._deadline = threading.Timer(self.shutdown_timeout, self._shutdown_overdue)
-            self._deadline.daemon = True
-            self._deadline.start()
-        await super().on_stop()
-
-    def _shutdown_overdue(self) -> None:
-        log.error(
-            "worker did not stop within %.1f s (broker unreachable?); exiting without a clean stop",
-            self.shutdown_timeout,
-        )
-        for handler in logging.getLogger().handlers:
-            handler.flush()
-        sys.stderr.flush()
-        os._exit(SHUTDOWN_OVERDUE_EXIT_CODE)

@@ -10,9 +10,9 @@ import pytest
 
 from services.runtime.broker import LocalBroker
 from services.runtime.postgres import EmbeddedPostgres, create_database
-from streams.adapters.migrations import migrate
-from streams.adapters.topics import ensure_topics
+from streams.platform.migrations import migrate
 from streams.platform.settings import Settings
+from streams.platform.topics import ensure_topics
 
 
 @pytest.fixture(scope="session")

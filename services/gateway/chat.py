@@ -51,7 +51,7 @@ log = logging.getLogger(__name__)
 PAGE = Path(__file__).with_name("chat.html")
 MAX_TEXT = 10_000
 MAX_SESSION_FIELD = 200  # name, e-mail, chat id
-HELD = {"assigned", "wrap_up"}  # routing statuses in which an agent has the contact
+WITH_AN_AGENT = {"assigned", "wrap_up"}  # routing statuses in which an agent has the contact
 
 
 def token_hash(token: str) -> str:
@@ -91,7 +91,7 @@ async def end_left_chats(ctx: GatewayContext) -> int:
             await ctx.conversations.reopen(contact_id)
             continue
         record: Record
-        if routing_status in HELD:
+        if routing_status in WITH_AN_AGENT:
             record = ContactEnded(
                 event_id=f"{contact_id}:ended",
                 pool_id=pool_id,
@@ -108,7 +108,7 @@ async def end_left_chats(ctx: GatewayContext) -> int:
             await ctx.conversations.reopen(contact_id)  # the next sweep tries again
             failed = exc
             continue
-        outcome = "ended_left" if routing_status in HELD else "abandoned"
+        outcome = "ended_left" if routing_status in WITH_AN_AGENT else "abandoned"
         metrics.GATEWAY_REQUESTS.labels(channel="chat", outcome=outcome).inc()
     if failed is not None:
         raise failed

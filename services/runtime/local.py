@@ -6,12 +6,13 @@ import asyncio
 import contextlib
 import signal
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from services.runtime.broker import LocalBroker
-from services.runtime.postgres import EmbeddedPostgres
+from services.runtime.postgres import EmbeddedPostgres, create_database
 from streams.platform.settings import Settings
 
 
@@ -21,8 +22,8 @@ def local_runtime(
 ) -> Iterator[Settings]:
     """Start what ``settings`` does not point at; yield settings that point at it all, with
     topics created and migrations applied."""
-    from streams.adapters.migrations import migrate
-    from streams.adapters.topics import ensure_topics
+    from streams.platform.migrations import migrate
+    from streams.platform.topics import ensure_topics
 
     with ExitStack() as stack:
         updates: dict[str, object] = {}
@@ -40,6 +41,27 @@ def local_runtime(
 
         asyncio.run(prepare())
         yield ready
+
+
+async def isolated_settings(
+    bootstrap_servers: str, postgres_server_url: str, **values: object
+) -> Settings:
+    """Settings for a deployment of its own on shared servers: freshly created topics (a
+    unique prefix), a fresh migrated database and its own consumer group, plus ``values``."""
+    from streams.platform.migrations import migrate
+    from streams.platform.topics import ensure_topics
+
+    prefix = f"t{uuid.uuid4().hex[:8]}."
+    await ensure_topics(bootstrap_servers, prefix)
+    url = await create_database(postgres_server_url)
+    await migrate(url)
+    return Settings().with_values(
+        kafka_bootstrap_servers=bootstrap_servers,
+        database_url=url,
+        topic_prefix=prefix,
+        app_id=f"cc-{prefix.rstrip('.')}",
+        **values,
+    )
 
 
 def run_local_runtime(settings: Settings, data_dir: Path | None = None) -> int:

@@ -8,18 +8,24 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from streams.platform.settings import Settings, child_environment
 
 
 def start_command(
-    command: str, settings: Settings, log_path: Path | None = None, **overrides: object
+    command: str,
+    settings: Settings,
+    log_path: Path | None = None,
+    *,
+    args: Sequence[str] = (),
+    **overrides: object,
 ) -> subprocess.Popen[bytes]:
-    """``contactcenter COMMAND`` in a child process with ``settings`` (plus overrides)."""
+    """``contactcenter COMMAND [ARGS]`` in a child process with ``settings`` (plus overrides)."""
     output = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
     return subprocess.Popen(
-        [sys.executable, "-m", "services.cli", command],
+        [sys.executable, "-m", "services.cli", command, *args],
         env=child_environment(settings, **overrides),
         stdout=output,
         stderr=subprocess.STDOUT,

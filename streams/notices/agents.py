@@ -10,10 +10,8 @@ from typing import Any
 import faust
 
 from schemas.base import utc_now
-from schemas.codec import InvalidMessage, decode
 from schemas.shipments import ShipmentEvent
 from schemas.topics import CONTACTS, NOTICES, SHIPMENTS
-from streams.deps import WorkerDeps
 from streams.notices.config import notice_policy
 from streams.notices.delays import Decision, NoticeDecision
 from streams.notices.processor import (
@@ -24,7 +22,9 @@ from streams.notices.processor import (
 )
 from streams.notices.store_pg import PostgresNoticeStore
 from streams.platform import metrics
+from streams.platform.deps import WorkerDeps
 from streams.platform.retry import retry_transient
+from streams.platform.steps import decode_or_dead_letter
 
 WRITER = "notices"
 
@@ -59,19 +59,9 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
             return await (await store()).publish_pending(send)
 
         async for event in stream.events():
-            message = event.message
             metrics.EVENTS_IN.labels(topic=SHIPMENTS.name, consumer="notices").inc()
-            try:
-                record = decode(event.value, SHIPMENT_TYPES)
-            except InvalidMessage as exc:
-                await deps.dead_letter(
-                    exc.reason,
-                    source_topic=message.topic,
-                    payload=event.value,
-                    key=event.key,
-                    partition=message.partition,
-                    offset=message.offset,
-                )
+            record = await decode_or_dead_letter(event, SHIPMENT_TYPES, deps)
+            if record is None:
                 continue
             assert isinstance(record, ShipmentEvent)
             decisions = await retry_transient(

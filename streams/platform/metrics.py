@@ -1,4 +1,5 @@
-"""Every Prometheus metric of the project, in one module.
+"""Every Prometheus metric of the project, in one module (declarations, one after the other:
+its length is the catalogue's).
 
 Conventions (https://prometheus.io/docs/practices/naming/):
 

@@ -38,7 +38,12 @@ class Settings(BaseSettings):
     broker_rebalance_timeout: float = 6.0
     broker_heartbeat_interval: float = 1.0
     routing_batch_size: int = 500
-    routing_batch_within: float = 0.05
+    routing_batch_within: float = 0.005
+    log_batch_size: int = 1000
+    log_batch_within: float = 0.2
+    # worker transport: how long a fetch may wait for data, how long the producer gathers
+    consumer_fetch_max_wait: float = 0.05
+    producer_linger: float = 0.0
     tick_interval: float = 1.0
     # a worker told to stop (SIGTERM) exits within this time even when the broker is away
     worker_shutdown_timeout: float = 10.0

@@ -18,7 +18,7 @@ from schemas.routing import DeadLettered, OfferMade
 from schemas.topics import AGENT_EVENTS, CONTACTS, DEAD_LETTER, OFFERS, ROUTING
 from services.bus import TopicReader, open_bus
 from services.runtime.broker import free_port
-from streams.deps import DEAD_LETTER_PAYLOAD_BYTES, MAX_DEAD_LETTER_BYTES
+from streams.platform.deps import DEAD_LETTER_PAYLOAD_BYTES, MAX_DEAD_LETTER_BYTES
 from streams.platform.settings import Settings
 from tests.support.metrics import scrape, total
 from tests.support.workers import eventually, running_worker

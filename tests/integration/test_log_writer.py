@@ -17,7 +17,7 @@ from schemas import agents as ag
 from schemas import contacts as ct
 from schemas import routing as rt
 from schemas.base import Record
-from streams import log_writer as lw
+from streams import interaction_log as lw
 from tests.support.metrics import sample_value
 from tests.support.pg_proxy import SwitchableProxy
 
@@ -228,6 +228,43 @@ async def test_lifecycle_projection_is_order_insensitive(pool: asyncpg.Pool) -> 
         assert first["staffed_seconds"] == pytest.approx(1800)
         assert first["busy_seconds"] == pytest.approx(160)
         assert first["occupancy"] == pytest.approx(160 / 1800)
+
+
+LOG_TABLES = ("interaction_events", "contacts", "routing_decisions", "agent_state_history")
+WRITTEN_AT = {"recorded_at", "updated_at"}
+
+
+async def _tables(db: asyncpg.Connection) -> dict[str, list[dict[str, object]]]:
+    return {
+        table: [
+            {k: v for k, v in r.items() if k not in WRITTEN_AT}
+            for r in await db.fetch(f"SELECT * FROM {table}")
+        ]
+        for table in LOG_TABLES
+    }
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_copy_and_insert_paths_write_the_same_rows(pool: asyncpg.Pool, seed: int) -> None:
+    """Any order, any split over batches, duplicates included: both write paths agree."""
+    rng = random.Random(seed)
+    records = day_of_contacts()
+    shuffled = records + rng.sample(records, 5)
+    rng.shuffle(shuffled)
+    cuts = sorted(rng.sample(range(1, len(shuffled)), 3))
+    batches = [shuffled[a:b] for a, b in zip([0, *cuts], [*cuts, len(shuffled)], strict=True)]
+    written = []
+    for method in ("insert", "copy"):
+        writer = lw.InteractionLogWriter(pool, method=method)
+        for batch in batches:
+            await writer.write(entries(batch))
+        async with pool.acquire() as db:
+            written.append(await _tables(db))
+            await db.execute(f"TRUNCATE {', '.join(LOG_TABLES)}")
+    for table in LOG_TABLES:
+        key = "contact_id" if table == "contacts" else "event_id"
+        insert, copy = (sorted(w[table], key=lambda r: str(r[key])) for w in written)
+        assert insert == copy, table
 
 
 async def test_redelivered_records_write_nothing_twice(pool: asyncpg.Pool) -> None:

@@ -11,11 +11,11 @@ import pytest
 
 from schemas.notices import NoticeRequested
 from services.runtime.postgres import create_database
-from streams.adapters.migrations import migrate
 from streams.notices.delays import EpisodeClosed, FlagCustomer, NoticeDecision, ShipmentState
 from streams.notices.policy import Customer
 from streams.notices.ports import NoticeStore
 from streams.notices.store_pg import PostgresNoticeStore
+from streams.platform.migrations import migrate
 from tests.support.notice_fakes import MemoryNoticeStore
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)

@@ -15,7 +15,7 @@ from schemas.topics import AGENT_EVENTS, CONTACTS
 from services.bus import Bus, open_bus
 from services.runtime.broker import free_port
 from services.runtime.processes import start_command, stop
-from streams.log_writer import WRITER
+from streams.interaction_log import WRITER
 from streams.platform.settings import Settings
 from tests.support.metrics import parse_exposition
 from tests.support.pg_proxy import SwitchableProxy

@@ -32,7 +32,7 @@ from schemas.topics import AGENT_EVENTS, CONTACTS, OFFERS, SHIPMENTS
 from services.bus import Bus, TopicReader, open_bus
 from services.runtime.broker import free_port
 from services.runtime.processes import start_command, stop
-from streams.log_writer import SERVICE_LEVEL_NOW
+from streams.interaction_log.sql import SERVICE_LEVEL_NOW
 from streams.platform.settings import Settings
 from tests.support.agents_at_work import answer_offers
 from tests.support.dashboards import ROOT, Query, queries

@@ -12,8 +12,8 @@ import pytest
 
 from services.runtime.broker import LocalBroker, free_port
 from services.runtime.processes import start_command, stop
-from streams.adapters.topics import ensure_topics
 from streams.platform.settings import Settings
+from streams.platform.topics import ensure_topics
 from tests.support.ops import get_json, wait_readiness, wait_serving
 from tests.support.pg_proxy import SwitchableProxy
 

@@ -7,7 +7,7 @@ import asyncpg
 import pytest
 
 from schemas import agents as ag
-from streams.adapters.routing_store import PostgresRoutingStore
+from streams.routing.store_pg import PostgresRoutingStore
 from tests.support.routing_fakes import MemoryPublisher
 from tests.support.routing_inputs import POOL, T0, arrival, at, batch, login, processor
 

@@ -8,9 +8,9 @@ import asyncpg
 import pytest
 
 from services.runtime.postgres import create_database
-from streams.adapters.migrations import migrate
-from streams.adapters.routing_store import PostgresRoutingStore
-from streams.routing_ports import PoolChanges, RoutingStore
+from streams.platform.migrations import migrate
+from streams.routing.ports import PoolChanges, RoutingStore
+from streams.routing.store_pg import PostgresRoutingStore
 from tests.support.routing_fakes import MemoryRoutingStore
 
 TOPIC = "routing"

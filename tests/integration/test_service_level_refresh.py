@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from streams.log_writer import refresh_service_level
+from streams.interaction_log.gauges import refresh_service_level
 from streams.platform import metrics
 from tests.support.metrics import parse_exposition
 

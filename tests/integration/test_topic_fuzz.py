@@ -35,7 +35,7 @@ from services.bus import TopicReader, open_bus
 from services.runtime.broker import free_port
 from streams.notices.processor import SHIPMENT_TYPES
 from streams.platform.settings import Settings
-from streams.routing_translate import ROUTED_TYPES
+from streams.routing.translate import ROUTED_TYPES
 from tests.support.metrics import scrape, total
 from tests.support.records import datetime_fields, example, required_fields
 from tests.support.workers import eventually, running_worker

@@ -18,8 +18,8 @@ from schemas.routing import OfferMade
 from schemas.topics import AGENT_EVENTS, CONTACTS, OFFERS, TopicSpec
 from services.bus import TopicReader, open_bus
 from services.runtime.broker import LocalBroker
-from streams.app import SHUTDOWN_OVERDUE_EXIT_CODE
 from streams.platform.settings import Settings
+from streams.platform.worker import SHUTDOWN_OVERDUE_EXIT_CODE
 from tests.support.environment import isolated_settings
 from tests.support.workers import eventually, running_worker
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from streams.routing_ports import (
+from streams.routing.ports import (
     BatchClaimLost,
     Outbound,
     PoolChanges,

@@ -12,9 +12,9 @@ from schemas.base import Record
 from schemas.codec import decode
 from schemas.routing import OfferMade
 from schemas.topics import OFFERS
-from streams import domain
-from streams.routing_ports import InputRecord, Outbound, RoutingStore
-from streams.routing_processor import RoutingProcessor
+from streams.routing import domain
+from streams.routing.ports import InputRecord, Outbound, RoutingStore
+from streams.routing.processor import RoutingProcessor
 from tests.support.routing_fakes import MemoryPublisher
 
 TOPIC = "routing"

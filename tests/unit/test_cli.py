@@ -34,3 +34,12 @@ def test_unknown_subcommand_is_an_error(capsys: pytest.CaptureFixture[str]) -> N
         main(["teleport"])
     assert exited.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_worker_features_are_checked(capsys: pytest.CaptureFixture[str]) -> None:
+    args = build_parser().parse_args(["worker", "--features", "streams.routing.agents"])
+    assert args.features == ["streams.routing.agents"]
+    assert len(build_parser().parse_args(["worker"]).features) == 3
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["worker", "--features", "streams.teleport"])
+    assert "unknown feature(s) streams.teleport" in capsys.readouterr().err

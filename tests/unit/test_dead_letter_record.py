@@ -7,7 +7,7 @@ import hashlib
 
 from schemas.codec import decode
 from schemas.routing import DeadLettered
-from streams.deps import (
+from streams.platform.deps import (
     DEAD_LETTER_KEY_BYTES,
     DEAD_LETTER_PAYLOAD_BYTES,
     MAX_DEAD_LETTER_BYTES,

@@ -18,7 +18,8 @@ IO_LIBRARIES = frozenset(
 ALL: dict[str, Path] = {}
 PURE_CORES = {
     # module prefix → project modules it may import
-    "streams.domain": ("streams.domain",),
+    "streams.routing.domain": ("streams.routing.domain",),
+    "streams.simulation": ("streams.routing.domain", "streams.simulation"),
     "streams.notices.delays": ("schemas", "streams.notices.policy"),
     "streams.notices.policy": ("schemas",),
 }

@@ -12,7 +12,7 @@ import pytest
 from schemas import agents as ag
 from schemas import contacts as ct
 from schemas import routing as rt
-from streams import log_writer as lw
+from streams import interaction_log as lw
 from tests.support.metrics import sample_value
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -186,3 +186,17 @@ def test_observe_counts_answers_into_wait_buckets(seconds: float) -> None:
     assert sample_value(
         "contactcenter_wait_seconds_bucket", {**labels, "outcome": "answered", "le": "20.0"}
     ) == within + (1 if seconds <= 20 else 0)
+
+
+def test_merged_patches_equal_patches_applied_in_order() -> None:
+    first = lw.ContactPatch("c", "p", arrival_class="standard", arrived_at=T0, offers=1)
+    queued = lw.ContactPatch("c", "p", channel="chat", queue_class="vip", queued_at=T0)
+    later = lw.ContactPatch(
+        "c", "p", channel="voice", queue_class="gold", arrived_at=T0 - timedelta(seconds=5)
+    )
+    other = lw.ContactPatch("d", "p", offers=2, callback_requested=True)
+    merged = {p.contact_id: p for p in lw.merge_patches([first, queued, other, later])}
+    c = merged["c"]
+    assert (c.channel, c.queue_class, c.arrival_class) == ("chat", "gold", "standard")
+    assert (c.arrived_at, c.queued_at, c.offers) == (T0 - timedelta(seconds=5), T0, 1)
+    assert merged["d"] == other

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from schemas.base import Record
 from schemas.codec import decode
-from streams.domain import PoolConfig, Router
-from streams.routing_translate import OUTPUT_TYPES, encode_output, to_output
+from streams.routing.domain import PoolConfig, Router
+from streams.routing.translate import OUTPUT_TYPES, encode_output, to_output
 from tests.unit.domain.randomized import Traffic
 from tests.unit.domain.scenario import START
 

@@ -9,7 +9,7 @@ import pytest
 from schemas.codec import decode
 from schemas.routing import AdvanceRoutingClock, DeadLettered, OfferExpired
 from schemas.topics import DEAD_LETTER, INTERACTIONS, OFFERS
-from streams.routing_ports import InputRecord
+from streams.routing.ports import InputRecord
 from tests.support.routing_fakes import MemoryPublisher, MemoryRoutingStore
 from tests.support.routing_inputs import (
     POOL,

@@ -18,7 +18,7 @@ from schemas.routing import (
     RoutingInputIgnored,
 )
 from schemas.topics import INTERACTIONS
-from streams.routing_ports import BatchClaimLost, InputRecord, Outbound
+from streams.routing.ports import BatchClaimLost, InputRecord, Outbound
 from tests.support.routing_fakes import MemoryPublisher, MemoryRoutingStore
 from tests.support.routing_inputs import (
     POOL,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 
-from streams.domain import (
+from streams.routing.domain import (
     AgentLoggedIn,
     AgentLoggedOut,
     AgentNotReady,
@@ -25,7 +25,7 @@ from streams.domain import (
     RoutingInput,
     Tick,
 )
-from streams.domain.model import qualifies
+from streams.routing.domain.model import qualifies
 
 SKILLS = ("en", "es", "billing")
 CLASSES = ("vip", "standard", "standard", "gold")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TypeVar
 
-from streams.domain import (
+from streams.routing.domain import (
     AgentLoggedIn,
     AgentReady,
     Channel,
@@ -19,7 +19,7 @@ from streams.domain import (
     RoutingInput,
     Tick,
 )
-from streams.domain.model import AgentRecord, ContactRecord
+from streams.routing.domain.model import AgentRecord, ContactRecord
 
 T = TypeVar("T")
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from streams.domain import Channel, OfferAccepted, OfferMade, PoolConfig
+from streams.routing.domain import Channel, OfferAccepted, OfferMade, PoolConfig
 
 from .scenario import Pool, of_type, only
 

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from streams.domain import AgentLoggedIn, Channel, ContactArrived, PoolConfig
+from streams.routing.domain import AgentLoggedIn, Channel, ContactArrived, PoolConfig
 
 
 def test_defaults() -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 
-from streams.domain import (
+from streams.routing.domain import (
     AgentLoggedIn,
     AgentReady,
     CallbackRequested,

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from streams.domain import (
+from streams.routing.domain import (
     AgentLoggedOut,
     AgentNotReady,
     AgentReady,

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from streams.domain import Decision, PoolConfig, Router
+from streams.routing.domain import Decision, PoolConfig, Router
 
 from .randomized import Traffic, check_invariants
 from .scenario import START

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.domain import (
+from streams.routing.domain import (
     AgentLoggedIn,
     AgentNotReady,
     AgentReady,

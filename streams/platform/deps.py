@@ -6,6 +6,7 @@ import asyncio
 import base64
 import hashlib
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 import asyncpg
@@ -66,6 +67,16 @@ class WorkerDeps:
                 partitions=specs[0].partitions if len(specs) == 1 else None,
             )
         return self._topics[names]
+
+    async def send(
+        self, spec: TopicSpec, key: bytes | None, value: bytes, partition: int | None = None
+    ) -> Awaitable[Any]:
+        """Hand raw bytes to the app's producer; await the result for the broker's answer.
+        Faust's per-message envelope (``Topic.send``) is skipped: topics here are raw bytes
+        with no codecs or callbacks, and the agents wait for their sends themselves."""
+        return await self.app.producer.send(
+            self.topic_name(spec), key, value, partition, None, None
+        )
 
     async def dead_letter(
         self,

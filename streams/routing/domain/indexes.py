@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 
 from sortedcontainers import SortedList
 
-from streams.domain.model import (
+from streams.routing.domain.model import (
     AgentRecord,
     AgentStatus,
     Channel,
@@ -46,6 +46,10 @@ class QueueIndex:
     def has_key(self, key: QueueKey) -> bool:
         return key in self._queues
 
+    def waiting(self, key: QueueKey) -> bool:
+        """Whether any contact of the key waits."""
+        return bool(self._queues.get(key))
+
     def active_keys(self) -> Iterator[QueueKey]:
         """Queue keys with at least one waiting contact."""
         return (key for key, queue in self._queues.items() if queue)
@@ -76,38 +80,60 @@ class AgentIndex:
     """Agents that can take a contact of a queue key right now, per key, best first.
 
     A key is registered the first time a contact of it is seen; registering scans the agents
-    once. Afterwards an agent change costs O(keys * log agents)."""
+    once. Afterwards an agent change costs O(keys * log agents), with the capacity check made
+    once per channel and each agent's qualifying keys kept until its skills change."""
 
     def __init__(self, config: PoolConfig) -> None:
         self._config = config
         self._by_key: dict[QueueKey, SortedList[AgentRank]] = {}
+        self._keys_by_channel: dict[Channel, list[QueueKey]] = {}
         self._entries: dict[str, dict[QueueKey, AgentRank]] = {}
+        # agent id → (the skills mapping it was computed from, the registered keys it qualifies for)
+        self._qualified: dict[str, tuple[object, frozenset[QueueKey]]] = {}
 
     def register(self, key: QueueKey, agents: Iterable[AgentRecord]) -> None:
         if key in self._by_key:
             return
         ranks: SortedList[AgentRank] = SortedList()
         self._by_key[key] = ranks
+        self._keys_by_channel.setdefault(key.channel, []).append(key)
+        self._qualified.clear()
         for agent in agents:
             rank = agent_rank(agent, key, self._config)
             if rank is not None:
                 ranks.add(rank)
                 self._entries.setdefault(agent.agent_id, {})[key] = rank
 
+    def qualified_keys(self, agent: AgentRecord) -> frozenset[QueueKey]:
+        """The registered keys whose skills the agent has (whatever its status or load)."""
+        cached = self._qualified.get(agent.agent_id)
+        if cached is not None and cached[0] is agent.skills:
+            return cached[1]
+        keys = frozenset(key for key in self._by_key if qualifies(agent.skills, key.skills))
+        self._qualified[agent.agent_id] = (agent.skills, keys)
+        return keys
+
     def update(self, agent: AgentRecord) -> None:
         """Re-place the agent after any change of status, work, skills or idle time."""
         entries = self._entries.setdefault(agent.agent_id, {})
-        for key, ranks in self._by_key.items():
-            old = entries.get(key)
-            new = agent_rank(agent, key, self._config)
-            if old == new:
-                continue
-            if old is not None:
-                ranks.remove(old)
-                del entries[key]
-            if new is not None:
-                ranks.add(new)
-                entries[key] = new
+        qualified = self.qualified_keys(agent)
+        ready = agent.status is AgentStatus.READY
+        for channel, keys in self._keys_by_channel.items():
+            rank: AgentRank | None = None
+            if ready and agent.has_capacity(channel, self._config):
+                rank = (agent.load.get(channel, 0), agent.idle_since, agent.agent_id)
+            for key in keys:
+                new = rank if key in qualified else None
+                old = entries.get(key)
+                if old == new:
+                    continue
+                ranks = self._by_key[key]
+                if old is not None:
+                    ranks.remove(old)
+                    del entries[key]
+                if new is not None:
+                    ranks.add(new)
+                    entries[key] = new
         if not entries:
             del self._entries[agent.agent_id]
 

@@ -6,27 +6,30 @@ import asyncio
 import json
 import logging
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
 import faust
 
-from schemas.codec import AGENT_INPUTS, CONTACT_INPUTS, InvalidMessage, decode
+from schemas.codec import AGENT_INPUTS, CONTACT_INPUTS
 from schemas.routing import AdvanceRoutingClock
 from schemas.topics import AGENT_EVENTS, CONTACTS, DEAD_LETTER, ROUTING
-from streams import domain
-from streams.adapters.routing_store import PostgresRoutingStore
-from streams.deps import WorkerDeps
 from streams.platform import metrics
-from streams.routing_metrics import RoutingGauges
-from streams.routing_ports import InputRecord, Outbound
-from streams.routing_processor import RoutingProcessor
-from streams.routing_translate import ROUTED_TYPES
+from streams.platform.deps import WorkerDeps
+from streams.platform.retry import backoff_delay
+from streams.platform.steps import decode_or_dead_letter
+from streams.routing import domain
+from streams.routing.metrics import RoutingGauges
+from streams.routing.ports import InputRecord, Outbound
+from streams.routing.processor import RoutingProcessor
+from streams.routing.store_pg import PostgresRoutingStore
+from streams.routing.translate import ROUTED_TYPES
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 5.0  # routing resumes within seconds once PostgreSQL is back
+INPUT_TYPES = CONTACT_INPUTS | AGENT_INPUTS
 
 
 def pool_config(deps: WorkerDeps) -> domain.PoolConfig:
@@ -49,11 +52,12 @@ class FaustPublisher:
         self._deps = deps
 
     async def publish(self, records: Sequence[Outbound]) -> None:
-        pending = [await self._deps.topic(r.topic).send(key=r.key, value=r.value) for r in records]
-        for future in pending:
-            await future
+        """Send every record, then wait for the broker to have them all."""
+        send = self._deps.send
+        await asyncio.gather(*[await send(r.topic, r.key, r.value) for r in records])
+        for name, count in Counter(r.topic.name for r in records).items():
+            metrics.EVENTS_OUT.labels(topic=name).inc(count)
         for r in records:
-            metrics.EVENTS_OUT.labels(topic=r.topic.name).inc()
             if r.topic is DEAD_LETTER:
                 reason = metrics.dead_letter_reason(json.loads(r.value).get("reason", ""))
                 metrics.DEAD_LETTERS.labels(source_topic=ROUTING.name, reason=reason).inc()
@@ -80,29 +84,30 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
     @app.agent(inputs, name="partition-by-pool")
     async def partition_by_pool(stream: Any) -> None:
         """Validate contact and agent events and re-key them by pool id; only routing inputs
-        travel on (messages in a conversation are for the log, not for routing)."""
-        async for event in stream.events():
-            message = event.message
-            metrics.EVENTS_IN.labels(
-                topic=metrics.topic_label(message.topic, deps.settings.topic_prefix),
-                consumer="partition-by-pool",
-            ).inc()
-            try:
-                record = decode(event.value, accept=CONTACT_INPUTS | AGENT_INPUTS)
-            except InvalidMessage as exc:
-                await deps.dead_letter(
-                    exc.reason,
-                    source_topic=message.topic,
-                    payload=event.value,
-                    key=event.key,
-                    partition=message.partition,
-                    offset=message.offset,
-                )
-                continue
-            if record.TYPE in ROUTED_TYPES:
-                pool_id = getattr(record, "pool_id", "")
-                await routing_topic.send(key=pool_id.encode(), value=event.value)
-                metrics.EVENTS_OUT.labels(topic=ROUTING.name).inc()
+        travel on (messages in a conversation are for the log, not for routing). Per batch,
+        every send is awaited before the batch is acknowledged."""
+        settings = deps.settings
+        prefix = settings.topic_prefix
+        async for events in stream.take_events(
+            settings.routing_batch_size, within=settings.routing_batch_within
+        ):
+            pending = []
+            seen: Counter[str] = Counter()
+            for event in events:
+                message = event.message
+                seen[message.topic] += 1
+                record = await decode_or_dead_letter(event, INPUT_TYPES, deps)
+                if record is None:
+                    continue
+                if record.TYPE in ROUTED_TYPES:
+                    pool_id = getattr(record, "pool_id", "")
+                    pending.append(await deps.send(ROUTING, pool_id.encode(), event.value))
+            await asyncio.gather(*pending)
+            metrics.EVENTS_OUT.labels(topic=ROUTING.name).inc(len(pending))
+            for topic, count in seen.items():
+                metrics.EVENTS_IN.labels(
+                    topic=metrics.topic_label(topic, prefix), consumer="partition-by-pool"
+                ).inc(count)
 
     @app.agent(routing_topic, name="route")
     async def route(stream: Any) -> None:
@@ -147,8 +152,9 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
 async def _process_with_retry(
     processor: RoutingProcessor, partition: int, records: list[InputRecord]
 ) -> None:
-    """Transient failures (PostgreSQL or the broker away) retry the same batch with backoff;
-    the batch is not acknowledged meanwhile, so nothing is lost."""
+    """Failures retry the same batch with backoff, the batch unacknowledged meanwhile, so
+    nothing is lost. Every failure is retried, not only the transient ones: a routing batch
+    cannot be skipped without losing the pool's state, and replaying it is harmless."""
     attempt = 0
     while True:
         started = asyncio.get_running_loop().time()
@@ -164,7 +170,7 @@ async def _process_with_retry(
             raise
         except Exception:
             attempt += 1
-            delay = min(MAX_BACKOFF_SECONDS, 0.2 * 2**attempt) * random.uniform(0.5, 1.0)
+            delay = backoff_delay(attempt, base=0.4, cap=MAX_BACKOFF_SECONDS, rand=random.random())
             log.exception(
                 "routing partition %s failed (attempt %d); retrying in %.1f s",
                 partition,

@@ -1,11 +1,21 @@
-"""The router of one pool: applies inputs to the pool state and returns its decisions."""
+"""The router of one pool: applies inputs to the pool state and returns its decisions.
+
+One handler per input type, side by side: together they are the pool's state machine, which
+reads best in one place (the state and its bookkeeping live in ``state``, the two choices in
+``policy``, the indexes in ``indexes``)."""
 
 from __future__ import annotations
 
-from streams.domain import decisions, events
-from streams.domain.model import AgentRecord, AgentStatus, Channel, ContactRecord, ContactStatus
-from streams.domain.policy import choose_agent, choose_contact
-from streams.domain.state import HELD, PoolState, QueueStat, Step
+from streams.routing.domain import decisions, events
+from streams.routing.domain.model import (
+    AgentRecord,
+    AgentStatus,
+    Channel,
+    ContactRecord,
+    ContactStatus,
+)
+from streams.routing.domain.policy import choose_agent, choose_contact
+from streams.routing.domain.state import HELD, PoolState, QueueStat, Step
 
 __all__ = ["QueueStat", "Router"]
 
@@ -372,6 +382,7 @@ class Router(PoolState):
                 self.config,
                 step.now,
                 trigger="agent_available",
+                qualified=self._available.qualified_keys(agent),
             )
             if choice is None:
                 return

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from streams.domain.model import (
+from streams.routing.domain.model import (
     AgentRecord,
     AgentStatus,
     Channel,

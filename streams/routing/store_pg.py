@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 
-from streams.routing_ports import (
+from streams.routing.ports import (
     BatchClaimLost,
     PoolChanges,
     PoolRows,

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
-from streams.domain.model import Channel
+from streams.routing.domain.model import Channel
 
 
 def _check_skills(skills: Mapping[str, int], low: int, high: int | None, what: str) -> None:

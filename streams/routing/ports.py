@@ -92,6 +92,6 @@ class RoutingStore(Protocol):
         Raises ``BatchClaimLost`` if the offset moved between the claim and the lock."""
 
 
-class Publisher(Protocol):
+class OutputPublisher(Protocol):
     async def publish(self, records: Sequence[Outbound]) -> None:
         """Send and wait until the broker has every record."""

@@ -1,6 +1,6 @@
 """Pure routing policy of one pool: inputs in, decisions out, no I/O and no clock."""
 
-from streams.domain.decisions import (
+from streams.routing.domain.decisions import (
     AgentCandidate,
     AgentStateChanged,
     ContactAssigned,
@@ -17,7 +17,7 @@ from streams.domain.decisions import (
     OfferMade,
     OfferRescinded,
 )
-from streams.domain.events import (
+from streams.routing.domain.events import (
     AgentLoggedIn,
     AgentLoggedOut,
     AgentNotReady,
@@ -32,8 +32,8 @@ from streams.domain.events import (
     RoutingInput,
     Tick,
 )
-from streams.domain.model import AgentStatus, Channel, ContactStatus, PoolConfig
-from streams.domain.router import QueueStat, Router
+from streams.routing.domain.model import AgentStatus, Channel, ContactStatus, PoolConfig
+from streams.routing.domain.router import QueueStat, Router
 
 __all__ = [
     "AgentCandidate",

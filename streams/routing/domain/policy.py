@@ -3,12 +3,18 @@ which agent a contact goes to, and which contact an available agent takes."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from streams.domain.decisions import AgentCandidate, ContactCandidate, Explanation
-from streams.domain.indexes import AgentIndex, ContactRank, QueueIndex
-from streams.domain.model import AgentRecord, ContactRecord, PoolConfig, qualifies
+from streams.routing.domain.decisions import AgentCandidate, ContactCandidate, Explanation
+from streams.routing.domain.indexes import AgentIndex, ContactRank, QueueIndex
+from streams.routing.domain.model import (
+    AgentRecord,
+    Channel,
+    ContactRecord,
+    PoolConfig,
+    QueueKey,
+)
 
 MAX_CANDIDATES = 5
 
@@ -175,15 +181,22 @@ def choose_contact(
     now: float,
     *,
     trigger: str,
+    qualified: Iterable[QueueKey],
 ) -> ContactChoice | None:
     """The highest-priority waiting contact the agent may take now, or None.
 
-    Looks at the top of every queue key the agent qualifies for and has capacity for,
-    skipping contacts the agent declined; only if every such contact was declined by it is
-    the best declined one returned (``declined=True``), for the caller to place."""
+    Looks at the top of every queue key of ``qualified`` (the keys whose skills the agent
+    has) with waiting contacts and capacity for the agent, skipping contacts the agent
+    declined; only if every such contact was declined by it is the best declined one
+    returned (``declined=True``), for the caller to place."""
     picks: list[tuple[bool, ContactRank]] = []
-    for key in queues.active_keys():
-        if not agent.has_capacity(key.channel, config) or not qualifies(agent.skills, key.skills):
+    room: dict[Channel, bool] = {}
+    for key in qualified:
+        if not queues.waiting(key):
+            continue
+        if key.channel not in room:
+            room[key.channel] = agent.has_capacity(key.channel, config)
+        if not room[key.channel]:
             continue
         first: ContactRank | None = None
         chosen = False

@@ -7,10 +7,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-from streams.domain import decisions
-from streams.domain.indexes import AgentIndex, ExpiryIndex, QueueIndex
-from streams.domain.memory import RecentIds
-from streams.domain.model import (
+from streams.routing.domain import decisions
+from streams.routing.domain.indexes import AgentIndex, ExpiryIndex, QueueIndex
+from streams.routing.domain.memory import RecentIds
+from streams.routing.domain.model import (
     AgentRecord,
     AgentStatus,
     Channel,
@@ -19,7 +19,7 @@ from streams.domain.model import (
     PoolConfig,
     QueueKey,
 )
-from streams.domain.snapshot import agent_from_row, agent_row, contact_from_row, contact_row
+from streams.routing.domain.snapshot import agent_from_row, agent_row, contact_from_row, contact_row
 
 Row = dict[str, Any]
 

@@ -15,7 +15,7 @@ from schemas import contacts as contact_records
 from schemas import routing as out
 from schemas.base import EVENT_ID_MAX_LENGTH, SCHEMA_VERSION, PoolRecord, Record
 from schemas.contacts import as_timestamp
-from streams import domain
+from streams.routing import domain
 
 OUTPUT_TYPES: dict[str, type[out.RoutingOutput]] = {
     "contact_queued": out.ContactQueued,

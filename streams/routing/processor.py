@@ -15,28 +15,29 @@ webhook retry) is recognised by its event id within the pool and yields nothing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from schemas.base import Record
 from schemas.codec import InvalidMessage, decode
 from schemas.routing import AdvanceRoutingClock
 from schemas.topics import DEAD_LETTER, INTERACTIONS, OFFERS
-from streams import domain
-from streams.deps import dead_letter_record
 from streams.platform import metrics
-from streams.routing_metrics import count_offers
-from streams.routing_ports import (
+from streams.platform.deps import dead_letter_record
+from streams.routing import domain
+from streams.routing.metrics import count_offers
+from streams.routing.ports import (
     BatchClaimLost,
     InputRecord,
     Outbound,
+    OutputPublisher,
     PoolChanges,
-    Publisher,
     RoutingStore,
     RoutingTransaction,
 )
-from streams.routing_translate import ROUTED_TYPES, encode_output, event_time, to_domain
+from streams.routing.translate import ROUTED_TYPES, encode_output, event_time, to_domain
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ class RoutingProcessor:
     def __init__(
         self,
         store: RoutingStore,
-        publisher: Publisher,
+        publisher: OutputPublisher,
         *,
         topic: str,
         config: domain.PoolConfig,
@@ -109,8 +110,12 @@ class RoutingProcessor:
                     return []
                 outbound, decided = self._route(partition, fresh, transaction.processed_at)
                 published = True
-                await self._publisher.publish(outbound)
-                await transaction.save(self._changes(partition), fresh[-1].offset)
+                # the broker's acknowledgements and the state's statements overlap; the commit
+                # (leaving this block) waits for both, so the state never runs ahead of outputs
+                await _both(
+                    self._publisher.publish(outbound),
+                    transaction.save(self._changes(partition), fresh[-1].offset),
+                )
             self._known_offsets[partition] = fresh[-1].offset
             for pool_id, decisions in decided:  # counted once committed, not per attempt
                 count_offers(pool_id, decisions)
@@ -212,6 +217,13 @@ class RoutingProcessor:
             reason, self._topic, item.value, item.key, item.partition, item.offset
         )
         return Outbound(DEAD_LETTER, self._topic.encode(), record.to_bytes())
+
+
+async def _both(first: Awaitable[None], second: Awaitable[None]) -> None:
+    """Run both to the end, then raise the first failure if any (no task left behind)."""
+    for outcome in await asyncio.gather(first, second, return_exceptions=True):
+        if isinstance(outcome, BaseException):
+            raise outcome
 
 
 def _timed(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from streams import domain
 from streams.platform import metrics
+from streams.routing import domain
 
 OFFER_OUTCOMES = {
     "offer_made": "made",

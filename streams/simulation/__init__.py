@@ -1,0 +1,24 @@
+"""Discrete-event simulation of the routing policy in virtual time, with the queueing
+formulas (Erlang C, Cobham) it is checked against and a staffing search on top."""
+
+from streams.simulation.config import ArrivalStream, HandleTime, Scenario
+from streams.simulation.engine import run_replication
+from streams.simulation.runner import run_replications, simulate
+from streams.simulation.staffing import Staffing, Target, fewest_agents
+from streams.simulation.statistics import GroupSummary, RunResult, Summary, summarise
+
+__all__ = [
+    "ArrivalStream",
+    "GroupSummary",
+    "HandleTime",
+    "RunResult",
+    "Scenario",
+    "Staffing",
+    "Summary",
+    "Target",
+    "fewest_agents",
+    "run_replication",
+    "run_replications",
+    "simulate",
+    "summarise",
+]

@@ -1,0 +1,147 @@
+"""What one simulation runs: arrival streams, handle times, patience, staff and policy.
+
+Every value here is plain data (picklable), so replications can run in other processes."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+
+from streams.routing.domain.model import Channel, PoolConfig
+
+SHARED_TEAM = "shared"
+
+
+@dataclass(frozen=True)
+class ArrivalStream:
+    """Poisson arrivals of one customer class on one channel."""
+
+    customer_class: str
+    channel: Channel
+    per_hour: float
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "channel", Channel(self.channel))
+        if not self.customer_class:
+            raise ValueError("arrival stream needs a customer class")
+        if not math.isfinite(self.per_hour) or self.per_hour < 0:
+            raise ValueError(f"arrival rate of {self.customer_class} must be >= 0")
+
+
+@dataclass(frozen=True)
+class HandleTime:
+    """Handle-time distribution: exponential (coefficient of variation 1) or lognormal
+    with the given mean and coefficient of variation."""
+
+    mean_seconds: float
+    distribution: str = "exponential"
+    cv: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.mean_seconds) or self.mean_seconds <= 0:
+            raise ValueError("mean handle time must be > 0")
+        if self.distribution not in ("exponential", "lognormal"):
+            raise ValueError(f"unknown handle-time distribution {self.distribution!r}")
+        if not math.isfinite(self.cv) or self.cv <= 0:
+            raise ValueError("handle-time coefficient of variation must be > 0")
+
+    def sampler(self, rng: random.Random) -> Callable[[], float]:
+        if self.distribution == "exponential":
+            rate = 1.0 / self.mean_seconds
+            return lambda: rng.expovariate(rate)
+        sigma = math.sqrt(math.log1p(self.cv**2))
+        mu = math.log(self.mean_seconds) - sigma**2 / 2
+        return lambda: rng.lognormvariate(mu, sigma)
+
+
+@dataclass(frozen=True)
+class Team:
+    """A pool of agents. ``classes`` None: every class no other team is dedicated to."""
+
+    name: str
+    agents: int
+    classes: frozenset[str] | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One simulated contact center. Agents log in and get ready at time 0; statistics count
+    contacts that arrive after ``warmup_hours`` and before ``hours``; a contact arriving in
+    that window is followed to its end. ``dedicated`` maps a class to the agents of its own
+    pool, taken out of ``agents``; the rest form the shared pool."""
+
+    arrivals: tuple[ArrivalStream, ...]
+    agents: int
+    handle: HandleTime
+    hours: float
+    patience_seconds: float | None = None
+    warmup_hours: float | None = None
+    dedicated: Mapping[str, int] = field(default_factory=dict)
+    class_weights: Mapping[str, float] = field(
+        default_factory=lambda: {"vip": 100.0, "standard": 0.0}
+    )
+    aging_per_second: float = 1.0
+    capacity: Mapping[str, int] = field(
+        default_factory=lambda: {"voice": 1, "chat": 3, "email": 5, "sms": 5}
+    )
+    exclusive_channels: frozenset[str] = frozenset({"voice"})
+
+    def __post_init__(self) -> None:
+        if not self.arrivals:
+            raise ValueError("at least one arrival stream is needed")
+        if self.agents < 1:
+            raise ValueError("at least one agent is needed")
+        if not math.isfinite(self.hours) or self.hours <= 0:
+            raise ValueError("hours must be > 0")
+        if not 0 <= self.warmup < self.hours * 3600:
+            raise ValueError("the warm-up must be shorter than the run")
+        if self.patience_seconds is not None and self.patience_seconds <= 0:
+            raise ValueError("mean patience must be > 0")
+        if any(n < 1 for n in self.dedicated.values()):
+            raise ValueError("a dedicated pool needs at least one agent")
+        if sum(self.dedicated.values()) >= self.agents:
+            raise ValueError("dedicated pools must leave agents for the shared pool")
+        self.policy()
+
+    @property
+    def warmup(self) -> float:
+        """Warm-up in seconds: a tenth of the run unless given."""
+        hours = self.hours / 10 if self.warmup_hours is None else self.warmup_hours
+        return hours * 3600
+
+    @property
+    def end(self) -> float:
+        return self.hours * 3600
+
+    def policy(self) -> PoolConfig:
+        return PoolConfig(
+            class_weights=dict(self.class_weights),
+            aging_per_second=self.aging_per_second,
+            capacity={Channel(ch): n for ch, n in self.capacity.items()},
+            exclusive_channels=frozenset(Channel(ch) for ch in self.exclusive_channels),
+            input_memory_seconds=0.0,
+            finished_memory_seconds=0.0,
+        )
+
+    def teams(self) -> tuple[Team, ...]:
+        dedicated = tuple(
+            Team(name, n, frozenset({name})) for name, n in sorted(self.dedicated.items())
+        )
+        shared = Team(SHARED_TEAM, self.agents - sum(self.dedicated.values()))
+        return (shared, *dedicated)
+
+    def classes(self) -> tuple[str, ...]:
+        """Customer classes in order of priority (highest weight first), then by name."""
+        names = {stream.customer_class for stream in self.arrivals}
+        policy = self.policy()
+        return tuple(sorted(names, key=lambda name: (-policy.weight(name), name)))
+
+    def with_agents(self, agents: int) -> Scenario:
+        return replace(self, agents=agents)
+
+    def offered_erlangs(self) -> float:
+        """Offered load in agents' worth of work (arrivals per second × mean handle)."""
+        per_second = sum(stream.per_hour for stream in self.arrivals) / 3600
+        return per_second * self.handle.mean_seconds
