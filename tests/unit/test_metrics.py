@@ -9,6 +9,8 @@ import urllib.request
 from prometheus_client import REGISTRY, CollectorRegistry, Gauge, generate_latest
 
 from streams.platform import metrics
+from streams.routing.domain import PoolConfig, Router
+from streams.routing.metrics import RoutingGauges
 from tests.support.metrics import metric_names, parse_exposition, sample_total, sample_value
 
 
@@ -144,3 +146,16 @@ def test_the_metrics_server_answers_liveness_and_readiness() -> None:
     problems.append("broker unreachable (127.0.0.1:1)")
     assert get("/readyz") == (503, {"status": "not ready", "problems": problems})
     assert get("/healthz")[0] == 200  # liveness does not depend on the broker
+
+
+def test_offer_counters_of_a_pool_start_at_zero_once_routing_knows_the_pool() -> None:
+    RoutingGauges().update(0, {"p-known": Router(PoolConfig(), "p-known")})
+    samples = parse_exposition(metrics.render()[0].decode())
+    for outcome in ("made", "accepted", "rejected", "expired", "rescinded"):
+        key = frozenset({("pool", "p-known"), ("outcome", outcome)})
+        assert samples[("contactcenter_offers_total", key)] == 0
+    redelivered = (
+        "contactcenter_routing_redelivered_inputs_total",
+        frozenset({("pool", "p-known")}),
+    )
+    assert samples[redelivered] == 0
