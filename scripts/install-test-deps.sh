@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Test-only system packages: headless Chromium (and its driver) for the agent page test.
-# Safe to run again; does nothing when Chromium is already installed.
+# Test-only system packages: headless Chromium (and its driver) for the agent page test, and
+# Prometheus (with promtool) for the dashboard and alert-rule tests.
+# Safe to run again; installs only what is missing.
 set -euo pipefail
-if command -v chromium >/dev/null 2>&1; then
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium chromium-driver)
+{ command -v prometheus && command -v promtool; } >/dev/null 2>&1 || missing+=(prometheus)
+if [ "${#missing[@]}" -eq 0 ]; then
     exit 0
 fi
 SUDO=""
@@ -11,4 +15,4 @@ if [ "$(id -u)" != "0" ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq chromium chromium-driver
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -102,7 +102,7 @@ async def follow_topic(
             if ready is not None:
                 ready.set()
             async for message in consumer:
-                metrics.EVENTS_IN.labels(topic=topic.name).inc()
+                metrics.EVENTS_IN.labels(topic=topic.name, consumer=component).inc()
                 try:
                     record = decode(message.value)
                 except InvalidMessage:

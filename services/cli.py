@@ -43,12 +43,23 @@ def _export_schemas(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _start_ops(role: str, settings: Settings, metrics_port: int | None = None) -> None:
+    """Export the role's known series at 0; serve /metrics, /healthz and /readyz on
+    ``metrics_port`` (the gateway and the desk serve them on their own HTTP port)."""
+    from functools import partial
+
+    from streams.platform import metrics, readiness
+
+    metrics.initialise(role, settings.class_weights)
+    if metrics_port is not None:
+        metrics.start_metrics_server(metrics_port, ready=partial(readiness.problems, settings))
+
+
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from streams.app import create_app
-    from streams.platform.metrics import start_metrics_server
     from streams.platform.worker import Worker
 
-    start_metrics_server(settings.metrics_port)
+    _start_ops("worker", settings, settings.metrics_port)
     app = create_app(settings, features=tuple(args.features))
     Worker(
         app,
@@ -80,9 +91,8 @@ def _runtime(args: argparse.Namespace, settings: Settings) -> int:
 
 def _notifier(args: argparse.Namespace, settings: Settings) -> int:
     from services.notifier.main import serve
-    from streams.platform.metrics import start_metrics_server
 
-    start_metrics_server(settings.notifier_metrics_port)
+    _start_ops("notifier", settings, settings.notifier_metrics_port)
     asyncio.run(serve(settings))
     return 0
 
@@ -96,6 +106,7 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 def _gateway(args: argparse.Namespace, settings: Settings) -> int:
     from services.gateway.app import serve
 
+    _start_ops("gateway", settings)
     asyncio.run(serve(settings))
     return 0
 
@@ -112,6 +123,7 @@ def _desk(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.issue_token:
         return asyncio.run(issue_token_command(settings, args.issue_token, args.pool))
+    _start_ops("desk", settings)
     asyncio.run(serve(settings))
     return 0
 

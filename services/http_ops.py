@@ -1,10 +1,17 @@
-"""The operations endpoints every HTTP service serves: /metrics and /healthz."""
+"""The operations endpoints every HTTP service serves: /metrics, /healthz (liveness) and
+/readyz (503 with the reasons while the broker or the database is unreachable)."""
 
 from __future__ import annotations
 
+import asyncio
+from functools import partial
+
 from aiohttp import web
 
-from streams.platform import metrics
+from streams.platform import metrics, readiness
+from streams.platform.settings import Settings
+
+SETTINGS = web.AppKey("ops_settings", Settings)
 
 
 async def metrics_page(request: web.Request) -> web.Response:
@@ -13,9 +20,17 @@ async def metrics_page(request: web.Request) -> web.Response:
 
 
 async def health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+    return web.json_response(readiness.HEALTHY)
 
 
-def add_ops_routes(app: web.Application) -> None:
+async def ready(request: web.Request) -> web.Response:
+    found = await asyncio.to_thread(partial(readiness.problems, request.app[SETTINGS]))
+    status, body = readiness.answer(found)
+    return web.json_response(body, status=status)
+
+
+def add_ops_routes(app: web.Application, settings: Settings) -> None:
+    app[SETTINGS] = settings
     app.router.add_get("/metrics", metrics_page)
     app.router.add_get("/healthz", health)
+    app.router.add_get("/readyz", ready)

@@ -323,5 +323,5 @@ def create_app(desk: Desk) -> web.Application:
     app.router.add_get("/api/contacts/{contact_id}", contact)
     app.router.add_post("/api/contacts/{contact_id}/reply", reply)
     app.router.add_post("/api/contacts/{contact_id}/complete", complete)
-    add_ops_routes(app)
+    add_ops_routes(app, desk.settings)
     return app

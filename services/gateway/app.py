@@ -82,7 +82,7 @@ def create_app(ctx: GatewayContext) -> web.Application:
     voice.add_routes(app)
     sms.add_routes(app)
     chat.add_routes(app)
-    add_ops_routes(app)
+    add_ops_routes(app, ctx.settings)
     return app
 
 

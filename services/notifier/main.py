@@ -18,6 +18,7 @@ from services.runtime.processes import stop_on_signals
 from services.twilio_client import make_async_twilio_client, signature_check
 from streams.notices.config import notice_policy
 from streams.notices.outbox import Send
+from streams.platform import metrics
 from streams.platform.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
 
     async def publish(topic: str, key: bytes | None, payload: bytes) -> None:
         await producer.send_and_wait(topic, key=key, value=payload)
+        metrics.EVENTS_OUT.labels(topic=metrics.topic_label(topic, settings.topic_prefix)).inc()
 
     notifier, sms = build_notifier(settings, pool, publish)
     config = notifier.config

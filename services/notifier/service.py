@@ -26,6 +26,7 @@ import contextlib
 import logging
 import random
 import socket
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -56,6 +57,8 @@ from streams.platform import metrics
 from streams.platform.retry import backoff_delay
 
 log = logging.getLogger(__name__)
+
+WRITER = "notifier"  # the writer label of its PostgreSQL metrics
 
 # pg_advisory_xact_lock(namespace, hashtext(customer id)): one rate-limit decision at a time
 CUSTOMER_LOCK_NAMESPACE = 0x4E4F5443  # "NOTC"
@@ -101,6 +104,7 @@ class Notifier:
         """Reconcile interrupted sends, then send what is due; return notices handled."""
         handled = await self.reconcile()
         now = self.clock()
+        started = time.monotonic()
         rows = await self.pool.fetch(
             """
             UPDATE notices n SET status = 'sending', attempts = n.attempts + 1,
@@ -115,6 +119,9 @@ class Notifier:
             self.worker_id,
             self.config.batch_size,
         )
+        metrics.DB_WRITE_DURATION.labels(writer=WRITER).observe(time.monotonic() - started)
+        metrics.DB_WRITE_BATCH_SIZE.labels(writer=WRITER).observe(len(rows))
+        metrics.DB_UP.labels(writer=WRITER).set(1)
         for row in rows:
             try:
                 await self._process(dict(row))
@@ -141,6 +148,8 @@ class Notifier:
                 handled = await self.run_once()
             except (OSError, asyncpg.PostgresError) as exc:
                 log.warning("notifier pass failed: %s", exc)
+                metrics.DB_WRITE_FAILURES.labels(writer=WRITER).inc()
+                metrics.DB_UP.labels(writer=WRITER).set(0)
                 handled = 0
             if handled == 0:
                 with contextlib.suppress(TimeoutError):

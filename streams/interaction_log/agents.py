@@ -49,7 +49,9 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
             entries: list[LogEntry] = []
             for event in events:
                 message = event.message
-                metrics.EVENTS_IN.labels(topic=metrics.topic_label(message.topic, prefix)).inc()
+                metrics.EVENTS_IN.labels(
+                    topic=metrics.topic_label(message.topic, prefix), consumer="interaction-log"
+                ).inc()
                 entry = decode_entry(
                     event.value, message.topic, message.partition, message.offset, prefix
                 )

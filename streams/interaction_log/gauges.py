@@ -17,9 +17,10 @@ async def refresh_service_level(pool: asyncpg.Pool) -> None:
         config = await connection.fetch(SERVICE_LEVEL_CONFIG)
         rows = await connection.fetch(SERVICE_LEVEL_NOW)
         occupancy = await connection.fetch(OCCUPANCY_NOW)
-    for row in occupancy:
-        if row["occupancy"] is not None:
-            metrics.OCCUPANCY.labels(pool=row["pool_id"]).set(row["occupancy"])
+    metrics.replace_gauge(
+        metrics.OCCUPANCY,
+        {(r["pool_id"],): r["occupancy"] for r in occupancy if r["occupancy"] is not None},
+    )
     for row in config:
         if row["customer_class"] == "*":
             metrics.SERVICE_LEVEL_THRESHOLD.set(row["threshold_seconds"])
@@ -35,11 +36,15 @@ async def refresh_service_level(pool: asyncpg.Pool) -> None:
             metrics.SERVICE_LEVEL_TARGET.labels(customer_class=row["customer_class"]).set(
                 default_target
             )
-        for variant in ("answered", "abandons"):
-            if row[variant] is not None:
-                metrics.SERVICE_LEVEL.labels(
-                    customer_class=row["customer_class"], channel=row["channel"], variant=variant
-                ).set(row[variant])
+    metrics.replace_gauge(
+        metrics.SERVICE_LEVEL,
+        {
+            (row["customer_class"], row["channel"], variant): row[variant]
+            for row in rows
+            for variant in ("answered", "abandons")
+            if row[variant] is not None
+        },
+    )
 
 
 def update_consumer_lag(consumer: Any, prefix: str = "") -> None:

@@ -45,6 +45,7 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
 
     async def send(topic: str, key: bytes | None, payload: bytes) -> None:
         await (await topics_by_name[topic].send(key=key, value=payload))
+        metrics.EVENTS_OUT.labels(topic=metrics.topic_label(topic, settings.topic_prefix)).inc()
 
     @app.agent(deps.topic(SHIPMENTS), name=f"{settings.app_id}-notices")
     async def notices_agent(stream: Any) -> None:
@@ -58,6 +59,7 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
             return await (await store()).publish_pending(send)
 
         async for event in stream.events():
+            metrics.EVENTS_IN.labels(topic=SHIPMENTS.name, consumer="notices").inc()
             record = await decode_or_dead_letter(event, SHIPMENT_TYPES, deps)
             if record is None:
                 continue

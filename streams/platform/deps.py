@@ -95,6 +95,7 @@ class WorkerDeps:
         await (
             await self.topic(DEAD_LETTER).send(key=source_topic.encode(), value=record.to_bytes())
         )
+        metrics.EVENTS_OUT.labels(topic=DEAD_LETTER.name).inc()
         metrics.DEAD_LETTERS.labels(
             source_topic=metrics.topic_label(source_topic, self.settings.topic_prefix),
             reason=metrics.dead_letter_reason(reason),

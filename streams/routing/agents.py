@@ -103,8 +103,11 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
                     pool_id = getattr(record, "pool_id", "")
                     pending.append(await deps.send(ROUTING, pool_id.encode(), event.value))
             await asyncio.gather(*pending)
+            metrics.EVENTS_OUT.labels(topic=ROUTING.name).inc(len(pending))
             for topic, count in seen.items():
-                metrics.EVENTS_IN.labels(topic=metrics.topic_label(topic, prefix)).inc(count)
+                metrics.EVENTS_IN.labels(
+                    topic=metrics.topic_label(topic, prefix), consumer="partition-by-pool"
+                ).inc(count)
 
     @app.agent(routing_topic, name="route")
     async def route(stream: Any) -> None:
@@ -112,6 +115,7 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
         async for events in stream.take_events(
             settings.routing_batch_size, within=settings.routing_batch_within
         ):
+            metrics.EVENTS_IN.labels(topic=ROUTING.name, consumer="route").inc(len(events))
             by_partition: dict[int, list[InputRecord]] = defaultdict(list)
             for event in events:
                 message = event.message
@@ -139,6 +143,7 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
                 continue
             command = AdvanceRoutingClock(partition=tp.partition)
             await routing_topic.send(value=command.to_bytes(), partition=tp.partition)
+            metrics.EVENTS_OUT.labels(topic=ROUTING.name).inc()
 
     @app.on_partitions_revoked.connect  # type: ignore[arg-type]
     async def _on_revoked(_app: Any, revoked: set[Any], **_kwargs: Any) -> None:

@@ -31,6 +31,9 @@ class RoutingGauges:
         queues: set[_QueueLabels] = set()
         agents: set[_AgentLabels] = set()
         for pool_id, router in routers.items():
+            for outcome in OFFER_OUTCOMES.values():  # from 0 once the pool is known
+                metrics.OFFERS.labels(pool=pool_id, outcome=outcome)
+            metrics.ROUTING_REDELIVERED_INPUTS.labels(pool=pool_id)
             for stat in router.queue_view():
                 labels = (pool_id, stat.customer_class, stat.channel.value)
                 metrics.QUEUE_DEPTH.labels(*labels).set(stat.waiting)

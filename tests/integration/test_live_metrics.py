@@ -11,11 +11,11 @@ import pytest
 
 from schemas import agents as ag
 from schemas import contacts as ct
-from schemas.routing import OfferMade
 from schemas.topics import AGENT_EVENTS, CONTACTS, OFFERS
 from services.bus import TopicReader, open_bus
 from services.runtime.broker import free_port
 from streams.platform.settings import Settings
+from tests.support.agents_at_work import answer_offers
 from tests.support.metrics import scrape, total
 from tests.support.workers import eventually, running_worker
 
@@ -72,38 +72,7 @@ async def test_metrics_move_and_agree_with_the_log(settings: Settings, tmp_path:
                 await bus.publish(AGENT_EVENTS, agent, ag.AgentReady(pool_id=POOL, agent_id=agent))
 
             # agents accept each offer and complete the contact, until all are answered
-            handled: set[str] = set()
-
-            async def work() -> bool:
-                accepted: list[OfferMade] = []
-                for record in await reader.records(0.3):
-                    if not isinstance(record, OfferMade) or record.offer_id in handled:
-                        continue
-                    handled.add(record.offer_id)
-                    accepted.append(record)
-                    await bus.publish(
-                        AGENT_EVENTS,
-                        record.agent_id,
-                        ag.OfferAccepted(
-                            pool_id=POOL, agent_id=record.agent_id, offer_id=record.offer_id
-                        ),
-                    )
-                if accepted:
-                    await asyncio.sleep(HANDLE_SECONDS)  # agents talk to the customers
-                for record in accepted:
-                    await bus.publish(
-                        AGENT_EVENTS,
-                        record.agent_id,
-                        ag.ContactCompleted(
-                            pool_id=POOL,
-                            agent_id=record.agent_id,
-                            contact_id=record.contact_id,
-                            disposition="resolved",
-                        ),
-                    )
-                return len(handled) >= ANSWERED
-
-            await eventually(work, 90, f"{ANSWERED} offers")
+            await answer_offers(bus, reader, POOL, ANSWERED, handle_seconds=HANDLE_SECONDS)
 
         db = await asyncpg.connect(settings.require_database_url())
         try:

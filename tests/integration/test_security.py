@@ -229,7 +229,7 @@ async def test_secrets_never_reach_the_logs_or_the_ops_endpoints(
                 pass
             pages = []
             for base in (gw, dk):
-                for path in ("/metrics", "/healthz"):
+                for path in ("/metrics", "/healthz", "/readyz"):
                     async with http.get(base + path) as response:  # no credentials needed
                         assert response.status == 200
                         pages.append(await response.text())

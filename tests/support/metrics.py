@@ -70,3 +70,14 @@ def metric_names(registry: CollectorRegistry = REGISTRY) -> set[str]:
         else:
             names.add(family.name)
     return names
+
+
+def metric_labels(registry: CollectorRegistry = REGISTRY) -> dict[str, set[str]]:
+    """The label names of every exported sample name of the project (as in
+    :func:`metric_names`; ``le`` on histogram buckets)."""
+    out: dict[str, set[str]] = {}
+    for name, collector in registry._names_to_collectors.items():
+        if name in metric_names(registry):
+            labels = set(getattr(collector, "_labelnames", ()))
+            out[name] = labels | ({"le"} if name.endswith("_bucket") else set())
+    return out

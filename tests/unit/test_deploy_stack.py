@@ -15,12 +15,12 @@ import yaml
 from services.cli import build_parser
 from streams.platform import metrics
 from streams.platform.settings import Settings
-from tests.support.metrics import metric_names
+from tests.support.dashboards import DASHBOARDS, dashboards, panels, queries
+from tests.support.metrics import metric_labels, metric_names
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 COMPOSE = ROOT / "docker-compose.yml"
-DASHBOARDS = DEPLOY / "grafana" / "dashboards"
 
 # which setting each process serves /metrics on (gateway and desk: on their HTTP port)
 METRICS_PORT_SETTING = {
@@ -63,18 +63,6 @@ def settings_for(service: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Se
     for key, value in (service.get("environment") or {}).items():
         monkeypatch.setenv(key, str(value))
     return Settings()
-
-
-def dashboards() -> dict[str, dict[str, Any]]:
-    return {p.name: json.loads(p.read_text()) for p in sorted(DASHBOARDS.glob("*.json"))}
-
-
-def panels(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for panel in dashboard["panels"]:
-        out.append(panel)
-        out.extend(panel.get("panels", []))
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -154,12 +142,13 @@ def test_two_workers_share_one_consumer_group(
     assert len(ids) == 1
 
 
-def test_health_checks_probe_the_port_serving_metrics(
+def test_health_checks_probe_readiness_on_the_port_serving_metrics(
     services: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name in PROJECT_PROCESSES:
         service = services[name]
         probe = " ".join(service["healthcheck"]["test"])
+        assert "'/readyz'" in probe, f"{name}: the health check is not readiness"
         [variable] = re.findall(r"os\.environ\['(CC_[A-Z_]+)'\]", probe)
         with monkeypatch.context() as m:
             settings = settings_for(service, m)
@@ -191,6 +180,16 @@ def test_every_prometheus_target_is_a_service_metrics_port(
                 assert job["job_name"] == role
                 scraped.add(host)
     assert scraped == PROJECT_PROCESSES
+
+
+def test_prometheus_loads_the_alert_rules_the_stack_mounts(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    config = load_yaml(DEPLOY / "prometheus" / "prometheus.yml")
+    assert config["rule_files"] == ["alerts.yml"]
+    mounts = dict(v.split(":")[:2][::-1] for v in services["prometheus"]["volumes"] if ":" in v)
+    assert mounts["/etc/prometheus/prometheus.yml"] == "./deploy/prometheus/prometheus.yml"
+    assert mounts["/etc/prometheus/alerts.yml"] == "./deploy/prometheus/alerts.yml"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -257,23 +256,38 @@ def _balanced(expr: str) -> bool:
     return not stack
 
 
-def test_every_panel_query_names_an_exported_metric() -> None:
+def prometheus_queries() -> list[tuple[str, str]]:
+    """(where, expression) of every dashboard panel on Prometheus and every alert rule."""
+    found = [(q.where, q.text) for q in queries() if q.source == "prometheus"]
+    for group in load_yaml(DEPLOY / "prometheus" / "alerts.yml")["groups"]:
+        found.extend((f"alert {rule['alert']}", rule["expr"]) for rule in group["rules"])
+    return found
+
+
+# labels Prometheus adds to every series
+TARGET_LABELS = {"job", "instance"}
+
+
+def test_every_panel_and_alert_names_exported_metrics_and_their_labels() -> None:
     exported = metric_names()
+    labels_of = metric_labels()
     used: set[str] = set()
-    for name, dashboard in dashboards().items():
-        for panel in panels(dashboard):
-            if panel.get("datasource", {}).get("type") != "prometheus":
-                continue
-            for target in panel["targets"]:
-                expr = target["expr"]
-                assert _balanced(expr), f"{name} / {panel['title']}: unbalanced {expr}"
-                named = set(re.findall(r"\bcontactcenter_[a-z0-9_]+", expr))
-                assert named or expr.strip() in PROMQL_BUILTINS, f"{name}: {expr}"
-                unknown = named - exported
-                assert not unknown, f"{name} / {panel['title']}: not exported: {unknown}"
-                used |= named
-                for le in re.findall(r'le="([^"]+)"', expr):
-                    assert float(le) in metrics.WAIT_BUCKETS and le == repr(float(le))
+    for where, expr in prometheus_queries():
+        assert _balanced(expr), f"{where}: unbalanced {expr}"
+        named = set(re.findall(r"\bcontactcenter_[a-z0-9_]+", expr))
+        assert named or re.match(r"\w+", expr.strip())[0] in PROMQL_BUILTINS, f"{where}: {expr}"
+        unknown = named - exported
+        assert not unknown, f"{where}: not exported: {unknown}"
+        used |= named
+        known = TARGET_LABELS.union(*(labels_of[n] for n in named))
+        for selector in re.findall(r"\{([^}]*)\}", re.sub(r'"[^"]*"', '""', expr)):
+            for label in re.findall(r"(\w+)\s*(?:=~|!~|!=|=)", selector):
+                assert label in known, f"{where}: no metric of it has the label {label!r}"
+        for grouping in re.findall(r"\b(?:by|on)\s*\(([^)]*)\)", expr):
+            for label in filter(None, (x.strip() for x in grouping.split(","))):
+                assert label in known, f"{where}: no metric of it has the label {label!r}"
+        for le in re.findall(r'le="([^"]+)"', expr):
+            assert float(le) in metrics.WAIT_BUCKETS and le == repr(float(le))
     # the overview answers the issue's questions
     for required in (
         "contactcenter_service_level_ratio",
@@ -284,6 +298,8 @@ def test_every_panel_query_names_an_exported_metric() -> None:
         "contactcenter_db_write_duration_seconds_bucket",
         "contactcenter_notices_total",
         "contactcenter_agents",
+        "contactcenter_gateway_requests_total",
+        "contactcenter_desk_connections",
     ):
         assert required in used, required
 

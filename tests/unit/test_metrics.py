@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import urllib.error
 import urllib.request
 
-from prometheus_client import REGISTRY
+from prometheus_client import REGISTRY, CollectorRegistry, Gauge, generate_latest
 
 from streams.platform import metrics
+from streams.routing.domain import PoolConfig, Router
+from streams.routing.metrics import RoutingGauges
 from tests.support.metrics import metric_names, parse_exposition, sample_total, sample_value
 
 
@@ -86,3 +90,72 @@ def test_sample_helpers_and_http_endpoint() -> None:
     assert not any(name.endswith("_created") for name, _ in samples)
     text, content_type = metrics.render()
     assert b"contactcenter_notices_total" in text and content_type.startswith("text/plain")
+
+
+def test_initialise_exports_every_known_series_at_zero() -> None:
+    metrics.initialise("worker", ["vip", "standard"])
+    samples = parse_exposition(metrics.render()[0].decode())
+
+    def exported(name: str, **labels: str) -> bool:
+        return (name, frozenset(labels.items())) in samples
+
+    for klass in ("vip", "standard"):
+        for channel in metrics.CHANNELS:
+            labels = {"customer_class": klass, "channel": channel}
+            assert exported("contactcenter_contacts_abandoned_total", **labels)
+            assert exported("contactcenter_wait_seconds_count", outcome="answered", **labels)
+    for outcome in ("sent", "failed", "queued"):
+        assert exported("contactcenter_notices_total", channel="sms", outcome=outcome)
+    assert exported("contactcenter_dead_letters_total", source_topic="contacts", reason="not_json")
+    assert exported("contactcenter_errors_total", component="interaction_log", kind="undecodable")
+    assert exported("contactcenter_db_write_failures_total", writer="interaction_log")
+    assert exported("contactcenter_events_in_total", topic="routing", consumer="route")
+    assert exported("contactcenter_events_out_total", topic="dead-letter")
+    metrics.initialise("gateway")
+    metrics.initialise("notifier")
+    samples = parse_exposition(metrics.render()[0].decode())
+    assert exported("contactcenter_gateway_requests_total", channel="voice", outcome="accepted")
+    assert exported("contactcenter_errors_total", component="notifier", kind="unexpected")
+    assert exported("contactcenter_db_write_duration_seconds_count", writer="notifier")
+
+
+def test_replace_gauge_drops_label_sets_no_longer_reported() -> None:
+    registry = CollectorRegistry()
+    gauge = Gauge("probe_ratio", "probe", ["pool"], registry=registry)
+    metrics.replace_gauge(gauge, {("p1",): 0.5, ("p2",): 0.25})
+    metrics.replace_gauge(gauge, {("p2",): 0.75})
+    text = generate_latest(registry).decode()
+    assert 'probe_ratio{pool="p2"} 0.75' in text and 'pool="p1"' not in text
+    metrics.replace_gauge(gauge, {})
+    assert "probe_ratio{" not in generate_latest(registry).decode()
+
+
+def test_the_metrics_server_answers_liveness_and_readiness() -> None:
+    problems: list[str] = []
+    port = metrics.start_metrics_server(0, "127.0.0.1", ready=lambda: list(problems))
+
+    def get(path: str) -> tuple[int, dict[str, object]]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    assert get("/healthz") == (200, {"status": "ok"})
+    assert get("/readyz") == (200, {"status": "ready", "problems": []})
+    problems.append("broker unreachable (127.0.0.1:1)")
+    assert get("/readyz") == (503, {"status": "not ready", "problems": problems})
+    assert get("/healthz")[0] == 200  # liveness does not depend on the broker
+
+
+def test_offer_counters_of_a_pool_start_at_zero_once_routing_knows_the_pool() -> None:
+    RoutingGauges().update(0, {"p-known": Router(PoolConfig(), "p-known")})
+    samples = parse_exposition(metrics.render()[0].decode())
+    for outcome in ("made", "accepted", "rejected", "expired", "rescinded"):
+        key = frozenset({("pool", "p-known"), ("outcome", outcome)})
+        assert samples[("contactcenter_offers_total", key)] == 0
+    redelivered = (
+        "contactcenter_routing_redelivered_inputs_total",
+        frozenset({("pool", "p-known")}),
+    )
+    assert samples[redelivered] == 0

@@ -1,0 +1,160 @@
+"""A real Prometheus server for tests: started on a free loopback port with a generated scrape
+configuration, queried through its HTTP API."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import yaml
+
+from services.runtime.broker import free_port
+
+
+def prometheus_binary() -> str | None:
+    return shutil.which("prometheus")
+
+
+class PrometheusServer:
+    """``prometheus`` scraping ``targets`` (job → ports on 127.0.0.1) every ``interval``
+    seconds and evaluating ``rule_files``; data in ``data_dir``, stopped on exit."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        targets: Mapping[str, Sequence[int]],
+        *,
+        rule_files: Sequence[Path] = (),
+        interval: float = 1.0,
+    ) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        every = f"{round(interval * 1000)}ms"
+        self.config = {
+            "global": {"scrape_interval": every, "evaluation_interval": every},
+            "rule_files": [str(path) for path in rule_files],
+            "scrape_configs": [
+                {
+                    "job_name": job,
+                    "scrape_timeout": every,
+                    "static_configs": [{"targets": [f"127.0.0.1:{port}" for port in ports]}],
+                }
+                for job, ports in targets.items()
+            ],
+        }
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> PrometheusServer:
+        binary = prometheus_binary()
+        if binary is None:
+            raise RuntimeError("prometheus is not installed: run scripts/install-test-deps.sh")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        config = self.data_dir / "prometheus.yml"
+        config.write_text(yaml.safe_dump(self.config))
+        self._process = subprocess.Popen(
+            [
+                binary,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={self.data_dir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--log.level=warn",
+            ],
+            stdout=open(self.data_dir / "prometheus.log", "ab"),  # noqa: SIM115
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            self._wait_ready(timeout=30)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            if self._process is not None and self._process.poll() is not None:
+                log = (self.data_dir / "prometheus.log").read_text()[-2000:]
+                raise RuntimeError(f"prometheus exited: {log}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"Prometheus not ready after {timeout} s")
+            time.sleep(0.1)
+
+    def api(self, path: str, **params: str) -> Any:
+        """``data`` of a successful API answer; an error answer raises with its message."""
+        query = f"?{urllib.parse.urlencode(params)}" if params else ""
+        try:
+            with urllib.request.urlopen(f"{self.url}/api/v1/{path}{query}", timeout=10) as r:
+                answer = json.loads(r.read())
+        except urllib.error.HTTPError as exc:
+            answer = json.loads(exc.read())
+        if answer.get("status") != "success":
+            raise PromQLError(f"{answer.get('errorType')}: {answer.get('error')}")
+        return answer["data"]
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        """The instant vector (or scalar, as one sample) of ``expr`` now."""
+        data = self.api("query", query=expr)
+        if data["resultType"] in {"scalar", "string"}:
+            return [{"metric": {}, "value": data["result"]}]
+        return list(data["result"])
+
+    def wait_scraping(self, timeout: float = 30) -> None:
+        """Wait until every target has been scraped up at least twice (the scrape loops start
+        some seconds after Prometheus is ready)."""
+        targets = sum(len(c["static_configs"][0]["targets"]) for c in self.config["scrape_configs"])
+        deadline = time.monotonic() + timeout
+        while len(self.query("count_over_time(up[1m]) >= 2 and up == 1")) < targets:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"Prometheus has not scraped its {targets} targets")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+    def __enter__(self) -> PrometheusServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class PromQLError(AssertionError):
+    """Prometheus refused a query."""
+
+
+def values(result: list[dict[str, Any]]) -> dict[frozenset[tuple[str, str]], float]:
+    """labels → value of an instant query result."""
+    return {frozenset(s["metric"].items()): float(s["value"][1]) for s in result}
