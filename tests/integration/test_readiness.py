@@ -9,13 +9,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from tests.support.pg_proxy import SwitchableProxy
 
 from services.runtime.broker import LocalBroker, free_port
 from services.runtime.processes import start_command, stop
 from streams.platform.settings import Settings
 from streams.platform.topics import ensure_topics
 from tests.support.ops import get_json, wait_readiness, wait_serving
-from tests.support.pg_proxy import SwitchableProxy
 
 pytestmark = pytest.mark.integration
 
