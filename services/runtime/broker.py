@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from services.runtime.processes import terminate
+
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -83,14 +85,7 @@ class LocalBroker:
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        terminate(process, timeout=5)
 
     def __enter__(self) -> LocalBroker:
         return self.start()

@@ -43,6 +43,19 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
         kill(process)
 
 
+def terminate(process: subprocess.Popen[bytes] | None, timeout: float) -> None:
+    """SIGTERM, then SIGKILL if it is still running after ``timeout`` seconds (the process
+    alone: for servers the project starts, not its own commands, which ``stop`` ends)."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout)
+
+
 def kill(process: subprocess.Popen[bytes]) -> None:
     """SIGKILL the process and its children."""
     if process.poll() is None:

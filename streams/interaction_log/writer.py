@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,7 +44,7 @@ from streams.interaction_log.sql import (
     UPSERT_CONTACT,
 )
 from streams.platform import metrics
-from streams.platform.retry import TRANSIENT_ERRORS, backoff_delay
+from streams.platform.retry import retry_transient
 
 log = logging.getLogger(__name__)
 
@@ -196,48 +195,36 @@ async def write_with_retry(
     A non-transient PostgreSQL error (a row the database refuses) is narrowed down by writing
     the entries one by one; an entry that fails alone is logged, counted and skipped, so one
     bad record cannot stop the log."""
-    attempt = 0
-    while True:
-        started = asyncio.get_running_loop().time()
-        try:
-            result = await write(entries)
-        except asyncio.CancelledError:
-            raise
-        except TRANSIENT_ERRORS as exc:
-            attempt += 1
-            delay = backoff_delay(attempt, base=0.2, cap=max_backoff, rand=random.random())
-            log.warning(
-                "interaction log: PostgreSQL unavailable (%s: %s), batch of %d kept; "
-                "retry %d in %.1f s",
-                type(exc).__name__,
-                exc,
-                len(entries),
-                attempt,
-                delay,
-            )
-            metrics.DB_WRITE_FAILURES.labels(writer=WRITER).inc()
-            metrics.DB_UP.labels(writer=WRITER).set(0)
-            await sleep(delay)
-            continue
-        except asyncpg.PostgresError:
-            if len(entries) == 1:
-                log.exception("interaction log: record %s refused", entries[0].record.event_id)
-                metrics.ERRORS.labels(component=WRITER, kind="record_refused").inc()
-                return WriteResult()
-            merged = WriteResult()
-            for entry in entries:
-                one = await write_with_retry(write, [entry], max_backoff=max_backoff, sleep=sleep)
-                merged.written.extend(one.written)
-                merged.labels.update(one.labels)
-            return merged
-        metrics.DB_WRITE_DURATION.labels(writer=WRITER).observe(
-            asyncio.get_running_loop().time() - started
-        )
-        metrics.DB_WRITE_BATCH_SIZE.labels(writer=WRITER).observe(len(entries))
-        if attempt:
-            log.warning("interaction log: PostgreSQL back after %d retries", attempt)
-        metrics.DB_UP.labels(writer=WRITER).set(1)
+    loop = asyncio.get_running_loop()
+
+    async def timed_write() -> WriteResult:
+        started = loop.time()
+        result = await write(entries)
+        metrics.DB_WRITE_DURATION.labels(writer=WRITER).observe(loop.time() - started)
         return result
+
+    try:
+        result = await retry_transient(
+            timed_write,
+            writer=WRITER,
+            what=f"a batch of {len(entries)} (kept)",
+            base=0.2,
+            cap=max_backoff,
+            sleep=sleep,
+        )
+    except asyncpg.PostgresError:
+        if len(entries) == 1:
+            log.exception("interaction log: record %s refused", entries[0].record.event_id)
+            metrics.ERRORS.labels(component=WRITER, kind="record_refused").inc()
+            return WriteResult()
+        merged = WriteResult()
+        for entry in entries:
+            one = await write_with_retry(write, [entry], max_backoff=max_backoff, sleep=sleep)
+            merged.written.extend(one.written)
+            merged.labels.update(one.labels)
+        return merged
+    metrics.DB_WRITE_BATCH_SIZE.labels(writer=WRITER).observe(len(entries))
+    return result
 
 
 def decode_entry(

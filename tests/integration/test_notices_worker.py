@@ -27,7 +27,7 @@ from streams.notices.config import notice_policy
 from streams.notices.processor import NoticeSettings, apply_shipment_event
 from streams.notices.store_pg import PostgresNoticeStore
 from streams.platform.settings import Settings
-from tests.support.twilio_api import TwilioApiServer
+from tests.support.twilio_api import TwilioApiServer, notifier_settings
 from tests.support.workers import eventually, running_worker
 
 pytestmark = pytest.mark.integration
@@ -42,16 +42,7 @@ async def twilio() -> AsyncIterator[TwilioApiServer]:
 async def test_vip_delay_on_the_broker_sends_one_sms_flags_and_routes_a_call(
     settings: Settings, twilio: TwilioApiServer, tmp_path: Path
 ) -> None:
-    settings = settings.model_copy(
-        update={
-            "twilio_api_base_url": twilio.base_url,
-            "twilio_account_sid": twilio.account_sid,
-            "twilio_auth_token": twilio.auth_token,
-            "twilio_from_number": "+15550009999",
-            "notice_quiet_hours": "",
-            "notifier_poll_interval": 0.2,
-        }
-    )
+    settings = notifier_settings(settings, twilio)
     pool = await asyncpg.create_pool(settings.require_database_url(), min_size=1, max_size=2)
     await pool.execute(
         "INSERT INTO customers (customer_id, tier, phone, email) "

@@ -23,7 +23,6 @@ import asyncpg
 import pytest
 import yaml
 from aiokafka import AIOKafkaProducer
-from pydantic import SecretStr
 
 from schemas import agents as ag
 from schemas import contacts as ct
@@ -38,7 +37,7 @@ from tests.support.agents_at_work import answer_offers
 from tests.support.dashboards import ROOT, Query, queries
 from tests.support.ops import wait_serving
 from tests.support.prometheus import PrometheusServer, prometheus_binary, values
-from tests.support.twilio_api import TwilioApiServer
+from tests.support.twilio_api import TwilioApiServer, notifier_settings
 from tests.support.workers import eventually
 
 pytestmark = [
@@ -206,16 +205,7 @@ def the(found: list[Query], panel: str, ref: str = "A") -> Query:
 async def test_every_dashboard_query_answers_on_a_real_prometheus(
     settings: Settings, twilio: TwilioApiServer, tmp_path: Path
 ) -> None:
-    settings = settings.model_copy(
-        update={
-            "twilio_api_base_url": twilio.base_url,
-            "twilio_account_sid": twilio.account_sid,
-            "twilio_auth_token": SecretStr(twilio.auth_token),
-            "twilio_from_number": "+15550009999",
-            "notice_quiet_hours": "",
-            "notifier_poll_interval": 0.2,
-        }
-    )
+    settings = notifier_settings(settings, twilio)
     db = await asyncpg.connect(settings.require_database_url())
     try:
         await seed(db, twilio)

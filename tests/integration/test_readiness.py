@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from tests.support.pg_proxy import SwitchableProxy
 
+from services.harness.pg_proxy import SwitchableProxy
 from services.runtime.broker import LocalBroker, free_port
 from services.runtime.processes import start_command, stop
 from streams.platform.settings import Settings

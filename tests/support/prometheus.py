@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from services.runtime.broker import free_port
+from services.runtime.processes import terminate
 
 
 def prometheus_binary() -> str | None:
@@ -130,14 +131,7 @@ class PrometheusServer:
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        terminate(process, timeout=10)
 
     def __enter__(self) -> PrometheusServer:
         return self.start()

@@ -30,7 +30,10 @@ from urllib.parse import urlencode
 
 import pytest
 from aiohttp import web
+from pydantic import SecretStr
 from twilio.request_validator import RequestValidator
+
+from streams.platform.settings import Settings
 
 API = "/2010-04-01"
 
@@ -343,3 +346,18 @@ async def twilio_api() -> AsyncIterator[TwilioApiServer]:
     """Import this fixture into a test module to get a running server per test."""
     async with TwilioApiServer() as server:
         yield server
+
+
+def notifier_settings(settings: Settings, twilio: TwilioApiServer) -> Settings:
+    """``settings`` with the notifier's Twilio client pointed at ``twilio``, no quiet hours
+    and a fast poll: notices go out as soon as they are due."""
+    return settings.model_copy(
+        update={
+            "twilio_api_base_url": twilio.base_url,
+            "twilio_account_sid": twilio.account_sid,
+            "twilio_auth_token": SecretStr(twilio.auth_token),
+            "twilio_from_number": "+15550009999",
+            "notice_quiet_hours": "",
+            "notifier_poll_interval": 0.2,
+        }
+    )
