@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from services.runtime.broker import LocalBroker
 from services.runtime.postgres import EmbeddedPostgres, create_database
+from services.runtime.prometheus import PrometheusServer, prometheus_binary
 from streams.platform.settings import Settings
 
 
@@ -64,12 +66,36 @@ async def isolated_settings(
     )
 
 
+ALERT_RULES = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "alerts.yml"
+
+
+def local_prometheus(settings: Settings, data_dir: Path) -> PrometheusServer | None:
+    """A Prometheus scraping the local processes at their configured ports, with the alert
+    rules, when Debian's ``prometheus`` is installed; None otherwise."""
+    if prometheus_binary() is None:
+        return None
+    targets = {
+        "worker": [settings.metrics_port],
+        "gateway": [settings.gateway_port],
+        "desk": [settings.desk_port],
+        "notifier": [settings.notifier_metrics_port],
+    }
+    rules = [ALERT_RULES] if ALERT_RULES.exists() else []
+    return PrometheusServer(data_dir, targets, rule_files=rules, interval=5.0)
+
+
 def run_local_runtime(settings: Settings, data_dir: Path | None = None) -> int:
-    with local_runtime(settings, data_dir=data_dir) as ready:
+    with local_runtime(settings, data_dir=data_dir) as ready, ExitStack() as stack:
+        home = data_dir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        prometheus = local_prometheus(ready, home / "prometheus")
+        if prometheus is not None:
+            stack.enter_context(prometheus)
         print("local runtime is up; in another shell:")
         print(f"  export KAFKA_BOOTSTRAP_SERVERS={ready.kafka_bootstrap_servers}")
         print(f"  export DATABASE_URL='{ready.require_database_url()}'")
         print("  contactcenter worker")
+        if prometheus is not None:
+            print(f"Prometheus (scraping the worker, gateway, desk, notifier): {prometheus.url}")
         print("Ctrl-C stops it.", flush=True)
         stopped = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stopped.set())

@@ -31,12 +31,12 @@ from schemas.topics import AGENT_EVENTS, CONTACTS, OFFERS, SHIPMENTS
 from services.bus import Bus, TopicReader, open_bus
 from services.runtime.broker import free_port
 from services.runtime.processes import start_command, stop
+from services.runtime.prometheus import PrometheusServer, prometheus_binary, values
 from streams.interaction_log.sql import SERVICE_LEVEL_NOW
 from streams.platform.settings import Settings
 from tests.support.agents_at_work import answer_offers
 from tests.support.dashboards import ROOT, Query, queries
 from tests.support.ops import wait_serving
-from tests.support.prometheus import PrometheusServer, prometheus_binary, values
 from tests.support.twilio_api import TwilioApiServer, notifier_settings
 from tests.support.workers import eventually
 

@@ -1,5 +1,6 @@
-"""A real Prometheus server for tests: started on a free loopback port with a generated scrape
-configuration, queried through its HTTP API."""
+"""A Prometheus server started by the project (Debian's ``prometheus`` package, when it is
+installed): on a free loopback port with a generated scrape configuration, queried through its
+HTTP API. The local runtime starts one for the local processes; tests start their own."""
 
 from __future__ import annotations
 
@@ -14,8 +15,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-
-import yaml
 
 from services.runtime.broker import free_port
 from services.runtime.processes import terminate
@@ -40,7 +39,8 @@ class PrometheusServer:
         self.data_dir = data_dir
         self.port = free_port()
         every = f"{round(interval * 1000)}ms"
-        self.config = {
+        self.targets = sum(len(ports) for ports in targets.values())
+        self.config: dict[str, Any] = {
             "global": {"scrape_interval": every, "evaluation_interval": every},
             "rule_files": [str(path) for path in rule_files],
             "scrape_configs": [
@@ -61,10 +61,10 @@ class PrometheusServer:
     def start(self) -> PrometheusServer:
         binary = prometheus_binary()
         if binary is None:
-            raise RuntimeError("prometheus is not installed: run scripts/install-test-deps.sh")
+            raise RuntimeError("prometheus is not installed (Debian: apt-get install prometheus)")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         config = self.data_dir / "prometheus.yml"
-        config.write_text(yaml.safe_dump(self.config))
+        config.write_text(json.dumps(self.config, indent=2))  # JSON is YAML
         self._process = subprocess.Popen(
             [
                 binary,
@@ -122,7 +122,7 @@ class PrometheusServer:
     def wait_scraping(self, timeout: float = 30) -> None:
         """Wait until every target has been scraped up at least twice (the scrape loops start
         some seconds after Prometheus is ready)."""
-        targets = sum(len(c["static_configs"][0]["targets"]) for c in self.config["scrape_configs"])
+        targets = self.targets
         deadline = time.monotonic() + timeout
         while len(self.query("count_over_time(up[1m]) >= 2 and up == 1")) < targets:
             if time.monotonic() > deadline:
@@ -145,7 +145,7 @@ class PrometheusServer:
         self.stop()
 
 
-class PromQLError(AssertionError):
+class PromQLError(RuntimeError):
     """Prometheus refused a query."""
 
 
