@@ -468,7 +468,9 @@ async def test_agent_page_accepts_and_completes_in_headless_chromium(
     async with Browser(executable) as browser:
         await browser.goto(f"http://127.0.0.1:{desk.port}/?token={token}")
         await browser.wait_for("document.body.dataset.stream === 'open'")
-        await browser.wait_for("document.getElementById('status').textContent === 'logged in'")
+        # logged in once routing says so: its state change reaches the page over the stream
+        # (the page's own "logged in" may already be overwritten by it)
+        await browser.wait_for("document.body.dataset.state === 'not_ready'")
         await browser.evaluate("document.getElementById('ready').click()")
         await browser.wait_for("document.body.dataset.state === 'ready'")
         base = f"http://127.0.0.1:{gateway.http_port}"
