@@ -3,10 +3,11 @@
 # Prometheus (with promtool) for the dashboard and alert-rule tests.
 # Safe to run again; installs only what is missing.
 set -euo pipefail
-missing=()
-command -v chromium >/dev/null 2>&1 || missing+=(chromium chromium-driver)
-{ command -v prometheus && command -v promtool; } >/dev/null 2>&1 || missing+=(prometheus)
-if [ "${#missing[@]}" -eq 0 ]; then
+need_chromium=0
+need_prometheus=0
+command -v chromium >/dev/null 2>&1 || need_chromium=1
+{ command -v prometheus && command -v promtool; } >/dev/null 2>&1 || need_prometheus=1
+if [ "$need_chromium" = 0 ] && [ "$need_prometheus" = 0 ]; then
     exit 0
 fi
 SUDO=""
@@ -15,4 +16,10 @@ if [ "$(id -u)" != "0" ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ "$need_chromium" = 1 ]; then
+    $SUDO apt-get install -y -qq chromium chromium-driver
+fi
+if [ "$need_prometheus" = 1 ]; then
+    # the server and promtool only (its recommended exporters are not needed)
+    $SUDO apt-get install -y -qq --no-install-recommends prometheus
+fi
