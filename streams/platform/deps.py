@@ -92,9 +92,7 @@ class WorkerDeps:
 
         record = dead_letter_record(reason, source_topic, payload, key, partition, offset)
         log.warning("dead-lettered from %s@%s:%s: %s", source_topic, partition, offset, reason)
-        await (
-            await self.topic(DEAD_LETTER).send(key=source_topic.encode(), value=record.to_bytes())
-        )
+        await (await self.send(DEAD_LETTER, source_topic.encode(), record.to_bytes()))
         metrics.EVENTS_OUT.labels(topic=DEAD_LETTER.name).inc()
         metrics.DEAD_LETTERS.labels(
             source_topic=metrics.topic_label(source_topic, self.settings.topic_prefix),

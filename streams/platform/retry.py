@@ -51,14 +51,17 @@ async def retry_transient(
     cap: float = 5.0,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     rand: Callable[[], float] = random.random,
+    retry_on: tuple[type[BaseException], ...] = TRANSIENT_ERRORS,
 ) -> T:
-    """Run ``operation`` until it succeeds, sleeping with backoff after each transient
-    failure; ``contactcenter_db_up{writer}`` reads 0 meanwhile, failures are counted."""
+    """Run ``operation`` until it succeeds, sleeping with backoff after each failure of
+    ``retry_on`` (transient ones unless the caller must retry everything);
+    ``contactcenter_db_up{writer}`` reads 0 meanwhile, failures are counted. A failure that
+    is not transient is logged with its traceback: it is a defect, not an outage."""
     attempt = 0
     while True:
         try:
             result = await operation()
-        except TRANSIENT_ERRORS as exc:
+        except retry_on as exc:
             attempt += 1
             delay = backoff_delay(attempt, base=base, cap=cap, rand=rand())
             log.warning(
@@ -69,6 +72,7 @@ async def retry_transient(
                 exc,
                 attempt,
                 delay,
+                exc_info=not isinstance(exc, TRANSIENT_ERRORS),
             )
             metrics.DB_WRITE_FAILURES.labels(writer=writer).inc()
             metrics.DB_UP.labels(writer=writer).set(0)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -17,7 +16,7 @@ from schemas.routing import AdvanceRoutingClock
 from schemas.topics import AGENT_EVENTS, CONTACTS, DEAD_LETTER, ROUTING
 from streams.platform import metrics
 from streams.platform.deps import WorkerDeps
-from streams.platform.retry import backoff_delay
+from streams.platform.retry import retry_transient
 from streams.platform.steps import decode_or_dead_letter
 from streams.routing import domain
 from streams.routing.metrics import RoutingGauges
@@ -162,28 +161,19 @@ async def _process_with_retry(
     """Failures retry the same batch with backoff, the batch unacknowledged meanwhile, so
     nothing is lost. Every failure is retried, not only the transient ones: a routing batch
     cannot be skipped without losing the pool's state, and replaying it is harmless."""
-    attempt = 0
-    while True:
-        started = asyncio.get_running_loop().time()
-        try:
-            await processor.process(partition, records)
-            metrics.DB_WRITE_DURATION.labels(writer="routing").observe(
-                asyncio.get_running_loop().time() - started
-            )
-            metrics.DB_WRITE_BATCH_SIZE.labels(writer="routing").observe(len(records))
-            metrics.DB_UP.labels(writer="routing").set(1)
-            return
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            attempt += 1
-            delay = backoff_delay(attempt, base=0.4, cap=MAX_BACKOFF_SECONDS, rand=random.random())
-            log.exception(
-                "routing partition %s failed (attempt %d); retrying in %.1f s",
-                partition,
-                attempt,
-                delay,
-            )
-            metrics.DB_WRITE_FAILURES.labels(writer="routing").inc()
-            metrics.DB_UP.labels(writer="routing").set(0)
-            await asyncio.sleep(delay)
+    loop = asyncio.get_running_loop()
+
+    async def attempt() -> None:
+        started = loop.time()
+        await processor.process(partition, records)
+        metrics.DB_WRITE_DURATION.labels(writer="routing").observe(loop.time() - started)
+
+    await retry_transient(
+        attempt,
+        writer="routing",
+        what=f"partition {partition}",
+        base=0.4,
+        cap=MAX_BACKOFF_SECONDS,
+        retry_on=(Exception,),
+    )
+    metrics.DB_WRITE_BATCH_SIZE.labels(writer="routing").observe(len(records))

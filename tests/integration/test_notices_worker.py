@@ -12,7 +12,6 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from pydantic import SecretStr
 
 from schemas.base import Record
 from schemas.contacts import ContactArrived
@@ -102,20 +101,6 @@ async def test_vip_delay_on_the_broker_sends_one_sms_flags_and_routes_a_call(
     await pool.close()
 
 
-def with_twilio(settings: Settings, twilio: TwilioApiServer, **more: object) -> Settings:
-    return settings.model_copy(
-        update={
-            "twilio_api_base_url": twilio.base_url,
-            "twilio_account_sid": twilio.account_sid,
-            "twilio_auth_token": SecretStr(twilio.auth_token),
-            "twilio_from_number": "+15550009999",
-            "notice_quiet_hours": "",
-            "notifier_poll_interval": 0.2,
-            **more,
-        }
-    )
-
-
 async def delayed_shipment(
     pool: asyncpg.Pool, settings: Settings, customer: str, shipment: str
 ) -> None:
@@ -151,7 +136,7 @@ async def read_notices(settings: Settings, expected: int) -> list[Record]:
 async def test_outcomes_reach_the_notices_topic_once_each(
     settings: Settings, twilio: TwilioApiServer
 ) -> None:
-    settings = with_twilio(settings, twilio)
+    settings = notifier_settings(settings, twilio)
     pool = await asyncpg.create_pool(settings.require_database_url(), min_size=1, max_size=4)
     await pool.execute(
         "INSERT INTO customers (customer_id, phone) VALUES ('c1', '+15550001111'),"
@@ -205,7 +190,7 @@ async def test_outcomes_reach_the_notices_topic_once_each(
 async def test_notifier_sigkilled_mid_send_is_reconciled_after_restart(
     settings: Settings, twilio: TwilioApiServer, tmp_path: Path
 ) -> None:
-    settings = with_twilio(settings, twilio, notifier_send_lease_seconds=2.0)
+    settings = notifier_settings(settings, twilio, notifier_send_lease_seconds=2.0)
     pool = await asyncpg.create_pool(settings.require_database_url(), min_size=1, max_size=2)
     await pool.execute("INSERT INTO customers (customer_id, phone) VALUES ('c1', '+15550001111')")
     await delayed_shipment(pool, settings, "c1", "s1")

@@ -348,9 +348,9 @@ async def twilio_api() -> AsyncIterator[TwilioApiServer]:
         yield server
 
 
-def notifier_settings(settings: Settings, twilio: TwilioApiServer) -> Settings:
+def notifier_settings(settings: Settings, twilio: TwilioApiServer, **more: object) -> Settings:
     """``settings`` with the notifier's Twilio client pointed at ``twilio``, no quiet hours
-    and a fast poll: notices go out as soon as they are due."""
+    and a fast poll (plus ``more``): notices go out as soon as they are due."""
     return settings.model_copy(
         update={
             "twilio_api_base_url": twilio.base_url,
@@ -359,5 +359,6 @@ def notifier_settings(settings: Settings, twilio: TwilioApiServer) -> Settings:
             "twilio_from_number": "+15550009999",
             "notice_quiet_hours": "",
             "notifier_poll_interval": 0.2,
+            **more,
         }
     )
