@@ -48,11 +48,11 @@ def _start_ops(role: str, settings: Settings, metrics_port: int | None = None) -
     ``metrics_port`` (the gateway and the desk serve them on their own HTTP port)."""
     from functools import partial
 
-    from streams.platform import metrics, readiness
+    from streams.platform import metrics_roles, ops_server, readiness
 
-    metrics.initialise(role, settings.class_weights)
+    metrics_roles.initialise(role, settings.class_weights)
     if metrics_port is not None:
-        metrics.start_metrics_server(metrics_port, ready=partial(readiness.problems, settings))
+        ops_server.start_metrics_server(metrics_port, ready=partial(readiness.problems, settings))
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:

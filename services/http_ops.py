@@ -8,14 +8,14 @@ from functools import partial
 
 from aiohttp import web
 
-from streams.platform import metrics, readiness
+from streams.platform import ops_server, readiness
 from streams.platform.settings import Settings
 
 SETTINGS = web.AppKey("ops_settings", Settings)
 
 
 async def metrics_page(request: web.Request) -> web.Response:
-    body, content_type = metrics.render()
+    body, content_type = ops_server.render()
     return web.Response(body=body, headers={"Content-Type": content_type})
 
 

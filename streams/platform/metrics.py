@@ -10,13 +10,8 @@ Conventions (https://prometheus.io/docs/practices/naming/):
   a reason *category*), never ids.
 
 Every process exports the same catalogue; Prometheus tells processes apart by its ``job`` and
-``instance`` labels. At start each process calls :func:`initialise` with its role: every label
-combination of a bounded, known set (customer classes, channels, outcomes, topics, reason
-categories, writers) is exported at 0 from the first scrape, so ``rate()`` and ``increase()``
-see the first increment and a panel shows 0 rather than "No data". Labels that are not known in
-advance (pools, exception kinds) appear on first use. Serve the page with
-:func:`start_metrics_server` (workers, notifier; with ``/healthz`` and ``/readyz``) or
-:func:`render` inside an existing HTTP server (gateway, desk).
+``instance`` labels. At start each process exports its known label values at 0
+(:mod:`streams.platform.metrics_roles`) and serves the page (:mod:`streams.platform.ops_server`).
 
 The catalogue, with who updates what:
 
@@ -59,26 +54,10 @@ Names are stable: dashboards and alerts refer to them (deploy/grafana/dashboards
 
 from __future__ import annotations
 
-import json
 import re
-import threading
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import cast
+from collections.abc import Mapping
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    REGISTRY,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    disable_created_metrics,
-    generate_latest,
-)
-
-from streams.platform import readiness
+from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
 # no ``_created`` series: they double the page and no dashboard uses them
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -329,135 +308,12 @@ def dead_letter_reason(reason: str) -> str:
     return "processing_error"
 
 
+DEAD_LETTER_REASONS = (*(category for category, _ in _REASON_PATTERNS), "processing_error")
+
+
 def topic_label(full_name: str, prefix: str = "") -> str:
     """The topic name without the deployment prefix, for the ``topic`` label."""
     return full_name[len(prefix) :] if prefix and full_name.startswith(prefix) else full_name
-
-
-# ---------------------------------------------------------------------------------------------
-# Known label sets, exported at 0 from process start
-# ---------------------------------------------------------------------------------------------
-CHANNELS = ("voice", "sms", "email", "chat")
-WAIT_OUTCOMES = ("answered", "abandoned")
-NOTICE_CHANNELS = ("sms", "email", "voice")
-NOTICE_OUTCOMES = (
-    "queued",
-    "sent",
-    "deferred",
-    "failed",
-    "suppressed",
-    "retried",
-    "uncertain",
-    "unknown",
-)
-GATEWAY_OUTCOMES = (
-    "accepted",
-    "malformed",
-    "bad_signature",
-    "too_large",
-    "unauthorized",
-    "unavailable",
-    "error",
-)
-DEAD_LETTER_REASONS = (*(category for category, _ in _REASON_PATTERNS), "processing_error")
-DEAD_LETTER_SOURCES = ("contacts", "agent-events", "routing", "shipments")
-
-
-@dataclass(frozen=True)
-class Role:
-    """What one kind of process reads, writes and may count as an error (label values)."""
-
-    consumes: tuple[tuple[str, str], ...] = ()  # (topic, consumer)
-    produces: tuple[str, ...] = ()
-    writers: tuple[str, ...] = ()
-    errors: tuple[tuple[str, str], ...] = ()  # (component, kind)
-    contacts: bool = False
-    notices: bool = False
-    dead_letters: bool = False
-    gateway: bool = False
-
-
-ROLES: dict[str, Role] = {
-    "worker": Role(
-        consumes=(
-            ("contacts", "partition-by-pool"),
-            ("agent-events", "partition-by-pool"),
-            ("routing", "route"),
-            ("contacts", "interaction-log"),
-            ("agent-events", "interaction-log"),
-            ("interactions", "interaction-log"),
-            ("dead-letter", "interaction-log"),
-            ("shipments", "notices"),
-        ),
-        produces=("routing", "offers", "interactions", "notices", "contacts", "dead-letter"),
-        writers=("routing", "interaction_log", "notices"),
-        errors=(
-            ("interaction_log", "undecodable"),
-            ("interaction_log", "record_refused"),
-            ("interaction_log", "service_level_refresh"),
-        ),
-        contacts=True,
-        notices=True,
-        dead_letters=True,
-    ),
-    "gateway": Role(
-        consumes=(("contacts", "gateway_chat"),),
-        produces=("contacts",),
-        gateway=True,
-    ),
-    "desk": Role(
-        consumes=(("offers", "desk_offers"),),
-        produces=("agent-events", "contacts"),
-    ),
-    "notifier": Role(
-        produces=("notices",),
-        writers=("notifier",),
-        errors=(("notifier", "unexpected"),),
-        notices=True,
-    ),
-}
-
-
-def initialise(role: str, customer_classes: Iterable[str] = ()) -> None:
-    """Export every known label combination of ``role`` at 0 (idempotent; values that are
-    already there are kept). Call once at process start, before serving ``/metrics``."""
-    known = ROLES[role]
-    for topic, consumer in known.consumes:
-        EVENTS_IN.labels(topic=topic, consumer=consumer)
-    for topic in known.produces:
-        EVENTS_OUT.labels(topic=topic)
-    for writer in known.writers:
-        DB_WRITE_FAILURES.labels(writer=writer)
-        DB_WRITE_DURATION.labels(writer=writer)
-        DB_WRITE_BATCH_SIZE.labels(writer=writer)
-    for component, kind in known.errors:
-        ERRORS.labels(component=component, kind=kind)
-    if known.contacts:
-        for klass in customer_classes:
-            for channel in CHANNELS:
-                labels = {"customer_class": klass, "channel": channel}
-                for counter in (
-                    CONTACTS_ARRIVED,
-                    CONTACTS_ANSWERED,
-                    CONTACTS_ABANDONED,
-                    CONTACTS_COMPLETED,
-                ):
-                    counter.labels(**labels)
-                HANDLE.labels(**labels)
-                for outcome in WAIT_OUTCOMES:
-                    WAIT.labels(outcome=outcome, **labels)
-    if known.notices:
-        for channel in NOTICE_CHANNELS:
-            for outcome in NOTICE_OUTCOMES:
-                NOTICES.labels(channel=channel, outcome=outcome)
-    if known.dead_letters:
-        for source in DEAD_LETTER_SOURCES:
-            for reason in DEAD_LETTER_REASONS:
-                DEAD_LETTERS.labels(source_topic=source, reason=reason)
-    if known.gateway:
-        for channel in CHANNELS:
-            for outcome in GATEWAY_OUTCOMES:
-                GATEWAY_REQUESTS.labels(channel=channel, outcome=outcome)
 
 
 def replace_gauge(gauge: Gauge, values: Mapping[tuple[str, ...], float]) -> None:
@@ -473,77 +329,3 @@ def replace_gauge(gauge: Gauge, values: Mapping[tuple[str, ...], float]) -> None
 def _label_sets(gauge: Gauge) -> list[tuple[str, ...]]:
     with gauge._lock:
         return [tuple(labels) for labels in gauge._metrics]
-
-
-_servers: dict[int, object] = {}
-_servers_lock = threading.Lock()
-
-
-def _no_problems() -> list[str]:
-    return []
-
-
-class _OpsServer(ThreadingHTTPServer):
-    daemon_threads = True
-    ready: Callable[[], list[str]] = staticmethod(_no_problems)
-
-
-class _OpsHandler(BaseHTTPRequestHandler):
-    """``/metrics``, ``/healthz`` (liveness) and ``/readyz`` (dependencies reachable)."""
-
-    def do_GET(self) -> None:
-        path = self.path.split("?", 1)[0]
-        if path == "/metrics":
-            body, content_type = render()
-            self._send(200, body, content_type)
-        elif path == "/healthz":
-            self._json(200, readiness.HEALTHY)
-        elif path == "/readyz":
-            server = cast(_OpsServer, self.server)
-            self._json(*readiness.answer(server.ready()))
-        else:
-            self._send(404, b"not found\n", "text/plain")
-
-    def _json(self, status: int, body: object) -> None:
-        self._send(status, json.dumps(body).encode(), "application/json")
-
-    def _send(self, status: int, body: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-def start_metrics_server(
-    port: int, addr: str = "0.0.0.0", ready: Callable[[], list[str]] | None = None
-) -> int:
-    """Serve ``/metrics``, ``/healthz`` and ``/readyz`` on ``port`` from a daemon thread;
-    idempotent per port in a process. ``ready`` returns why the process is not ready (empty
-    when it is); without it ``/readyz`` answers ready.
-
-    ``port=0`` picks a free port. Returns the port actually bound."""
-    with _servers_lock:
-        if port and port in _servers:
-            return port
-        server = _OpsServer((addr, port), _OpsHandler)
-        if ready is not None:
-            server.ready = ready
-        threading.Thread(target=server.serve_forever, daemon=True, name="metrics").start()
-        bound = int(server.server_port)
-        _servers[bound] = server
-        return bound
-
-
-def render(registry: CollectorRegistry = REGISTRY) -> tuple[bytes, str]:
-    """The exposition text and its content type, for an existing HTTP server's ``/metrics``.
-
-    aiohttp::
-
-        body, content_type = metrics.render()
-        return web.Response(body=body, headers={"Content-Type": content_type})
-    """
-    return generate_latest(registry), CONTENT_TYPE_LATEST

@@ -7,7 +7,7 @@ import asyncpg
 import pytest
 
 from streams.interaction_log.gauges import refresh_service_level
-from streams.platform import metrics
+from streams.platform import ops_server
 from tests.support.metrics import parse_exposition
 
 pytestmark = pytest.mark.integration
@@ -20,7 +20,7 @@ VALUES ($1, 'p1', $2, $3, now() - interval '5 minutes', now() - interval '4 minu
 
 
 def service_levels() -> dict[tuple[str, str, str], float]:
-    samples = parse_exposition(metrics.render()[0].decode())
+    samples = parse_exposition(ops_server.render()[0].decode())
     return {
         (labels["customer_class"], labels["channel"], labels["variant"]): value
         for (name, frozen), value in samples.items()

@@ -8,7 +8,7 @@ import urllib.request
 
 from prometheus_client import REGISTRY, CollectorRegistry, Gauge, generate_latest
 
-from streams.platform import metrics
+from streams.platform import metrics, metrics_roles, ops_server
 from streams.routing.domain import PoolConfig, Router
 from streams.routing.metrics import RoutingGauges
 from tests.support.metrics import metric_names, parse_exposition, sample_total, sample_value
@@ -82,25 +82,25 @@ def test_sample_helpers_and_http_endpoint() -> None:
     metrics.NOTICES.labels(channel="sms", outcome="sent").inc(2)
     assert sample_value("contactcenter_notices_total", {"channel": "sms", "outcome": "sent"}) >= 2
     assert sample_total("contactcenter_notices_total", {"channel": "sms"}) >= 2
-    port = metrics.start_metrics_server(0, "127.0.0.1")
+    port = ops_server.start_metrics_server(0, "127.0.0.1")
     body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
     samples = parse_exposition(body)
     key = ("contactcenter_notices_total", frozenset({("channel", "sms"), ("outcome", "sent")}))
     assert samples[key] >= 2
     assert not any(name.endswith("_created") for name, _ in samples)
-    text, content_type = metrics.render()
+    text, content_type = ops_server.render()
     assert b"contactcenter_notices_total" in text and content_type.startswith("text/plain")
 
 
 def test_initialise_exports_every_known_series_at_zero() -> None:
-    metrics.initialise("worker", ["vip", "standard"])
-    samples = parse_exposition(metrics.render()[0].decode())
+    metrics_roles.initialise("worker", ["vip", "standard"])
+    samples = parse_exposition(ops_server.render()[0].decode())
 
     def exported(name: str, **labels: str) -> bool:
         return (name, frozenset(labels.items())) in samples
 
     for klass in ("vip", "standard"):
-        for channel in metrics.CHANNELS:
+        for channel in metrics_roles.CHANNELS:
             labels = {"customer_class": klass, "channel": channel}
             assert exported("contactcenter_contacts_abandoned_total", **labels)
             assert exported("contactcenter_wait_seconds_count", outcome="answered", **labels)
@@ -111,9 +111,9 @@ def test_initialise_exports_every_known_series_at_zero() -> None:
     assert exported("contactcenter_db_write_failures_total", writer="interaction_log")
     assert exported("contactcenter_events_in_total", topic="routing", consumer="route")
     assert exported("contactcenter_events_out_total", topic="dead-letter")
-    metrics.initialise("gateway")
-    metrics.initialise("notifier")
-    samples = parse_exposition(metrics.render()[0].decode())
+    metrics_roles.initialise("gateway")
+    metrics_roles.initialise("notifier")
+    samples = parse_exposition(ops_server.render()[0].decode())
     assert exported("contactcenter_gateway_requests_total", channel="voice", outcome="accepted")
     assert exported("contactcenter_errors_total", component="notifier", kind="unexpected")
     assert exported("contactcenter_db_write_duration_seconds_count", writer="notifier")
@@ -132,7 +132,7 @@ def test_replace_gauge_drops_label_sets_no_longer_reported() -> None:
 
 def test_the_metrics_server_answers_liveness_and_readiness() -> None:
     problems: list[str] = []
-    port = metrics.start_metrics_server(0, "127.0.0.1", ready=lambda: list(problems))
+    port = ops_server.start_metrics_server(0, "127.0.0.1", ready=lambda: list(problems))
 
     def get(path: str) -> tuple[int, dict[str, object]]:
         try:
@@ -150,7 +150,7 @@ def test_the_metrics_server_answers_liveness_and_readiness() -> None:
 
 def test_offer_counters_of_a_pool_start_at_zero_once_routing_knows_the_pool() -> None:
     RoutingGauges().update(0, {"p-known": Router(PoolConfig(), "p-known")})
-    samples = parse_exposition(metrics.render()[0].decode())
+    samples = parse_exposition(ops_server.render()[0].decode())
     for outcome in ("made", "accepted", "rejected", "expired", "rescinded"):
         key = frozenset({("pool", "p-known"), ("outcome", outcome)})
         assert samples[("contactcenter_offers_total", key)] == 0
