@@ -8,6 +8,7 @@ This is the composition root: it imports the features, nothing imports it but en
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import faust
 
@@ -23,12 +24,15 @@ FEATURES: tuple[str, ...] = (
 
 
 def create_app(settings: Settings, features: tuple[str, ...] = FEATURES) -> faust.App:
+    datadir = Path(settings.state_dir) / "worker" / f"{settings.app_id}-data"
+    datadir.parent.mkdir(parents=True, exist_ok=True)  # faust creates only the last level
     app = App(
         settings.app_id,
         broker=[f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(",")],
         key_serializer="raw",
         value_serializer="raw",
         store="memory://",
+        datadir=str(datadir),
         web_enabled=False,
         topic_allow_declare=False,
         topic_disable_leader=True,

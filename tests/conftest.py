@@ -48,12 +48,18 @@ async def topic_prefix(broker: LocalBroker) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-def settings(broker: LocalBroker, database_url: str, topic_prefix: str) -> Settings:
+def settings(
+    broker: LocalBroker,
+    database_url: str,
+    topic_prefix: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Settings:
     return Settings(
         KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap_servers,
         DATABASE_URL=database_url,
         topic_prefix=topic_prefix,
         app_id=f"cc-{topic_prefix.rstrip('.')}",
+        state_dir=str(tmp_path_factory.getbasetemp() / "state"),
     )
 
 

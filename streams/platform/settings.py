@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     )
     topic_prefix: str = ""
     app_id: str = "contactcenter"
+    # where a worker keeps its local files (faust's data directory, one per app id)
+    state_dir: str = ".contactcenter"
     # consumer-group timing; the defaults suit a local broker, production may raise them
     broker_session_timeout: float = 6.0
     broker_rebalance_timeout: float = 6.0
