@@ -1,0 +1,53 @@
+"""The pure guide engine: definitions, a run's state and its transitions (no I/O)."""
+
+from streams.guides.domain.model import (
+    DATA_SOURCES,
+    RECORD_KINDS,
+    Escalation,
+    Guide,
+    GuideError,
+    Precondition,
+    Step,
+    Trigger,
+    guide_for,
+)
+from streams.guides.domain.run import (
+    AuditEvent,
+    GuideRefused,
+    GuideRun,
+    StepResult,
+    Transition,
+    add_note,
+    complete,
+    missing_required,
+    record_step,
+    resume,
+    skip_step,
+    start,
+    unmet_preconditions,
+)
+
+__all__ = [
+    "DATA_SOURCES",
+    "RECORD_KINDS",
+    "AuditEvent",
+    "Escalation",
+    "Guide",
+    "GuideError",
+    "GuideRefused",
+    "GuideRun",
+    "Precondition",
+    "Step",
+    "StepResult",
+    "Transition",
+    "Trigger",
+    "add_note",
+    "complete",
+    "guide_for",
+    "missing_required",
+    "record_step",
+    "resume",
+    "skip_step",
+    "start",
+    "unmet_preconditions",
+]
