@@ -46,5 +46,5 @@ def test_a_guide_id_used_twice_is_refused(tmp_path: Path) -> None:
     shutil.copy(GUIDES_DIR / SCHEMA_FILE, tmp_path / SCHEMA_FILE)
     for name in ("a.yaml", "b.yaml"):
         shutil.copy(GUIDES_DIR / "delivery_delay.yaml", tmp_path / name)
-    with pytest.raises(GuideFileError, match="b.yaml: guide id 'delivery_delay' used twice"):
+    with pytest.raises(GuideFileError, match=r"b\.yaml: guide id 'delivery_delay' used twice"):
         load_guides(tmp_path)
