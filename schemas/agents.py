@@ -58,3 +58,14 @@ class ContactCompleted(AgentEvent):
 
     contact_id: str = Field(min_length=1)
     disposition: str = ""
+
+
+class ContactTransferred(AgentEvent):
+    """The agent hands an assigned contact to another skill's queue (an escalation): routing
+    frees the agent and queues the contact for ``skills`` at its original arrival time."""
+
+    TYPE: ClassVar[str] = "contact_transferred"
+
+    contact_id: str = Field(min_length=1)
+    skills: dict[str, int] = Field(min_length=1)
+    reason: str = Field(default="", max_length=200)

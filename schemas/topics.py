@@ -26,6 +26,9 @@ OFFERS = TopicSpec("offers", 4, "agent_id", doc="offers for the agent desk")
 INTERACTIONS = TopicSpec("interactions", 4, "contact_id", doc="every routing decision")
 SHIPMENTS = TopicSpec("shipments", 4, "shipment_id", doc="shipment events from order systems")
 NOTICES = TopicSpec("notices", 4, "customer_id", doc="outbound notices to send")
+GUIDE_EVENTS = TopicSpec(
+    "guide-events", 4, "contact_id", doc="guide steps run on the desk, for audit"
+)
 DEAD_LETTER = TopicSpec("dead-letter", 1, "source_topic", doc="inputs that failed, with reason")
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (
@@ -36,5 +39,6 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     INTERACTIONS,
     SHIPMENTS,
     NOTICES,
+    GUIDE_EVENTS,
     DEAD_LETTER,
 )

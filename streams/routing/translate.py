@@ -81,6 +81,13 @@ def to_domain(record: Record) -> domain.RoutingInput | None:
                 agent_id=record.agent_id,
                 disposition=record.disposition,
             )
+        case agent_records.ContactTransferred():
+            return domain.ContactTransferred(
+                contact_id=record.contact_id,
+                agent_id=record.agent_id,
+                skills=dict(record.skills),
+                reason=record.reason,
+            )
     return None
 
 
@@ -97,6 +104,7 @@ ROUTED_TYPES = frozenset(
         agent_records.OfferAccepted.TYPE,
         agent_records.OfferRejected.TYPE,
         agent_records.ContactCompleted.TYPE,
+        agent_records.ContactTransferred.TYPE,
     }
 )
 

@@ -125,6 +125,23 @@ class ContactCompleted:
 
 
 @dataclass(frozen=True)
+class ContactTransferred:
+    """The agent hands an assigned contact to the queue of other skills (an escalation): the
+    agent is freed and the contact waits for ``skills`` at its original arrival time."""
+
+    KIND: ClassVar[str] = "contact_transferred"
+    contact_id: str
+    agent_id: str
+    skills: Mapping[str, int]
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.skills:
+            raise ValueError("a transfer names the skills of its queue")
+        _check_skills(self.skills, 1, None, "transfer")
+
+
+@dataclass(frozen=True)
 class Tick:
     """Time passes: offers due at ``now`` expire."""
 
@@ -143,5 +160,6 @@ RoutingInput = (
     | OfferAccepted
     | OfferRejected
     | ContactCompleted
+    | ContactTransferred
     | Tick
 )

@@ -77,6 +77,8 @@ class Router(PoolState):
                 self._rejected(event, step)
             case events.ContactCompleted():
                 self._completed(event, step)
+            case events.ContactTransferred():
+                self._transferred(event, step)
             case events.Tick():
                 self._tick(step, advanced=step.now > previous)
         self._dispatch(step)
@@ -179,6 +181,28 @@ class Router(PoolState):
                     contact.contact_id, agent.agent_id, event.disposition, handled
                 )
             )
+            step.agents.add(agent.agent_id)
+
+    def _transferred(self, event: events.ContactTransferred, step: Step) -> None:
+        """Escalation: the agent is freed; the contact waits for the new skills, keeping its
+        original arrival time (its place among the contacts of its class)."""
+        contact = self._contacts.get(event.contact_id)
+        if contact is None:
+            step.ignore(self._missing(event.contact_id), event.contact_id)
+        elif contact.status is not ContactStatus.ASSIGNED:
+            step.ignore("not_assigned", event.contact_id)
+        elif contact.agent_id != event.agent_id:
+            step.ignore("agent_mismatch", event.contact_id)
+        else:
+            agent = self._agents[event.agent_id]
+            agent.remove_work(contact.contact_id, self.config)
+            agent.idle_since = step.now
+            self._agent_changed(agent)
+            contact.agent_id = contact.offer_id = None
+            contact.assigned_at = None
+            contact.skills = dict(event.skills)
+            contact.declined.add(agent.agent_id)
+            self._requeue(contact, "transferred", step)
             step.agents.add(agent.agent_id)
 
     def _missing(self, contact_id: str) -> str:
