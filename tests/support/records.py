@@ -36,6 +36,8 @@ def _value(name: str, annotation: Any) -> Any:
         return next(iter(annotation))
     if annotation is str and name in NAMED_VALUES:
         return NAMED_VALUES[name]
+    if typing.get_origin(annotation) is dict:
+        return {"x1": 1}
     return {str: "x1", int: 1, float: 1.5}[annotation]
 
 
