@@ -8,19 +8,24 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 from aiohttp import web
 
+from schemas.routing import OfferMade
 from services.conversations import ConversationStore
 from services.customers import CustomerDirectory
 from services.desk.channels import ChannelActions
 from services.desk.desk import Desk
+from services.desk.guides import GuideDesk
 from services.desk.handlers import create_app
 from services.desk.hub import OfferHub, run_offers
 from services.desk.screen_pop import build_screen_pop
 from services.publisher import BrokerPublisher
 from services.runtime.processes import stop_on_signals
+from streams.guides.definitions import load_guides
+from streams.guides.store_pg import PgGuideStore
 from streams.platform.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,15 +39,23 @@ class RunningDesk:
 
 @asynccontextmanager
 async def running_desk(settings: Settings, offers_wait: float = 10.0) -> AsyncIterator[RunningDesk]:
+    guide_files = load_guides()  # a broken guide file stops the start, naming file and step
     pool = await asyncpg.create_pool(settings.require_database_url(), min_size=1, max_size=10)
     publisher = BrokerPublisher(
         settings.kafka_bootstrap_servers, settings.topic_prefix, settings.gateway_publish_timeout
     )
     conversations = ConversationStore(pool)
     customers = CustomerDirectory(pool, settings.default_language)
-    hub = OfferHub(lambda offer: build_screen_pop(conversations, customers, offer))
+    guides = GuideDesk(guide_files, PgGuideStore(pool), pool, publisher, conversations, customers)
+
+    async def screen_pop(offer: OfferMade) -> dict[str, Any]:
+        pop = await build_screen_pop(conversations, customers, offer)
+        pop["guide"] = await guides.for_offer(offer.contact_id, offer.agent_id, offer.pool_id)
+        return pop
+
+    hub = OfferHub(screen_pop)
     actions = ChannelActions(settings, conversations, customers, publisher)
-    desk = Desk(settings, pool, publisher, hub, conversations, actions)
+    desk = Desk(settings, pool, publisher, hub, conversations, actions, guides=guides)
     ready = asyncio.Event()
     consumer = asyncio.create_task(run_offers(settings, hub, ready))
     with contextlib.suppress(TimeoutError):

@@ -17,6 +17,7 @@ from schemas.topics import AGENT_EVENTS
 from services.conversations import ConversationStore
 from services.desk.auth import Agent
 from services.desk.channels import ChannelActions
+from services.desk.guides import GuideDesk
 from services.desk.hub import OfferHub
 from services.desk.restore import live_work
 from services.publisher import Publisher
@@ -40,6 +41,8 @@ class Desk:
     accepted: dict[str, Agent] = field(default_factory=dict)
     # offer id → its connect (call sid, None for a channel without one): one per offer
     connects: OrderedDict[str, asyncio.Task[str | None]] = field(default_factory=OrderedDict)
+    # the guides agents follow on their contacts (None: no guides)
+    guides: GuideDesk | None = None
 
     def __post_init__(self) -> None:
         self.hub.on_assigned = self._assigned

@@ -13,7 +13,9 @@ API (``Authorization: Bearer <token>``; the stream also takes ``?token=``):
   then connected to the agent — when the assignment comes later than the wait, on its arrival;
   once per offer) · ``POST /api/offers/{offer_id}/reject`` ``{"reason"}``
 * ``GET /api/contacts/{contact_id}`` · ``POST /api/contacts/{contact_id}/reply`` ``{"text"}`` ·
-  ``POST /api/contacts/{contact_id}/complete`` ``{"disposition"}``
+  ``POST /api/contacts/{contact_id}/complete`` ``{"disposition"}`` (409 naming the guide's
+  required steps still missing)
+* the guide of a contact: see ``services.desk.guide_handlers``
 
 401 without a valid token; 403 for another agent's offer or contact.
 """
@@ -35,9 +37,11 @@ from schemas.routing import ContactAssigned, OfferMade
 from services.desk.auth import Agent, agent_for_token
 from services.desk.channels import ChannelRefused, ChannelUnavailable
 from services.desk.desk import Desk
+from services.desk.guide_handlers import add_guide_routes, refusal
 from services.http_input import check_url, read_json_object
 from services.http_ops import add_ops_routes
 from services.publisher import PublishFailed
+from streams.guides.domain import GuideRefused
 from streams.platform import metrics
 
 log = logging.getLogger(__name__)
@@ -294,6 +298,11 @@ async def reply(request: web.Request) -> web.Response:
 async def complete(request: web.Request) -> web.Response:
     desk, agent, contact_id = await _own_contact(request)
     disposition = _text(await read_json_object(request), "disposition", required=False, limit=200)
+    if desk.guides is not None:  # required steps first (409 naming the missing ones)
+        try:
+            await desk.guides.complete(contact_id, agent)
+        except GuideRefused as exc:
+            return refusal(exc)
     conversation = await desk.conversations.get(contact_id)
     await desk.publish(
         agent,
@@ -323,5 +332,7 @@ def create_app(desk: Desk) -> web.Application:
     app.router.add_get("/api/contacts/{contact_id}", contact)
     app.router.add_post("/api/contacts/{contact_id}/reply", reply)
     app.router.add_post("/api/contacts/{contact_id}/complete", complete)
+    if desk.guides is not None:
+        add_guide_routes(app, desk.guides, _own_contact)
     add_ops_routes(app, desk.settings)
     return app

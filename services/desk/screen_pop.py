@@ -66,7 +66,7 @@ async def build_screen_pop(
     conversations: ConversationStore, customers: CustomerDirectory, offer: OfferMade
 ) -> dict[str, Any]:
     conversation = await conversations.get(offer.contact_id)
-    profile = await _profile(customers, conversation)
+    profile = await profile_for(customers, conversation)
     context = await customers.context(profile, limit=6)
     notices = [notice_summary(n) for n in context.notices]
     recent = [r for r in context.recent if r["contact_id"] != offer.contact_id][:5]
@@ -96,7 +96,7 @@ async def build_screen_pop(
     }
 
 
-async def _profile(
+async def profile_for(
     customers: CustomerDirectory, conversation: Conversation | None
 ) -> CustomerProfile:
     if conversation is None:

@@ -46,6 +46,7 @@ contactcenter_db_up                                    gauge      every PostgreS
 contactcenter_consumer_lag_messages                    gauge      every consumer
 contactcenter_gateway_requests_total                   counter    gateway (per channel, outcome)
 contactcenter_desk_connections                         gauge      agent desk (open offer streams)
+contactcenter_guide_events_total                       counter    agent desk (guide, audit kind)
 contactcenter_build_info                               gauge      set at import (version)
 =====================================================  =========  ==============================
 
@@ -222,6 +223,13 @@ ERRORS = Counter(
     "contactcenter_errors_total",
     "Unexpected errors handled without crashing, by component and kind.",
     ["component", "kind"],
+)
+GUIDE_EVENTS = Counter(
+    "contactcenter_guide_events_total",
+    "Audited facts of guides run on the desk, by guide and kind (step_started, "
+    "step_completed, step_skipped, step_failed, note_added, guide_escalated, guide_resumed, "
+    "guide_completed).",
+    ["guide", "kind"],
 )
 NOTICES = Counter(
     "contactcenter_notices_total",

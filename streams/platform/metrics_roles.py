@@ -99,7 +99,7 @@ ROLES: dict[str, Role] = {
     ),
     "desk": Role(
         consumes=(("offers", "desk_offers"),),
-        produces=("agent-events", "contacts"),
+        produces=("agent-events", "contacts", "guide-events"),
     ),
     "notifier": Role(
         produces=("notices",),

@@ -30,6 +30,16 @@ class StepResult:
 
 
 @dataclass(frozen=True)
+class Note:
+    """Free text the agent added at a step, kept with the run for whoever takes it next."""
+
+    step_id: str | None
+    text: str
+    at: float
+    by: str | None = None
+
+
+@dataclass(frozen=True)
 class AuditEvent:
     """One audited fact; ``seq`` is its place in the run (1, 2, …): with the contact id it
     makes the event's id, so a transition applied twice gives the same ids."""
@@ -53,6 +63,7 @@ class GuideRun:
     results: Mapping[str, StepResult] = field(default_factory=dict)
     bypassed: frozenset[str] = frozenset()
     seq: int = 0
+    notes: tuple[Note, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -175,11 +186,16 @@ def skip_step(guide: Guide, run: GuideRun, step_id: str, reason: str, now: float
     return built.done()
 
 
-def add_note(run: GuideRun, step_id: str | None, text: str, now: float) -> Transition:
+def add_note(
+    run: GuideRun, step_id: str | None, text: str, now: float, by: str | None = None
+) -> Transition:
     if not text.strip():
         raise GuideRefused("bad_value", "a note needs text")
-    built = _Builder(run)
-    built.emit("note_added", now, step_id or run.current, value=text.strip())
+    if run.status == COMPLETED:
+        raise GuideRefused("completed", "the guide is completed")
+    at_step = step_id or run.current
+    built = _Builder(replace(run, notes=(*run.notes, Note(at_step, text.strip(), now, by))))
+    built.emit("note_added", now, at_step, value=text.strip())
     return built.done()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from streams.guides.domain.run import GuideRun, StepResult
+from streams.guides.domain.run import GuideRun, Note, StepResult
 
 
 def run_to_json(run: GuideRun) -> dict[str, Any]:
@@ -20,6 +20,9 @@ def run_to_json(run: GuideRun) -> dict[str, Any]:
         },
         "bypassed": sorted(run.bypassed),
         "seq": run.seq,
+        "notes": [
+            {"step_id": n.step_id, "text": n.text, "at": n.at, "by": n.by} for n in run.notes
+        ],
     }
 
 
@@ -36,4 +39,8 @@ def run_from_json(body: dict[str, Any]) -> GuideRun:
         },
         bypassed=frozenset(str(s) for s in body["bypassed"]),
         seq=int(body["seq"]),
+        notes=tuple(
+            Note(n["step_id"], str(n["text"]), float(n["at"]), n["by"])
+            for n in body.get("notes", ())
+        ),
     )
