@@ -5,6 +5,7 @@ escalation that keeps the contact's place and resumes the guide on the specialis
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -23,6 +24,7 @@ from services.desk.app import RunningDesk, running_desk
 from services.desk.auth import issue_token
 from services.runtime.broker import LocalBroker
 from streams.platform.settings import Settings
+from tests.support.browser import Browser, chromium_path
 from tests.support.channels import Records
 from tests.support.desk_client import AgentClient, offer_for
 from tests.support.environment import isolated_settings
@@ -278,3 +280,55 @@ async def test_an_escalation_keeps_its_place_and_resumes_on_the_specialists_desk
     ]
     assert ("guide_escalated", "ann2") in kinds and ("guide_resumed", "sam") in kinds
     assert kinds[-1] == ("guide_completed", "sam")
+
+
+async def test_the_guide_panel_in_headless_chromium(
+    desk: RunningDesk, bus: Bus, customer: str
+) -> None:
+    executable = await asyncio.to_thread(chromium_path)
+    if executable is None:
+        pytest.skip(
+            "chromium is not installed and scripts/install-test-deps.sh could not install it"
+        )
+    async with aiohttp.ClientSession() as http:
+        floor = Floor(desk, bus, http, "panel")
+        pia = await floor.agent("pia", {"delivery": 5})
+        async with Browser(executable) as browser:
+            await browser.goto(f"http://127.0.0.1:{desk.port}/?token={pia.token}")
+            await browser.wait_for("document.getElementById('guide-panel').dataset.stream")
+            await floor.contact("p-1", {"delivery": 1}, customer)
+            await floor.answered("p-1")
+            card = ".guide[data-contact-id='p-1']"
+
+            def q(selector: str) -> str:
+                return f"document.querySelector({json.dumps(selector)})"
+
+            async def current(step: str) -> str:
+                await browser.wait_for(f"!!{q(card + f' .guide-current[data-step={step}]')}")
+                return str(await browser.evaluate(f"{q(card)}.innerText"))
+
+            text = await current("verify_identity")
+            assert "Late delivery" in text and "Mei Lin" in text and "vip" in text
+            # the compensation step needs the identity check first
+            await browser.evaluate(f"{q(card + ' .guide-answer[data-value=yes]')}.click()")
+            await current("review_notice")
+            await browser.evaluate(f"{q(card + ' .guide-note-text')}.value = 'asked twice'")
+            await browser.evaluate(f"{q(card + ' .guide-note')}.click()")
+            await browser.wait_for(f"{q(card + ' .guide-notes')}.innerText.includes('asked twice')")
+            await browser.evaluate(f"{q(card + ' .guide-skip')}.click()")  # no reason: refused
+            await browser.wait_for(f"{q(card + ' .guide-error')}.innerText.includes('reason')")
+            await browser.evaluate(f"{q(card + ' .guide-skip-reason')}.value = 'notice read'")
+            await browser.evaluate(f"{q(card + ' .guide-skip')}.click()")
+            await current("offer_compensation")
+            missing = await browser.evaluate(f"{q(card + ' .guide-missing')}.innerText")
+            assert "review notice" in missing and "offer compensation" in missing
+            await browser.evaluate(f"{q(card + ' .guide-answer[data-value=accepted]')}.click()")
+            await browser.wait_for(
+                f"!!{q(card + ' li[data-step=offer_compensation][data-status=completed]')}"
+            )
+        await floor.stop()
+    rows = await desk.desk.pool.fetch(
+        "SELECT kind, step_id, reason FROM guide_audit WHERE contact_id = 'p-1' ORDER BY seq"
+    )
+    assert ("step_skipped", "review_notice", "notice read") in [tuple(r) for r in rows]
+    assert ("note_added", "review_notice", "") in [tuple(r) for r in rows]
