@@ -93,6 +93,8 @@ CREATE TABLE csat_surveys (
     reason          text NOT NULL,             -- the guide's reason, else 'none'
     status          text NOT NULL,             -- pending, sent, answered, suppressed, failed
     status_reason   text NOT NULL DEFAULT '',
+    answer_token    text NOT NULL,             -- in the e-mail and chat link
+    attempts        integer NOT NULL DEFAULT 0,
     not_before      timestamptz NOT NULL,      -- quiet hours defer the send
     sent_at         timestamptz,
     score           smallint CHECK (score BETWEEN 1 AND 5),
@@ -102,6 +104,14 @@ CREATE TABLE csat_surveys (
 );
 CREATE INDEX csat_surveys_due ON csat_surveys (not_before) WHERE status = 'pending';
 CREATE INDEX csat_surveys_address ON csat_surveys (address, sent_at) WHERE status = 'sent';
+
+-- CSAT per agent (agent ids are not metric labels) and the response rate per channel.
+CREATE VIEW csat_by_agent AS
+SELECT agent_id, count(*) FILTER (WHERE status = 'answered') AS answers,
+       avg(score) AS mean_score,
+       count(*) FILTER (WHERE status = 'answered')::double precision
+           / nullif(count(*) FILTER (WHERE status IN ('sent', 'answered')), 0) AS response_rate
+FROM csat_surveys GROUP BY agent_id;
 
 -- The contact's skills on the live view (the desk picks a guide by them).
 CREATE OR REPLACE VIEW routing_live_contacts AS

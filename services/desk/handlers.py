@@ -38,6 +38,7 @@ from services.desk.auth import Agent, agent_for_token
 from services.desk.channels import ChannelRefused, ChannelUnavailable
 from services.desk.desk import Desk
 from services.desk.guide_handlers import add_guide_routes, refusal
+from services.desk.survey_handlers import add_survey_routes, survey_after_completion
 from services.http_input import check_url, read_json_object
 from services.http_ops import add_ops_routes
 from services.publisher import PublishFailed
@@ -314,6 +315,8 @@ async def complete(request: web.Request) -> web.Response:
             disposition=disposition,
         ),
     )
+    if conversation is not None:
+        await survey_after_completion(desk, agent, conversation)
     await desk.conversations.close(contact_id)
     desk.hub.assigned.pop(contact_id, None)
     return web.json_response({"status": "completed", "contact_id": contact_id})
@@ -334,5 +337,6 @@ def create_app(desk: Desk) -> web.Application:
     app.router.add_post("/api/contacts/{contact_id}/complete", complete)
     if desk.guides is not None:
         add_guide_routes(app, desk.guides, _own_contact)
+    add_survey_routes(app, desk)
     add_ops_routes(app, desk.settings)
     return app

@@ -3,19 +3,25 @@
 ``POST /twilio/sms`` (the number's messaging URL). A number with an open SMS conversation adds
 a message to it; otherwise a new contact arrives with the message as its first one. The
 keywords below change the customer's SMS consent in PostgreSQL and open no contact (Twilio's
-own opt-out handling sends the confirmation text).
+own opt-out handling sends the confirmation text). A score 1-5 from a number whose
+satisfaction survey was sent (and no conversation is open) is the survey's answer.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from aiohttp import web
 from twilio.twiml.messaging_response import MessagingResponse
 
+from schemas.base import utc_now
 from schemas.contacts import Channel, ContactMessageReceived
 from services.conversations import Conversation
 from services.gateway.arrivals import open_contact, publish
 from services.gateway.context import CONTEXT, GatewayContext
 from services.gateway.webhooks import twiml, verified_form
+from services.surveys import answer_by_sms
+from streams.surveys.rules import parse_answer
 
 OPT_OUT = frozenset({"STOP", "UNSUBSCRIBE", "END", "QUIT", "STOPALL", "REVOKE", "OPTOUT", "CANCEL"})
 OPT_IN = frozenset({"START", "UNSTOP", "YES"})
@@ -51,8 +57,19 @@ async def inbound(request: web.Request) -> web.Response:
         return twiml(MessagingResponse())
     if not body and not media(params):
         raise web.HTTPBadRequest(text="message has neither Body nor media")
+    if await survey_answer(ctx, number, body):
+        return twiml(MessagingResponse().message("Thank you for your answer."))
     await receive(ctx, params, body, number)
     return twiml(MessagingResponse())
+
+
+async def survey_answer(ctx: GatewayContext, number: str, body: str) -> bool:
+    """A score (1-5) from a number with a survey sent and no open conversation: the answer."""
+    answer = parse_answer(body)
+    if answer is None or await ctx.conversations.open_for("sms", number) is not None:
+        return False
+    window = timedelta(hours=ctx.settings.survey_answer_window_hours)
+    return await answer_by_sms(ctx.customers.pool, number, answer, window, utc_now())
 
 
 async def receive(ctx: GatewayContext, params: dict[str, str], body: str, number: str) -> None:

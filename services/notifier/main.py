@@ -14,6 +14,7 @@ from services.notifier.callbacks import callback_app
 from services.notifier.config import NotifierConfig
 from services.notifier.senders import SmtpConfig, SmtpEmail, TwilioSms
 from services.notifier.service import Notifier
+from services.notifier.surveys import SurveySender
 from services.runtime.processes import stop_on_signals
 from services.twilio_client import make_async_twilio_client, signature_check
 from streams.notices.config import notice_policy
@@ -67,6 +68,18 @@ def build_notifier(
     return notifier, sms
 
 
+def build_survey_sender(settings: Settings, pool: asyncpg.Pool, notifier: Notifier) -> SurveySender:
+    """The survey pass, on the notifier's senders and rules."""
+    return SurveySender(
+        pool,
+        notifier.sms,
+        notifier.email,
+        notifier.policy,
+        notifier.config,
+        settings.survey_public_url,
+    )
+
+
 async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run the send loop and the status-callback endpoint until ``stop`` (or SIGTERM/SIGINT);
     outcomes are published to the notices topic through the outbox."""
@@ -96,9 +109,13 @@ async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
     await runner.setup()
     await web.TCPSite(runner, settings.notifier_host, settings.notifier_port).start()
     log.warning("notifier listening on %s:%s", settings.notifier_host, settings.notifier_port)
+    surveys = build_survey_sender(settings, pool, notifier)
+    survey_pass = asyncio.create_task(surveys.run_forever(stop, settings.notifier_poll_interval))
     try:
         await notifier.run_forever(stop, settings.notifier_poll_interval)
     finally:
+        stop.set()
+        await survey_pass
         await runner.cleanup()
         await sms.close()
         await producer.stop()

@@ -47,6 +47,9 @@ contactcenter_consumer_lag_messages                    gauge      every consumer
 contactcenter_gateway_requests_total                   counter    gateway (per channel, outcome)
 contactcenter_desk_connections                         gauge      agent desk (open offer streams)
 contactcenter_guide_events_total                       counter    agent desk (guide, audit kind)
+contactcenter_csat_surveys_total                       counter    desk, notifier (channel, outcome)
+contactcenter_csat_answers_total                       counter    gateway, desk (class, channel, reason)
+contactcenter_csat_score_total                         counter    gateway, desk (sum of the scores)
 contactcenter_build_info                               gauge      set at import (version)
 =====================================================  =========  ==============================
 
@@ -230,6 +233,22 @@ GUIDE_EVENTS = Counter(
     "step_completed, step_skipped, step_failed, note_added, guide_escalated, guide_resumed, "
     "guide_completed).",
     ["guide", "kind"],
+)
+CSAT_SURVEYS = Counter(
+    "contactcenter_csat_surveys_total",
+    "Satisfaction surveys by channel (sms, email, chat) and outcome (planned, sent, deferred, "
+    "suppressed: no consent or opted out, failed).",
+    ["channel", "outcome"],
+)
+CSAT_ANSWERS = Counter(
+    "contactcenter_csat_answers_total",
+    "Survey answers by customer class, channel and contact reason (the guide's, else none).",
+    ["customer_class", "channel", "reason"],
+)
+CSAT_SCORE = Counter(
+    "contactcenter_csat_score_total",
+    "Sum of the survey scores (1-5), same labels as the answers: score / answers = mean CSAT.",
+    ["customer_class", "channel", "reason"],
 )
 NOTICES = Counter(
     "contactcenter_notices_total",

@@ -97,6 +97,10 @@ class Settings(BaseSettings):
     desk_host: str = "127.0.0.1"
     desk_port: int = 8090
     desk_accept_wait_seconds: float = 10.0
+    # satisfaction surveys after a contact (docs/guides.md): where the e-mail and chat link
+    # points (the desk serves /survey), how long an SMS reply counts as the answer
+    survey_public_url: str = "http://127.0.0.1:8090"
+    survey_answer_window_hours: float = 72.0
 
     # proactive notices (shipment delays) and the notifier that sends them (docs/notices.md)
     notice_delay_threshold_hours: float = 4.0

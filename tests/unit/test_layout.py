@@ -22,6 +22,8 @@ PURE_CORES = {
     "streams.simulation": ("streams.routing.domain", "streams.simulation"),
     "streams.notices.delays": ("schemas", "streams.notices.policy"),
     "streams.notices.policy": ("schemas",),
+    "streams.guides.domain": ("streams.guides.domain",),
+    "streams.surveys.rules": ("streams.notices.policy",),
 }
 
 

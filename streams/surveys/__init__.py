@@ -1,0 +1,1 @@
+"""Satisfaction surveys after a contact: one per contact, on the contact's own channel."""
