@@ -47,9 +47,9 @@ contactcenter_consumer_lag_messages                    gauge      every consumer
 contactcenter_gateway_requests_total                   counter    gateway (per channel, outcome)
 contactcenter_desk_connections                         gauge      agent desk (open offer streams)
 contactcenter_guide_events_total                       counter    agent desk (guide, audit kind)
-contactcenter_csat_surveys_total                       counter    desk, notifier (channel, outcome)
-contactcenter_csat_answers_total                       counter    gateway, desk (class, channel, reason)
-contactcenter_csat_score_total                         counter    gateway, desk (sum of the scores)
+contactcenter_csat_surveys_total                       counter    desk, notifier (by outcome)
+contactcenter_csat_answers_total                       counter    gateway, desk (answers)
+contactcenter_csat_score_total                         counter    gateway, desk (sum of scores)
 contactcenter_build_info                               gauge      set at import (version)
 =====================================================  =========  ==============================
 
