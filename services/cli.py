@@ -48,9 +48,11 @@ def _start_ops(role: str, settings: Settings, metrics_port: int | None = None) -
     ``metrics_port`` (the gateway and the desk serve them on their own HTTP port)."""
     from functools import partial
 
+    from streams.guides.definitions import load_guides
     from streams.platform import metrics_roles, ops_server, readiness
 
-    metrics_roles.initialise(role, settings.class_weights)
+    reasons = {"none", *(guide.reason for guide in load_guides() if guide.reason)}
+    metrics_roles.initialise(role, settings.class_weights, sorted(reasons))
     if metrics_port is not None:
         ops_server.start_metrics_server(metrics_port, ready=partial(readiness.problems, settings))
 

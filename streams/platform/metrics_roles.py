@@ -16,6 +16,9 @@ from streams.platform.metrics import (
     CONTACTS_ANSWERED,
     CONTACTS_ARRIVED,
     CONTACTS_COMPLETED,
+    CSAT_ANSWERS,
+    CSAT_SCORE,
+    CSAT_SURVEYS,
     DB_WRITE_BATCH_SIZE,
     DB_WRITE_DURATION,
     DB_WRITE_FAILURES,
@@ -53,6 +56,8 @@ GATEWAY_OUTCOMES = (
     "error",
 )
 DEAD_LETTER_SOURCES = ("contacts", "agent-events", "routing", "shipments")
+SURVEY_CHANNELS = ("sms", "email", "chat")
+SURVEY_OUTCOMES = ("planned", "sent", "deferred", "suppressed", "failed")
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,7 @@ class Role:
     notices: bool = False
     dead_letters: bool = False
     gateway: bool = False
+    surveys: bool = False  # satisfaction surveys: answers (by class, channel, reason) and sends
 
 
 ROLES: dict[str, Role] = {
@@ -96,23 +102,29 @@ ROLES: dict[str, Role] = {
         consumes=(("contacts", "gateway_chat"),),
         produces=("contacts",),
         gateway=True,
+        surveys=True,
     ),
     "desk": Role(
         consumes=(("offers", "desk_offers"),),
         produces=("agent-events", "contacts", "guide-events"),
+        surveys=True,
     ),
     "notifier": Role(
         produces=("notices",),
         writers=("notifier",),
         errors=(("notifier", "unexpected"),),
         notices=True,
+        surveys=True,
     ),
 }
 
 
-def initialise(role: str, customer_classes: Iterable[str] = ()) -> None:
+def initialise(
+    role: str, customer_classes: Iterable[str] = (), reasons: Iterable[str] = ("none",)
+) -> None:
     """Export every known label combination of ``role`` at 0 (idempotent; values that are
-    already there are kept). Call once at process start, before serving ``/metrics``."""
+    already there are kept). Call once at process start, before serving ``/metrics``.
+    ``reasons`` are the contact reasons of the guides (surveys are counted by reason)."""
     known = ROLES[role]
     for topic, consumer in known.consumes:
         EVENTS_IN.labels(topic=topic, consumer=consumer)
@@ -146,7 +158,20 @@ def initialise(role: str, customer_classes: Iterable[str] = ()) -> None:
         for source in DEAD_LETTER_SOURCES:
             for reason in DEAD_LETTER_REASONS:
                 DEAD_LETTERS.labels(source_topic=source, reason=reason)
+    if known.surveys:
+        _initialise_surveys(tuple(customer_classes), tuple(reasons))
     if known.gateway:
         for channel in CHANNELS:
             for outcome in GATEWAY_OUTCOMES:
                 GATEWAY_REQUESTS.labels(channel=channel, outcome=outcome)
+
+
+def _initialise_surveys(classes: tuple[str, ...], reasons: tuple[str, ...]) -> None:
+    for channel in SURVEY_CHANNELS:
+        for outcome in SURVEY_OUTCOMES:
+            CSAT_SURVEYS.labels(channel=channel, outcome=outcome)
+        for klass in classes:
+            for reason in reasons:
+                labels = {"customer_class": klass, "channel": channel, "reason": reason}
+                CSAT_ANSWERS.labels(**labels)
+                CSAT_SCORE.labels(**labels)

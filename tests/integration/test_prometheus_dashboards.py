@@ -3,7 +3,8 @@
 A worker, a gateway, a desk and a notifier run as real processes on the local broker and
 PostgreSQL, with a Prometheus (started here, scraping them every second) and a short load with
 known outcomes: VIP calls abandoned and answered late, standard chats answered in time, SMS
-notices of which two fail, undecodable contact events that are dead-lettered. Then every query
+notices of which two fail, undecodable contact events that are dead-lettered, a satisfaction
+survey sent by SMS and answered. Then every query
 of every provisioned dashboard runs: PromQL through Prometheus's HTTP API, SQL against the same
 database. No query fails, every panel shows data, and the values agree with the outcomes and
 with the interaction log where they can be checked; the alert rules load and evaluate.
@@ -19,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
 import pytest
 import yaml
@@ -35,6 +37,7 @@ from services.runtime.prometheus import PrometheusServer, prometheus_binary, val
 from streams.interaction_log.sql import SERVICE_LEVEL_NOW
 from streams.platform.settings import Settings
 from tests.support.agents_at_work import answer_offers
+from tests.support.channels import post_webhook
 from tests.support.dashboards import ROOT, Query, queries
 from tests.support.ops import wait_serving
 from tests.support.twilio_api import TwilioApiServer, notifier_settings
@@ -58,6 +61,7 @@ SENT_NOTICES = 4
 FAILED_NOTICES = 2  # invalid numbers: Twilio refuses them (21211)
 UNDECODABLE = 3
 RULES = ROOT / "deploy" / "prometheus" / "alerts.yml"
+SURVEYED = "+15550020000"  # a customer whose completed contact gets a survey, answered 4
 
 
 @pytest.fixture
@@ -102,6 +106,41 @@ async def seed(db: asyncpg.Connection, twilio: TwilioApiServer) -> None:
             f"n{i}",
             phone,
         )
+
+
+async def survey_answered(
+    db: asyncpg.Connection, http: aiohttp.ClientSession, gateway_port: int,
+    twilio: TwilioApiServer, settings: Settings,
+) -> None:  # fmt: skip
+    """A survey planned as the desk plans one at completion; the notifier sends it by SMS and
+    the customer's reply reaches the gateway."""
+    await db.execute(
+        "INSERT INTO customers (customer_id, tier, phone) VALUES ('surveyed', 'vip', $1)", SURVEYED
+    )
+    await db.execute(
+        "INSERT INTO csat_surveys (contact_id, channel, address, customer_id, customer_class,"
+        " agent_id, reason, status, answer_token, not_before)"
+        " VALUES ('v0', 'sms', $1, 'surveyed', 'vip', 'a1', 'none', 'pending', 't', now())",
+        SURVEYED,
+    )
+
+    async def sent() -> bool:
+        return await db.fetchval("SELECT status FROM csat_surveys") == "sent"
+
+    await eventually(sent, 30, "the survey to be sent")
+    params = {
+        "AccountSid": twilio.account_sid,
+        "MessageSid": "SMsurvey",
+        "From": SURVEYED,
+        "To": settings.twilio_from_number,
+        "Body": "4 thanks",
+        "NumMedia": "0",
+    }
+    base = f"http://127.0.0.1:{gateway_port}"
+    status, _ = await post_webhook(
+        http, base, "/twilio/sms", params, twilio.auth_token, public_base=settings.public_base_url
+    )
+    assert status == 200
 
 
 async def delayed_shipments(bus: Bus) -> None:
@@ -160,7 +199,8 @@ SELECT count(*) FILTER (WHERE status = 'completed') AS completed,
        count(*) FILTER (WHERE status = 'abandoned') AS abandoned,
        (SELECT count(*) FROM notices WHERE status = 'sent') AS sent,
        (SELECT count(*) FROM notices WHERE status = 'failed') AS failed,
-       (SELECT count(*) FROM interaction_events WHERE topic = 'dead-letter') AS dead_letters
+       (SELECT count(*) FROM interaction_events WHERE topic = 'dead-letter') AS dead_letters,
+       (SELECT count(*) FROM csat_surveys WHERE status = 'answered') AS surveys_answered
 FROM contacts
 """
 OUTCOMES = {
@@ -169,6 +209,7 @@ OUTCOMES = {
     "sent": SENT_NOTICES,
     "failed": FAILED_NOTICES,
     "dead_letters": UNDECODABLE,
+    "surveys_answered": 1,
 }
 
 
@@ -228,6 +269,8 @@ async def test_every_dashboard_query_answers_on_a_real_prometheus(
                     await undecodable_contacts(settings)
                     await delayed_shipments(bus)
                     await contacts_and_agents(bus, reader)
+                async with aiohttp.ClientSession() as http:
+                    await survey_answered(db, http, ports["gateway"], twilio, settings)
                 await until_logged(db)
                 await check_prometheus(prometheus, db)
         await check_sql_panels(db)
@@ -255,6 +298,7 @@ async def check_prometheus(prometheus: PrometheusServer, db: asyncpg.Connection)
         "counting abandons": {k: v[1] for k, v in sql_levels.items()},
         "failure ratio": [pytest.approx(FAILED_NOTICES / (SENT_NOTICES + FAILED_NOTICES))],
         "dead letters": [UNDECODABLE],
+        "surveys sent and answered": [1, 1],
     }
     seen: dict[str, object] = {}
 
@@ -267,6 +311,11 @@ async def check_prometheus(prometheus: PrometheusServer, db: asyncpg.Connection)
                 "counting abandons": per_class_and_channel("Service level counting abandons"),
                 "failure ratio": finite(query(the(dashboards, "Failure ratio"))),
                 "dead letters": [round(v) for v in dead],
+                "surveys sent and answered": [
+                    round(v)
+                    for counter in ('csat_surveys_total{outcome="sent"}', "csat_answers_total")
+                    for v in finite(prometheus.query(f"sum(increase(contactcenter_{counter}[5m]))"))
+                ],
             }
         )
         return seen == expected
@@ -297,7 +346,9 @@ async def check_prometheus(prometheus: PrometheusServer, db: asyncpg.Connection)
         key: round(value)
         for key, value in by(
             prometheus.query(
-                "sum by (topic, consumer) (increase(contactcenter_events_in_total[5m]))"
+                # exact counts: increase() extrapolates to the window's end and may round up
+                "sum by (topic, consumer) (max_over_time(contactcenter_events_in_total[5m])"
+                " - min_over_time(contactcenter_events_in_total[5m]))"
             ),
             "topic",
             "consumer",
