@@ -26,6 +26,7 @@ from services.publisher import BrokerPublisher
 from services.runtime.processes import stop_on_signals
 from streams.guides.definitions import load_guides
 from streams.guides.store_pg import PgGuideStore
+from streams.platform import metrics
 from streams.platform.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,12 @@ async def running_desk(settings: Settings, offers_wait: float = 10.0) -> AsyncIt
 
     async def screen_pop(offer: OfferMade) -> dict[str, Any]:
         pop = await build_screen_pop(conversations, customers, offer)
-        pop["guide"] = await guides.for_offer(offer.contact_id, offer.agent_id, offer.pool_id)
+        try:
+            pop["guide"] = await guides.for_offer(offer.contact_id, offer.agent_id, offer.pool_id)
+        except Exception as exc:  # the offer still pops; the panel reloads the guide later
+            log.warning("guide of %s unavailable: %r", offer.contact_id, exc)
+            metrics.ERRORS.labels(component="desk_guides", kind=type(exc).__name__).inc()
+            pop["guide"] = {"status": "unavailable"}
         return pop
 
     hub = OfferHub(screen_pop)

@@ -6,6 +6,8 @@
 * ``POST /api/contacts/{contact_id}/guide/steps/{step_id}`` ``{"value"}`` — record the step
 * ``POST /api/contacts/{contact_id}/guide/steps/{step_id}/skip`` ``{"reason"}``
 * ``POST /api/contacts/{contact_id}/guide/notes`` ``{"text", "step_id"?}``
+* ``POST /api/contacts/{contact_id}/guide/handover`` — send an escalation's transfer again
+  (when its publish failed: 503)
 
 409 for a step whose precondition is unmet, a step done already, an escalated or completed
 run (and, on ``/complete``, for required steps missing: ``{"error", "kind", "steps"}``);
@@ -25,7 +27,15 @@ from streams.guides.domain import GuideRefused
 
 SCRIPT = Path(__file__).with_name("guide.js")
 CONFLICTS = frozenset(
-    {"precondition", "missing_required", "step_done", "escalated", "completed", "no_guide"}
+    {
+        "precondition",
+        "missing_required",
+        "step_done",
+        "escalated",
+        "completed",
+        "no_guide",
+        "not_escalated",
+    }
 )
 GUIDES: web.AppKey[GuideDesk] = web.AppKey("guides", GuideDesk)
 
@@ -72,7 +82,7 @@ def add_guide_routes(app: web.Application, guides: GuideDesk, own_contact: Any) 
         return web.json_response(view)
 
     async def act(request: web.Request, action: str, **fields: str) -> web.Response:
-        _desk, agent, contact_id = await own_contact(request)
+        desk, agent, contact_id = await own_contact(request)
         body = await read_json_object(request)
         args = {name: _text(body, key) for name, key in fields.items()}
         if "step_id" in request.match_info:
@@ -86,10 +96,18 @@ def add_guide_routes(app: web.Application, guides: GuideDesk, own_contact: Any) 
         except GuideConflict:
             return web.json_response({"error": "the guide changed: reload it"}, status=409)
         view = await guides.view(stored)
-        view["escalated_to"] = (
-            dict(transition.escalation.skills) if transition.escalation is not None else None
-        )
+        view["escalated_to"] = None
+        if transition.escalation is not None:  # the contact left this agent
+            view["escalated_to"] = dict(transition.escalation.skills)
+            desk.hub.assigned.pop(contact_id, None)
         return web.json_response(view)
+
+    async def handover(request: web.Request) -> web.Response:
+        _desk, agent, contact_id = await own_contact(request)
+        try:
+            return web.json_response(await guides.hand_over_again(contact_id, agent))
+        except GuideRefused as exc:
+            return refusal(exc)
 
     async def record(request: web.Request) -> web.Response:
         return await act(request, "record", value="value")
@@ -107,3 +125,4 @@ def add_guide_routes(app: web.Application, guides: GuideDesk, own_contact: Any) 
     app.router.add_post("/api/contacts/{contact_id}/guide/steps/{step_id}", record)
     app.router.add_post("/api/contacts/{contact_id}/guide/steps/{step_id}/skip", skip)
     app.router.add_post("/api/contacts/{contact_id}/guide/notes", note)
+    app.router.add_post("/api/contacts/{contact_id}/guide/handover", handover)

@@ -114,6 +114,22 @@ class GuideDesk:
         if await self.store.get(contact_id) is not None:
             await self.act(contact_id, agent, "complete")
 
+    async def hand_over_again(self, contact_id: str, agent: Agent) -> dict[str, Any]:
+        """Send an escalated contact's transfer again (its publish failed): the same event id,
+        so routing applies it once."""
+        stored = await self.store.get(contact_id)
+        if stored is None or stored.run.status != "escalated":
+            raise g.GuideRefused("not_escalated", f"contact {contact_id} is not escalated")
+        guide = self.guide(stored.run.guide_id, stored.run.version)
+        step = next(
+            s
+            for s in reversed(guide.steps)
+            if s.escalate is not None and s.id in stored.run.results
+        )
+        assert step.escalate is not None
+        await self._transfer(stored, step.escalate, agent)
+        return await self.view(stored)
+
     # ------------------------------------------------------------ what the agent sees
     async def view(self, stored: StoredRun) -> dict[str, Any]:
         run = stored.run

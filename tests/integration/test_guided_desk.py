@@ -252,6 +252,8 @@ async def test_an_escalation_keeps_its_place_and_resumes_on_the_specialists_desk
             return row is not None and row["status"] == "waiting"
 
         await eventually(requeued, 20, "e-1 waiting for collections")
+        # the transfer sent again (as after a failed publish) is the same input: applied once
+        assert (await ann.call("POST", "/api/contacts/e-1/guide/handover"))[0] == 200
         assert (
             await db.fetchval(
                 "SELECT arrived_at FROM routing_live_contacts WHERE contact_id = 'e-1'"
