@@ -1,6 +1,6 @@
 // The guide panel of the agent desk: plain JavaScript, no build step, served at /guide.js.
 // It needs only a container <section id="guide-panel"> on the page: it reads the agent's token
-// like the page does (?token= or the session), follows the agent's own offer stream, and shows
+// like the page does (?token= or sessionStorage), follows the agent's own offer stream, and shows
 // for each assigned contact its guide — the steps, the current one with the customer data it
 // shows, its answer, skip with a reason, notes — through the desk's guide API.
 (() => {
