@@ -21,7 +21,7 @@ from services.desk.hub import OfferHub, run_offers
 from services.desk.screen_pop import build_screen_pop
 from services.publisher import BrokerPublisher
 from services.runtime.processes import stop_on_signals
-from streams.platform.settings import Settings
+from streams.platform.settings import DeskSettings
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,9 @@ class RunningDesk:
 
 
 @asynccontextmanager
-async def running_desk(settings: Settings, offers_wait: float = 10.0) -> AsyncIterator[RunningDesk]:
+async def running_desk(
+    settings: DeskSettings, offers_wait: float = 10.0
+) -> AsyncIterator[RunningDesk]:
     pool = await asyncpg.create_pool(settings.require_database_url(), min_size=1, max_size=10)
     publisher = BrokerPublisher(
         settings.kafka_bootstrap_servers, settings.topic_prefix, settings.gateway_publish_timeout
@@ -64,7 +66,7 @@ async def running_desk(settings: Settings, offers_wait: float = 10.0) -> AsyncIt
         await pool.close()
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: DeskSettings) -> None:
     stop = stop_on_signals()
     async with running_desk(settings) as running:
         log.warning("desk on http://%s:%s/", settings.desk_host, running.port)
