@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import bench_routing, log_bench, pipeline
+from bench.profile_summary import print_summary
 from services.runtime.local import local_runtime
 from streams.platform.settings import Settings
 
@@ -157,4 +158,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         f" {args.contacts:,} contacts + {args.agents * 2:,} agent events over {args.pools}"
         f" pools; {time.monotonic() - started:.0f} s; worker logs in {logs}",
     )
+    if args.profile is not None and args.profile.suffix == ".txt" and args.profile.exists():
+        print_summary(args.profile)
     return 0

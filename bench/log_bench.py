@@ -62,7 +62,9 @@ async def write_rate(env: Env, entries: list[lw.LogEntry], method: str) -> float
     settings = await isolated_settings(env.bootstrap_servers, env.postgres_url)
     pool = await asyncpg.create_pool(settings.require_database_url(), min_size=1, max_size=2)
     try:
-        writer = lw.InteractionLogWriter(pool, **({"method": method} if method != "insert" else {}))
+        writer = lw.PostgresInteractionLog(
+            pool, **({"method": method} if method != "insert" else {})
+        )
         started = time.perf_counter()
         for n in range(0, len(entries), BATCH):
             await writer.write(entries[n : n + BATCH])

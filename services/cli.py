@@ -9,13 +9,22 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
-from streams.platform.settings import ConfigurationError, Settings, get_settings
+from streams.platform.settings import (
+    ConfigurationError,
+    DeskSettings,
+    GatewaySettings,
+    NotifierSettings,
+    PlatformSettings,
+    Settings,
+    WorkerSettings,
+)
 
-Handler = Callable[[argparse.Namespace, Settings], int]
+Handler = Callable[[argparse.Namespace, Any], int]
 
 
-def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+def _migrate(args: argparse.Namespace, settings: PlatformSettings) -> int:
     from streams.platform.migrations import migrate
 
     applied = asyncio.run(migrate(settings.require_database_url()))
@@ -23,7 +32,7 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _topics(args: argparse.Namespace, settings: Settings) -> int:
+def _topics(args: argparse.Namespace, settings: PlatformSettings) -> int:
     from streams.platform.topics import ensure_topics
 
     created = asyncio.run(ensure_topics(settings.kafka_bootstrap_servers, settings.topic_prefix))
@@ -31,7 +40,7 @@ def _topics(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _export_schemas(args: argparse.Namespace, settings: Settings) -> int:
+def _export_schemas(args: argparse.Namespace, settings: PlatformSettings) -> int:
     from schemas.codec import json_schemas
 
     out = Path(args.out)
@@ -43,7 +52,7 @@ def _export_schemas(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _start_ops(role: str, settings: Settings, metrics_port: int | None = None) -> None:
+def _start_ops(role: str, settings: PlatformSettings, metrics_port: int | None = None) -> None:
     """Export the role's known series at 0; serve /metrics, /healthz and /readyz on
     ``metrics_port`` (the gateway and the desk serve them on their own HTTP port)."""
     from functools import partial
@@ -57,7 +66,7 @@ def _start_ops(role: str, settings: Settings, metrics_port: int | None = None) -
         ops_server.start_metrics_server(metrics_port, ready=partial(readiness.problems, settings))
 
 
-def _worker(args: argparse.Namespace, settings: Settings) -> int:
+def _worker(args: argparse.Namespace, settings: WorkerSettings) -> int:
     from streams.app import create_app
     from streams.platform.worker import Worker
 
@@ -91,7 +100,7 @@ def _runtime(args: argparse.Namespace, settings: Settings) -> int:
     return run_local_runtime(settings, data_dir=Path(args.data_dir) if args.data_dir else None)
 
 
-def _notifier(args: argparse.Namespace, settings: Settings) -> int:
+def _notifier(args: argparse.Namespace, settings: NotifierSettings) -> int:
     from services.notifier.main import serve
 
     _start_ops("notifier", settings, settings.notifier_metrics_port)
@@ -105,7 +114,7 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     return run_demo(settings)
 
 
-def _gateway(args: argparse.Namespace, settings: Settings) -> int:
+def _gateway(args: argparse.Namespace, settings: GatewaySettings) -> int:
     from services.gateway.app import serve
 
     _start_ops("gateway", settings)
@@ -113,13 +122,13 @@ def _gateway(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _simulate(args: argparse.Namespace, settings: Settings) -> int:
+def _simulate(args: argparse.Namespace, settings: WorkerSettings) -> int:
     from services.simulate import run
 
     return run(args, settings)
 
 
-def _desk(args: argparse.Namespace, settings: Settings) -> int:
+def _desk(args: argparse.Namespace, settings: DeskSettings) -> int:
     from services.desk.app import serve
     from services.desk.auth import issue_token_command
 
@@ -147,21 +156,47 @@ def _crash_harness(args: argparse.Namespace, settings: Settings) -> int:
     return run_command(template, scenarios, settings)
 
 
-COMMANDS: dict[str, tuple[str, Handler]] = {
-    "runtime": ("start the local broker and PostgreSQL, create topics, migrate; wait", _runtime),
-    "migrate": ("apply SQL migrations to DATABASE_URL", _migrate),
-    "topics": ("create the topics on KAFKA_BOOTSTRAP_SERVERS", _topics),
-    "export-schemas": ("write one JSON Schema per record type", _export_schemas),
-    "worker": ("run a streams worker (routing and the other stream features)", _worker),
-    "demo": ("start everything locally and route a sample of contacts", _demo),
-    "notifier": ("send due notices (Twilio SMS, SMTP email); serve status callbacks", _notifier),
-    "gateway": ("serve Twilio voice/SMS webhooks, inbound e-mail (SMTP) and web chat", _gateway),
-    "desk": ("serve the agent desk (offers, screen pop, replies); --issue-token AGENT", _desk),
-    "simulate": ("run the routing policy in virtual time; service levels, staffing", _simulate),
+# each command reads the settings of the process it runs, once
+COMMANDS: dict[str, tuple[str, Handler, type[PlatformSettings]]] = {
+    "runtime": (
+        "start the local broker and PostgreSQL, create topics, migrate; wait",
+        _runtime,
+        Settings,
+    ),
+    "migrate": ("apply SQL migrations to DATABASE_URL", _migrate, PlatformSettings),
+    "topics": ("create the topics on KAFKA_BOOTSTRAP_SERVERS", _topics, PlatformSettings),
+    "export-schemas": ("write one JSON Schema per record type", _export_schemas, PlatformSettings),
+    "worker": (
+        "run a streams worker (routing and the other stream features)",
+        _worker,
+        WorkerSettings,
+    ),
+    "demo": ("start everything locally and route a sample of contacts", _demo, Settings),
+    "notifier": (
+        "send due notices (Twilio SMS, SMTP email); serve status callbacks",
+        _notifier,
+        NotifierSettings,
+    ),
+    "gateway": (
+        "serve Twilio voice/SMS webhooks, inbound e-mail (SMTP) and web chat",
+        _gateway,
+        GatewaySettings,
+    ),
+    "desk": (
+        "serve the agent desk (offers, screen pop, replies); --issue-token AGENT",
+        _desk,
+        DeskSettings,
+    ),
+    "simulate": (
+        "run the routing policy in virtual time; service levels, staffing",
+        _simulate,
+        WorkerSettings,
+    ),
     "crash-harness": (
         "run routing under load and faults (kills, scale, duplicates, PostgreSQL restarts);"
         " check its invariants",
         _crash_harness,
+        Settings,
     ),
 }
 
@@ -172,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Event-driven multichannel contact-center backbone.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (help_text, _handler) in COMMANDS.items():
+    for name, (help_text, _handler, _settings) in COMMANDS.items():
         command = sub.add_parser(name, help=help_text, description=help_text)
         if name == "export-schemas":
             command.add_argument("--out", default="schemas/json", help="output folder")
@@ -221,11 +256,11 @@ def _harness_arguments(command: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = get_settings()
+    _help, handler, settings_class = COMMANDS[args.command]
+    settings = settings_class()
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    handler = COMMANDS[args.command][1]
     try:
         return handler(args, settings)
     except ConfigurationError as exc:

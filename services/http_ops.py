@@ -9,9 +9,9 @@ from functools import partial
 from aiohttp import web
 
 from streams.platform import ops_server, readiness
-from streams.platform.settings import Settings
+from streams.platform.settings import PlatformSettings
 
-SETTINGS = web.AppKey("ops_settings", Settings)
+SETTINGS = web.AppKey("ops_settings", PlatformSettings)
 
 
 async def metrics_page(request: web.Request) -> web.Response:
@@ -29,7 +29,7 @@ async def ready(request: web.Request) -> web.Response:
     return web.json_response(body, status=status)
 
 
-def add_ops_routes(app: web.Application, settings: Settings) -> None:
+def add_ops_routes(app: web.Application, settings: PlatformSettings) -> None:
     app[SETTINGS] = settings
     app.router.add_get("/metrics", metrics_page)
     app.router.add_get("/healthz", health)

@@ -7,7 +7,7 @@ import json
 import os
 import sys
 
-from streams.platform.settings import Settings
+from streams.platform.settings import WorkerSettings
 from streams.simulation import (
     ArrivalStream,
     HandleTime,
@@ -96,7 +96,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--json", action="store_true", help="print one JSON object")
 
 
-def scenario_from(args: argparse.Namespace, settings: Settings) -> Scenario:
+def scenario_from(args: argparse.Namespace, settings: WorkerSettings) -> Scenario:
     weights = args.class_weights or settings.class_weights
     return Scenario(
         arrivals=args.arrivals,
@@ -145,7 +145,7 @@ def format_table(summary: Summary) -> str:
     return "\n".join(lines)
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
+def run(args: argparse.Namespace, settings: WorkerSettings) -> int:
     try:
         scenario = scenario_from(args, settings)
     except ValueError as exc:

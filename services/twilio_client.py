@@ -18,12 +18,12 @@ from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from streams.platform.settings import ConfigurationError, Settings
+from streams.platform.settings import ConfigurationError, TwilioSettings
 
 log = logging.getLogger(__name__)
 
 # The SDK falls back to os.environ (TWILIO_*) when given an empty mapping; everything it needs
-# comes from Settings, so hand it a mapping that is not empty and names nothing it reads.
+# comes from TwilioSettings, so hand it a mapping that is not empty and names nothing it reads.
 _NO_ENVIRONMENT = {"CC_TWILIO": "settings"}
 
 
@@ -65,7 +65,9 @@ class AsyncRebasedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
         return await super().request(method, rewrite_url(url, self.base_url), *args, **kwargs)
 
 
-def _client(settings: Settings, http_client: TwilioHttpClient | AsyncTwilioHttpClient) -> Client:
+def _client(
+    settings: TwilioSettings, http_client: TwilioHttpClient | AsyncTwilioHttpClient
+) -> Client:
     return Client(
         username=settings.twilio_account_sid,
         password=settings.twilio_auth_token.get_secret_value(),
@@ -75,12 +77,12 @@ def _client(settings: Settings, http_client: TwilioHttpClient | AsyncTwilioHttpC
     )
 
 
-def make_twilio_client(settings: Settings, *, timeout: float | None = 10.0) -> Client:
+def make_twilio_client(settings: TwilioSettings, *, timeout: float | None = 10.0) -> Client:
     """A blocking SDK client (``client.messages.create(...)``)."""
     return _client(settings, RebasedHttpClient(settings.twilio_api_base_url, timeout))
 
 
-def make_async_twilio_client(settings: Settings, *, timeout: float | None = 10.0) -> Client:
+def make_async_twilio_client(settings: TwilioSettings, *, timeout: float | None = 10.0) -> Client:
     """An asyncio SDK client (``await client.messages.create_async(...)``). It must be created
     inside the running event loop; close it with ``await client.http_client.close()``."""
     return _client(settings, AsyncRebasedHttpClient(settings.twilio_api_base_url, timeout))
@@ -104,19 +106,19 @@ class SignatureCheck:
         return bool(signature) and bool(self._validator.validate(url, dict(params), signature))
 
 
-def signature_check(settings: Settings, service: str) -> SignatureCheck:
+def signature_check(settings: TwilioSettings, service: str) -> SignatureCheck:
     """The signature check of ``service`` (the gateway, the notifier). Without an auth token
     the service must not start: a key of "" would let anyone sign requests. Only
     ``allow_unsigned_webhooks_for_development`` lets it start then, taking every request."""
     token = settings.twilio_auth_token.get_secret_value()
-    flag = Settings.env_name("allow_unsigned_webhooks_for_development")
+    flag = TwilioSettings.env_name("allow_unsigned_webhooks_for_development")
     if token:
         if settings.allow_unsigned_webhooks_for_development:
             log.warning("%s: %s is ignored, signatures are checked with the token", service, flag)
         return SignatureCheck(RequestValidator(token))
     if not settings.allow_unsigned_webhooks_for_development:
         raise ConfigurationError(
-            f"{service}: {Settings.env_name('twilio_auth_token')} is not set, so Twilio's"
+            f"{service}: {TwilioSettings.env_name('twilio_auth_token')} is not set, so Twilio's"
             " signatures cannot be checked and anyone could forge calls, messages and status"
             f" callbacks; set it to the account's auth token ({flag}=true accepts unsigned"
             " requests, for local development only)"
@@ -126,7 +128,7 @@ def signature_check(settings: Settings, service: str) -> SignatureCheck:
         " reaches this port can forge calls, messages and status callbacks. Local development"
         " only, never in production.",
         service,
-        Settings.env_name("twilio_auth_token"),
+        TwilioSettings.env_name("twilio_auth_token"),
         flag,
     )
     return SignatureCheck(None)

@@ -13,7 +13,7 @@ from pathlib import Path
 import faust
 
 from streams.platform.deps import WorkerDeps
-from streams.platform.settings import Settings
+from streams.platform.settings import WorkerSettings
 from streams.platform.worker import App
 
 FEATURES: tuple[str, ...] = (
@@ -23,7 +23,7 @@ FEATURES: tuple[str, ...] = (
 )
 
 
-def create_app(settings: Settings, features: tuple[str, ...] = FEATURES) -> faust.App:
+def create_app(settings: WorkerSettings, features: tuple[str, ...] = FEATURES) -> faust.App:
     datadir = Path(settings.state_dir) / "worker" / f"{settings.app_id}-data"
     datadir.parent.mkdir(parents=True, exist_ok=True)  # faust creates only the last level
     app = App(

@@ -27,7 +27,7 @@ from services.runtime.processes import stop_on_signals
 from streams.guides.definitions import load_guides
 from streams.guides.store_pg import PgGuideStore
 from streams.platform import metrics
-from streams.platform.settings import Settings
+from streams.platform.settings import DeskSettings
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,9 @@ class RunningDesk:
 
 
 @asynccontextmanager
-async def running_desk(settings: Settings, offers_wait: float = 10.0) -> AsyncIterator[RunningDesk]:
+async def running_desk(
+    settings: DeskSettings, offers_wait: float = 10.0
+) -> AsyncIterator[RunningDesk]:
     guide_files = load_guides()  # a broken guide file stops the start, naming file and step
     pool = await asyncpg.create_pool(settings.require_database_url(), min_size=1, max_size=10)
     publisher = BrokerPublisher(
@@ -83,7 +85,7 @@ async def running_desk(settings: Settings, offers_wait: float = 10.0) -> AsyncIt
         await pool.close()
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: DeskSettings) -> None:
     stop = stop_on_signals()
     async with running_desk(settings) as running:
         log.warning("desk on http://%s:%s/", settings.desk_host, running.port)

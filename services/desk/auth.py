@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from streams.platform.settings import Settings
+from streams.platform.settings import PlatformSettings
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,9 @@ async def agent_for_token(pool: asyncpg.Pool, token: str) -> Agent | None:
     )
 
 
-async def issue_token_command(settings: Settings, agent_id: str, pool_id: str | None) -> int:
+async def issue_token_command(
+    settings: PlatformSettings, agent_id: str, pool_id: str | None
+) -> int:
     pool = await asyncpg.create_pool(settings.require_database_url(), min_size=1, max_size=1)
     try:
         print(await issue_token(pool, agent_id, pool_id))

@@ -22,7 +22,7 @@ from services.customers import CustomerDirectory
 from services.desk.auth import Agent
 from services.publisher import Publisher
 from services.twilio_client import make_async_twilio_client
-from streams.platform.settings import Settings
+from streams.platform.settings import DeskSettings
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def dial_twiml(agent: Agent) -> str:
     return str(response)
 
 
-def callback_status_url(settings: Settings, contact_id: str) -> str:
+def callback_status_url(settings: DeskSettings, contact_id: str) -> str:
     """Where Twilio reports the end of a callback call (the gateway's status callback)."""
     query = urlencode({"callback_for": contact_id})
     return f"{settings.public_base_url.rstrip('/')}/twilio/voice/status?{query}"
@@ -69,7 +69,7 @@ def callback_status_url(settings: Settings, contact_id: str) -> str:
 class ChannelActions:
     def __init__(
         self,
-        settings: Settings,
+        settings: DeskSettings,
         conversations: ConversationStore,
         customers: CustomerDirectory,
         publisher: Publisher,

@@ -22,7 +22,7 @@ from services.desk.hub import OfferHub
 from services.desk.restore import live_work
 from services.publisher import Publisher
 from streams.platform import metrics
-from streams.platform.settings import Settings
+from streams.platform.settings import DeskSettings
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ MAX_CONNECTS_KEPT = 10_000
 
 @dataclass
 class Desk:
-    settings: Settings
+    settings: DeskSettings
     pool: asyncpg.Pool
     publisher: Publisher
     hub: OfferHub

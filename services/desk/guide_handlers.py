@@ -66,10 +66,12 @@ def add_guide_routes(app: web.Application, guides: GuideDesk, own_contact: Any) 
     app[GUIDES] = guides
 
     async def show(request: web.Request) -> web.Response:
-        _desk, _agent, contact_id = await own_contact(request)
+        _desk, agent, contact_id = await own_contact(request)
         stored = await guides.current(contact_id)
-        if stored is None:
-            return web.json_response({"status": "none", "available": guides.catalogue()})
+        if stored is None:  # none matched at the offer, or it could not start: try again
+            return web.json_response(
+                await guides.for_offer(contact_id, agent.agent_id, agent.pool_id)
+            )
         return web.json_response(await guides.view(stored))
 
     async def pick(request: web.Request) -> web.Response:

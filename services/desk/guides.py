@@ -4,6 +4,7 @@ topic. An escalation hands the contact to routing (a transfer) with the run and 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from dataclasses import dataclass
@@ -23,8 +24,10 @@ from services.publisher import Publisher, PublishFailed
 from streams.guides import domain as g
 from streams.guides.ports import AuditRow, GuideStore, StoredRun
 from streams.platform import metrics
+from streams.routing.live_view import contact_skills
 
 log = logging.getLogger(__name__)
+ROUTING_ROW_POLLS, ROUTING_ROW_POLL_SECONDS = 10, 0.1
 
 
 class GuideConflict(Exception):
@@ -205,17 +208,19 @@ class GuideDesk:
 
     # ------------------------------------------------------------ internals
     async def _matching(self, contact_id: str) -> g.Guide | None:
-        row = await self.pool.fetchrow(
-            "SELECT skills FROM routing_live_contacts WHERE contact_id = $1", contact_id
-        )
-        skills = list(json.loads(row["skills"])) if row is not None else []
+        skills = await contact_skills(self.pool, contact_id)
+        for _ in range(ROUTING_ROW_POLLS):  # routing stores its batch just after the offer
+            if skills is not None:
+                break
+            await asyncio.sleep(ROUTING_ROW_POLL_SECONDS)
+            skills = await contact_skills(self.pool, contact_id)
         conversation = await self.conversations.get(contact_id)
         text = (conversation.subject or "") if conversation else ""
         if conversation is not None and conversation.channel in {"sms", "chat"}:
             messages = await self.conversations.messages(contact_id, limit=1)
             text = f"{text} {messages[0].body}" if messages else text
         channel = conversation.channel if conversation else ""
-        return g.guide_for(self.guides, channel, skills, text)
+        return g.guide_for(self.guides, channel, list(skills or ()), text)
 
     async def _pool_of(self, contact_id: str) -> str | None:
         conversation = await self.conversations.get(contact_id)

@@ -24,7 +24,7 @@ from schemas.routing import (
 from schemas.topics import OFFERS
 from services.bus import follow_topic
 from streams.platform import metrics
-from streams.platform.settings import Settings
+from streams.platform.settings import PlatformSettings
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +175,9 @@ class OfferHub:
         self._push(agent_id, event)
 
 
-async def run_offers(settings: Settings, hub: OfferHub, ready: asyncio.Event | None = None) -> None:
+async def run_offers(
+    settings: PlatformSettings, hub: OfferHub, ready: asyncio.Event | None = None
+) -> None:
     """Follow the offers topic (every desk process sees every agent's offers and pushes to the
     agents connected to it)."""
     await follow_topic(

@@ -26,7 +26,7 @@ from services.publisher import BrokerPublisher, Publisher, PublishFailed
 from services.runtime.processes import stop_on_signals
 from services.twilio_client import signature_check
 from streams.platform import metrics
-from streams.platform.settings import Settings
+from streams.platform.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ class RunningGateway:
 
 @asynccontextmanager
 async def running_gateway(
-    settings: Settings, publisher: Publisher | None = None, delivery_wait: float = 10.0
+    settings: GatewaySettings, publisher: Publisher | None = None, delivery_wait: float = 10.0
 ) -> AsyncIterator[RunningGateway]:
     """Everything the gateway runs, started in this event loop (the CLI and tests)."""
     signatures = signature_check(settings, "gateway")  # refuses to start without a token
@@ -139,7 +139,7 @@ async def running_gateway(
         await pool.close()
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: GatewaySettings) -> None:
     stop = stop_on_signals()
     async with running_gateway(settings) as gateway:
         log.warning(

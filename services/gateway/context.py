@@ -11,14 +11,14 @@ from services.customers import CustomerDirectory
 from services.gateway.chat_hub import ChatHub
 from services.publisher import Publisher
 from services.twilio_client import SignatureCheck
-from streams.platform.settings import Settings
+from streams.platform.settings import GatewaySettings
 
 MAX_IVR_CHOICES = 4  # including 0 for a person
 
 
 @dataclass
 class GatewayContext:
-    settings: Settings
+    settings: GatewaySettings
     publisher: Publisher
     customers: CustomerDirectory
     conversations: ConversationStore

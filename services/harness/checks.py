@@ -5,6 +5,9 @@ order routing decided in, since a subject's records share a key and so a partiti
 it applies, what PostgreSQL holds at the end, and returns the violations it finds. Records
 are first deduplicated by event id, keeping the first copy, as every consumer does: a batch
 replayed after a crash publishes byte-identical copies, which are not new decisions.
+
+One function an invariant, all of them in this module: :func:`check` then reads as the list of
+what routing promises under faults, which is why the module is longer than most.
 """
 
 from __future__ import annotations

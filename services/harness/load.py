@@ -5,6 +5,9 @@ Everything the harness publishes goes through ``Inputs``, which counts the input
 duplicate scenario, publishes each one twice with the same bytes: at once (a gateway retry),
 or seconds later, again on its own topic or straight onto the routing topic keyed by pool (an
 upstream re-forward, which follows its original: it is sent once routing applied that).
+
+Customers and agents share the inputs' bookkeeping (what was published, what routing applied),
+so both sides of the load live in this module.
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
 """One harness run per scenario: a deployment of its own, workers, load and faults; then quiet,
-a read of every topic from the beginning and of PostgreSQL, and the checks."""
+a read of every topic from the beginning and of PostgreSQL, and the checks.
+
+The steps of a run are kept in one module, in the order they happen (set up, load and faults,
+quiet, read back, observe, report), so a failed run can be followed top to bottom here."""
 
 from __future__ import annotations
 

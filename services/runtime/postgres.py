@@ -9,14 +9,15 @@ from __future__ import annotations
 import tempfile
 import uuid
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from services.runtime.processes import LocalServer
 
-class EmbeddedPostgres:
+
+class EmbeddedPostgres(LocalServer):
     """Starts a private PostgreSQL server in ``data_dir`` (a temporary one by default)."""
 
     def __init__(self, data_dir: Path | None = None) -> None:
@@ -47,17 +48,6 @@ class EmbeddedPostgres:
         server, self._server = self._server, None
         if server is not None:
             server.cleanup()
-
-    def __enter__(self) -> EmbeddedPostgres:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def with_database(url: str, database: str) -> str:

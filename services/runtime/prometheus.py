@@ -13,18 +13,17 @@ import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from services.runtime.broker import free_port
-from services.runtime.processes import terminate
+from services.runtime.processes import LocalServer, terminate
 
 
 def prometheus_binary() -> str | None:
     return shutil.which("prometheus")
 
 
-class PrometheusServer:
+class PrometheusServer(LocalServer):
     """``prometheus`` scraping ``targets`` (job → ports on 127.0.0.1) every ``interval``
     seconds and evaluating ``rule_files``; data in ``data_dir``, stopped on exit."""
 
@@ -132,17 +131,6 @@ class PrometheusServer:
     def stop(self) -> None:
         process, self._process = self._process, None
         terminate(process, timeout=10)
-
-    def __enter__(self) -> PrometheusServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 class PromQLError(RuntimeError):

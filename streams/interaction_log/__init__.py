@@ -19,6 +19,7 @@ with the rows.
 """
 
 from streams.interaction_log.gauges import refresh_service_level, update_consumer_lag
+from streams.interaction_log.ports import ContactLifecycle, InteractionLogStore, WriteResult
 from streams.interaction_log.projection import (
     ContactPatch,
     LogEntry,
@@ -31,21 +32,17 @@ from streams.interaction_log.projection import (
     unique_entries,
 )
 from streams.interaction_log.sql import EVENT_COLUMNS
-from streams.interaction_log.writer import (
-    WRITER,
-    InteractionLogWriter,
-    WriteResult,
-    decode_entry,
-    observe,
-    write_with_retry,
-)
+from streams.interaction_log.store_pg import PostgresInteractionLog
+from streams.interaction_log.writer import WRITER, decode_entry, observe, write_with_retry
 
 __all__ = [
     "EVENT_COLUMNS",
     "WRITER",
+    "ContactLifecycle",
     "ContactPatch",
-    "InteractionLogWriter",
+    "InteractionLogStore",
     "LogEntry",
+    "PostgresInteractionLog",
     "WriteResult",
     "agent_state_row",
     "contact_patch",

@@ -4,21 +4,16 @@ the service-level and lag gauges on timers."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import faust
 
 from schemas.topics import AGENT_EVENTS, CONTACTS, DEAD_LETTER, INTERACTIONS
 from streams.interaction_log.gauges import refresh_service_level, update_consumer_lag
+from streams.interaction_log.ports import InteractionLogStore
 from streams.interaction_log.projection import LogEntry
-from streams.interaction_log.writer import (
-    WRITER,
-    InteractionLogWriter,
-    WriteResult,
-    decode_entry,
-    write_with_retry,
-)
+from streams.interaction_log.store_pg import PostgresInteractionLog
+from streams.interaction_log.writer import WRITER, decode_entry, observe, write_with_retry
 from streams.platform import metrics
 from streams.platform.deps import WorkerDeps
 
@@ -35,13 +30,13 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
     topic = deps.topic(CONTACTS, AGENT_EVENTS, INTERACTIONS, DEAD_LETTER)
     batch_size = settings.log_batch_size
     batch_within = settings.log_batch_within
-    writer: InteractionLogWriter | None = None
+    store: InteractionLogStore | None = None
 
-    async def get_writer() -> InteractionLogWriter:
-        nonlocal writer
-        if writer is None:
-            writer = InteractionLogWriter(await deps.db())
-        return writer
+    async def write(entries: list[LogEntry]) -> None:
+        nonlocal store
+        if store is None:
+            store = PostgresInteractionLog(await deps.db())  # the pool is made on first use
+        observe(await write_with_retry(store.write, entries))
 
     @app.agent(topic, name="interaction-log")
     async def interaction_log(stream: Any) -> None:
@@ -58,7 +53,7 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
                 if entry is not None:
                     entries.append(entry)
             if entries:
-                await write_with_retry(_writing(get_writer), entries)
+                await write(entries)
             # leaving the loop body acknowledges the batch: the commit follows PostgreSQL's
 
     @app.timer(interval=SERVICE_LEVEL_REFRESH_SECONDS)  # type: ignore[untyped-decorator]
@@ -75,12 +70,3 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
             update_consumer_lag(app.consumer, prefix)
         except Exception as exc:
             log.debug("consumer lag not available: %s", exc)
-
-
-def _writing(
-    get_writer: Callable[[], Awaitable[InteractionLogWriter]],
-) -> Callable[[Sequence[LogEntry]], Awaitable[WriteResult]]:
-    async def write(entries: Sequence[LogEntry]) -> WriteResult:
-        return await (await get_writer()).write(entries)
-
-    return write

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -178,24 +178,29 @@ _COUNTS = ("offers", "rejections", "expirations", "requeues", "rescinds")
 def merge_patches(patches: Iterable[ContactPatch]) -> list[ContactPatch]:
     """One patch per contact with the effect of applying the given ones in order (first value
     kept, earliest time, counters added, the last class routing queued it with)."""
-    merged: dict[str, ContactPatch] = {}
+    groups: dict[str, list[ContactPatch]] = {}
     for patch in patches:
-        seen = merged.get(patch.contact_id)
-        if seen is None:
-            merged[patch.contact_id] = patch
-            continue
-        changes: dict[str, Any] = {
-            name: getattr(patch, name) for name in _FIRST if getattr(seen, name) is None
-        }
+        groups.setdefault(patch.contact_id, []).append(patch)
+    return [group[0] if len(group) == 1 else _merged(group) for group in groups.values()]
+
+
+def _merged(group: list[ContactPatch]) -> ContactPatch:
+    # one dict updated in place, one patch built: a batch holds a few records per contact
+    fields = dict(vars(group[0]))
+    for patch in group[1:]:
+        values = vars(patch)
+        for name in _FIRST:
+            if fields[name] is None:
+                fields[name] = values[name]
         for name in _EARLIEST:
-            times = [t for t in (getattr(seen, name), getattr(patch, name)) if t is not None]
-            changes[name] = min(times, default=None)
+            new = values[name]
+            if new is not None and (fields[name] is None or new < fields[name]):
+                fields[name] = new
         for name in _COUNTS:
-            changes[name] = getattr(seen, name) + getattr(patch, name)
-        changes["queue_class"] = patch.queue_class or seen.queue_class
-        changes["callback_requested"] = seen.callback_requested or patch.callback_requested
-        merged[patch.contact_id] = replace(seen, **changes)
-    return list(merged.values())
+            fields[name] += values[name]
+        fields["queue_class"] = values["queue_class"] or fields["queue_class"]
+        fields["callback_requested"] = fields["callback_requested"] or values["callback_requested"]
+    return ContactPatch(**fields)
 
 
 def decision_row(record: Record) -> tuple[Any, ...] | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import time, timedelta
 
 from streams.notices.policy import NoticePolicy
-from streams.platform.settings import Settings
+from streams.platform.settings import NoticeRulesSettings
 
 
 def _quiet(spec: str) -> tuple[time, time]:
@@ -16,7 +16,7 @@ def _quiet(spec: str) -> tuple[time, time]:
     return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
 
 
-def notice_policy(settings: Settings) -> NoticePolicy:
+def notice_policy(settings: NoticeRulesSettings) -> NoticePolicy:
     start, end = _quiet(settings.notice_quiet_hours)
     return NoticePolicy(
         delay_threshold_hours=settings.notice_delay_threshold_hours,

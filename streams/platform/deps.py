@@ -14,7 +14,7 @@ import faust
 
 from schemas.routing import DeadLettered
 from schemas.topics import DEAD_LETTER, TopicSpec
-from streams.platform.settings import Settings
+from streams.platform.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ MAX_DEAD_LETTER_BYTES = 256 * 1024
 
 
 class WorkerDeps:
-    def __init__(self, settings: Settings, app: faust.App) -> None:
+    def __init__(self, settings: WorkerSettings, app: faust.App) -> None:
         self.settings = settings
         self.app = app
         self._pool: asyncpg.Pool | None = None

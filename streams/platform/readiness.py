@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from streams.platform.settings import Settings
+from streams.platform.settings import PlatformSettings
 
 PROBE_TIMEOUT_SECONDS = 1.0
 POSTGRES_DEFAULT_PORT = 5432
@@ -61,7 +61,7 @@ def database_reachable(url: str, timeout: float = PROBE_TIMEOUT_SECONDS) -> bool
     return _tcp(host, port, timeout)
 
 
-def problems(settings: Settings) -> list[str]:
+def problems(settings: PlatformSettings) -> list[str]:
     """Why the process is not ready (empty when it is)."""
     found: list[str] = []
     if not broker_reachable(settings.kafka_bootstrap_servers):

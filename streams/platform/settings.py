@@ -1,4 +1,8 @@
-"""The one settings object of a process, read once from the environment.
+"""The settings of each process, read once from the environment at its start.
+
+Each process reads one frozen class (:class:`WorkerSettings`, :class:`GatewaySettings`,
+:class:`DeskSettings`, :class:`NotifierSettings`) composed of the sections it shares with others;
+:class:`Settings` is all of them, for whoever starts the whole stack.
 
 Every value comes from an environment variable named ``CC_<FIELD>`` (upper case),
 except ``DATABASE_URL`` and ``KAFKA_BOOTSTRAP_SERVERS`` which keep their customary names.
@@ -8,8 +12,7 @@ Nothing else in the project reads ``os.environ``.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
-from typing import Any
+from typing import Any, Self
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,10 +22,33 @@ class ConfigurationError(RuntimeError):
     """A process cannot run with these settings; the message names the variable to set."""
 
 
-class Settings(BaseSettings):
+class _Section(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CC_", frozen=True, extra="ignore", populate_by_name=True
     )
+
+    def with_values(self, **updates: object) -> Self:
+        """A validated copy with some values replaced (the environment is not read again)."""
+        return type(self).model_validate({**self.model_dump(), **updates})
+
+    @classmethod
+    def env_name(cls, field: str) -> str:
+        """The environment variable ``field`` is read from."""
+        alias = cls.model_fields[field].validation_alias
+        if isinstance(alias, AliasChoices):
+            return str(alias.choices[0])
+        return f"{cls.model_config.get('env_prefix', '')}{field}".upper()
+
+
+def _json_text(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+# ---- sections shared by several processes ---------------------------------------------------
+
+
+class PlatformSettings(_Section):
+    """What every process needs: the broker, the database, names, customer classes."""
 
     kafka_bootstrap_servers: str = Field(
         default="127.0.0.1:9092",
@@ -33,25 +59,31 @@ class Settings(BaseSettings):
     )
     topic_prefix: str = ""
     app_id: str = "contactcenter"
-    # where a worker keeps its local files (faust's data directory, one per app id)
+    # where a process keeps its local files (a worker: faust's data directory, one per app id)
     state_dir: str = ".contactcenter"
     # consumer-group timing; the defaults suit a local broker, production may raise them
     broker_session_timeout: float = 6.0
     broker_rebalance_timeout: float = 6.0
     broker_heartbeat_interval: float = 1.0
-    routing_batch_size: int = 500
-    routing_batch_within: float = 0.005
-    log_batch_size: int = 1000
-    log_batch_within: float = 0.2
-    # worker transport: how long a fetch may wait for data, how long the producer gathers
-    consumer_fetch_max_wait: float = 0.05
-    producer_linger: float = 0.0
-    tick_interval: float = 1.0
-    # a worker told to stop (SIGTERM) exits within this time even when the broker is away
-    worker_shutdown_timeout: float = 10.0
-    metrics_port: int = 9101
-    # routing policy defaults for every pool (JSON mappings)
+    # how long a service waits for the broker to take a record it publishes
+    gateway_publish_timeout: float = 5.0
+    # the customer classes and their base routing priority (the gateway classifies arrivals
+    # into them, every process exports their metric series)
     class_weights: dict[str, float] = {"vip": 100.0, "standard": 0.0}
+    default_language: str = "en"
+    log_level: str = "WARNING"
+
+    _class_weights_text = field_validator("class_weights", mode="before")(_json_text)
+
+    def require_database_url(self) -> str:
+        if self.database_url is None:
+            raise ConfigurationError(f"{self.env_name('database_url')} is not set")
+        return self.database_url.get_secret_value()
+
+
+class RoutingSettings(_Section):
+    """The routing policy's defaults for every pool, and how routing batches its inputs."""
+
     aging_per_second: float = 1.0
     channel_capacity: dict[str, int] = {"voice": 1, "chat": 3, "email": 5, "sms": 5}
     exclusive_channels: list[str] = ["voice"]
@@ -61,48 +93,18 @@ class Settings(BaseSettings):
     # how long routing recognises an applied input by its event id, and a finished contact
     routing_input_memory_seconds: float = 3600.0
     routing_finished_memory_seconds: float = 7 * 86400.0
-    log_level: str = "WARNING"
-    # Twilio REST API (SMS, voice); the base URL points the SDK at a proxy or a local test server
-    twilio_account_sid: str = "AC00000000000000000000000000000000"
-    twilio_auth_token: SecretStr = SecretStr("")
-    twilio_from_number: str = ""
-    twilio_api_base_url: str | None = None
-    # webhooks and status callbacks are checked against twilio_auth_token; without a token the
-    # gateway and the notifier refuse to start unless this is set (local development only:
-    # every request is then taken as Twilio's, signed or not)
-    allow_unsigned_webhooks_for_development: bool = False
-    # channel gateway (Twilio webhooks, web chat, inbound e-mail); the public base URL is what
-    # Twilio signs, so it must be the URL Twilio calls (proxies change the host)
-    public_base_url: str = "http://127.0.0.1:8080"
-    gateway_host: str = "127.0.0.1"
-    gateway_port: int = 8080
-    gateway_pool_id: str = "default"
-    gateway_max_body_bytes: int = 65_536
-    gateway_publish_timeout: float = 5.0
-    ivr_choices: dict[str, str] = {"1": "billing", "2": "orders", "3": "technical"}
-    default_language: str = "en"
-    # a web chat whose customer left without "end" and did not reconnect within this time is
-    # ended (assigned) or abandoned (waiting)
-    chat_reconnect_grace_seconds: float = 120.0
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = 2525
-    smtp_max_message_bytes: int = 10_000_000
-    # outbound e-mail (agent replies) through this relay, from this mailbox
-    smtp_relay_host: str = "127.0.0.1"
-    smtp_relay_port: int = 25
-    smtp_relay_username: str | None = None
-    smtp_relay_password: SecretStr | None = None
-    support_email: str = "support@example.com"
-    # agent desk
-    desk_host: str = "127.0.0.1"
-    desk_port: int = 8090
-    desk_accept_wait_seconds: float = 10.0
-    # satisfaction surveys after a contact (docs/guides.md): where the e-mail and chat link
-    # points (the desk serves /survey), how long an SMS reply counts as the answer
-    survey_public_url: str = "http://127.0.0.1:8090"
-    survey_answer_window_hours: float = 72.0
+    routing_batch_size: int = 500
+    routing_batch_within: float = 0.005
+    tick_interval: float = 1.0
 
-    # proactive notices (shipment delays) and the notifier that sends them (docs/notices.md)
+    _policy_text = field_validator("channel_capacity", "exclusive_channels", mode="before")(
+        _json_text
+    )
+
+
+class NoticeRulesSettings(_Section):
+    """When a shipment delay becomes a notice (docs/notices.md)."""
+
     notice_delay_threshold_hours: float = 4.0
     notice_worse_by_hours: float = 24.0
     notice_severe_delay_hours: float = 48.0
@@ -117,6 +119,89 @@ class Settings(BaseSettings):
         "standard": {"24": 5, "72": 10},
     }
     notice_pool_id: str = "default"
+
+
+class TwilioSettings(_Section):
+    """Twilio's REST API (SMS, voice) and the URL Twilio calls back (and signs)."""
+
+    # the base URL points the SDK at a proxy or a local test server
+    twilio_account_sid: str = "AC00000000000000000000000000000000"
+    twilio_auth_token: SecretStr = SecretStr("")
+    twilio_from_number: str = ""
+    twilio_api_base_url: str | None = None
+    # webhooks and status callbacks are checked against twilio_auth_token; without a token the
+    # gateway and the notifier refuse to start unless this is set (local development only:
+    # every request is then taken as Twilio's, signed or not)
+    allow_unsigned_webhooks_for_development: bool = False
+    # the public base URL is what Twilio signs, so it must be the URL Twilio calls (proxies
+    # change the host)
+    public_base_url: str = "http://127.0.0.1:8080"
+
+
+class EmailRelaySettings(_Section):
+    """Outbound e-mail (agent replies, notices) through this relay, from this mailbox."""
+
+    smtp_relay_host: str = "127.0.0.1"
+    smtp_relay_port: int = 25
+    smtp_relay_username: str | None = None
+    smtp_relay_password: SecretStr | None = None
+    support_email: str = "support@example.com"
+
+
+# ---- one class per process ------------------------------------------------------------------
+
+
+class SurveySettings(_Section):
+    """Satisfaction surveys after a contact (docs/guides.md)."""
+
+    # where the link in the survey e-mail and chat prompt points (the desk serves /survey)
+    survey_public_url: str = "http://127.0.0.1:8090"
+    # how long after the send an SMS score counts as the survey's answer
+    survey_answer_window_hours: float = 72.0
+
+
+class WorkerSettings(PlatformSettings, RoutingSettings, NoticeRulesSettings):
+    log_batch_size: int = 1000
+    log_batch_within: float = 0.2
+    # worker transport: how long a fetch may wait for data, how long the producer gathers
+    consumer_fetch_max_wait: float = 0.05
+    producer_linger: float = 0.0
+    # a worker told to stop (SIGTERM) exits within this time even when the broker is away
+    worker_shutdown_timeout: float = 10.0
+    metrics_port: int = 9101
+
+
+class GatewaySettings(PlatformSettings, TwilioSettings, SurveySettings):
+    """The channel gateway: Twilio webhooks, web chat, inbound e-mail."""
+
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8080
+    gateway_pool_id: str = "default"
+    gateway_max_body_bytes: int = 65_536
+    ivr_choices: dict[str, str] = {"1": "billing", "2": "orders", "3": "technical"}
+    # a web chat whose customer left without "end" and did not reconnect within this time is
+    # ended (assigned) or abandoned (waiting)
+    chat_reconnect_grace_seconds: float = 120.0
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 2525
+    smtp_max_message_bytes: int = 10_000_000
+
+
+class DeskSettings(
+    PlatformSettings, NoticeRulesSettings, TwilioSettings, EmailRelaySettings, SurveySettings
+):
+    """The agent desk: offers, screen pop, replies on the contact's channel."""
+
+    desk_host: str = "127.0.0.1"
+    desk_port: int = 8090
+    desk_accept_wait_seconds: float = 10.0
+
+
+class NotifierSettings(
+    PlatformSettings, NoticeRulesSettings, TwilioSettings, EmailRelaySettings, SurveySettings
+):
+    """The notifier: sends due notices (docs/notices.md), serves Twilio's status callbacks."""
+
     notice_from_email: str = "notices@example.com"
     notifier_host: str = "127.0.0.1"
     notifier_port: int = 8095
@@ -130,32 +215,13 @@ class Settings(BaseSettings):
     notifier_send_timeout: float = 10.0
     notifier_metrics_port: int = 9103  # the notifier's /metrics (workers: metrics_port)
 
-    @field_validator("class_weights", "channel_capacity", "exclusive_channels", mode="before")
-    @classmethod
-    def _json_text(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return json.loads(value)
-        return value
 
-    def with_values(self, **updates: object) -> Settings:
-        """A validated copy with some values replaced (the environment is not read again)."""
-        return Settings.model_validate({**self.model_dump(), **updates})
-
-    def require_database_url(self) -> str:
-        if self.database_url is None:
-            raise ConfigurationError(f"{self.env_name('database_url')} is not set")
-        return self.database_url.get_secret_value()
-
-    @classmethod
-    def env_name(cls, field: str) -> str:
-        """The environment variable ``field`` is read from."""
-        alias = cls.model_fields[field].validation_alias
-        if isinstance(alias, AliasChoices):
-            return str(alias.choices[0])
-        return f"{cls.model_config.get('env_prefix', '')}{field}".upper()
+class Settings(WorkerSettings, GatewaySettings, DeskSettings, NotifierSettings):
+    """The whole stack's settings: what the local runtime, the crash harness and the tests
+    hand to each process they start (every process reads only its own class)."""
 
 
-def child_environment(settings: Settings, **overrides: object) -> dict[str, str]:
+def child_environment(settings: PlatformSettings, **overrides: object) -> dict[str, str]:
     """The environment for a child process that should run with ``settings`` (plus overrides):
     this process's environment with every setting written out."""
     import os
@@ -176,8 +242,3 @@ def child_environment(settings: Settings, **overrides: object) -> dict[str, str]
             text = json.dumps(value) if isinstance(value, dict | list) else str(value)
             env[f"CC_{name.upper()}"] = text
     return env
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return Settings()

@@ -8,22 +8,18 @@ import contextlib
 import json
 import random
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
 
 from schemas import agents as ag
-from schemas import contacts as ct
 from schemas import routing as rt
-from schemas.base import Record
 from services.harness.pg_proxy import SwitchableProxy
 from streams import interaction_log as lw
+from tests.support.log_records import T0, at, day_of_contacts, entries
 from tests.support.metrics import sample_value
 
 pytestmark = pytest.mark.integration
-
-T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # an interval start (15-minute bins)
 
 
 @pytest.fixture
@@ -33,152 +29,11 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     await p.close()
 
 
-def at(seconds: float) -> datetime:
-    return T0 + timedelta(seconds=seconds)
-
-
-def entries(records: list[Record], topic: str = "interactions") -> list[lw.LogEntry]:
-    return [lw.LogEntry(r, topic, 0, i) for i, r in enumerate(records)]
-
-
-def day_of_contacts() -> list[Record]:
-    """c1 vip voice: answered at 10 s after one decline, handled 100 s. c2 standard voice:
-    answered at 30 s, handled 60 s. c3 standard voice: abandoned at 50 s. c4 standard sms from
-    the same customer as c2 an hour later: answered at 5 s. Agent a1 ready from T0."""
-    k = {"pool_id": "p1", "cause_event_id": "cause"}
-    out: list[Record] = [
-        rt.AgentStateChanged(agent_id="a1", state="ready", reason="login", occurred_at=T0, **k),
-        rt.AgentStateChanged(agent_id="a2", state="ready", reason="login", occurred_at=T0, **k),
-    ]
-
-    def contact(cid: str, klass: str, channel: str, start: float, customer: str) -> None:
-        out.append(
-            ct.ContactArrived(
-                pool_id="p1",
-                contact_id=cid,
-                channel=ct.Channel(channel),
-                customer=ct.CustomerRef(customer_id=customer),
-                customer_class="standard",  # the gateway's guess; routing's class wins
-                occurred_at=at(start),
-            )
-        )
-        out.append(
-            rt.ContactQueued(
-                contact_id=cid,
-                customer_class=klass,
-                channel=channel,
-                priority=1.0,
-                arrived_at=at(start),
-                occurred_at=at(start),
-                **k,
-            )
-        )
-
-    def offer(cid: str, agent: str, attempt: int, t: float) -> rt.OfferMade:
-        made = rt.OfferMade(
-            offer_id=f"{cid}:{attempt}",
-            contact_id=cid,
-            agent_id=agent,
-            attempt=attempt,
-            expires_at=at(t + 20),
-            explanation={"winner": agent, "score": attempt},
-            occurred_at=at(t),
-            **k,
-        )
-        out.append(made)
-        return made
-
-    contact("c1", "vip", "voice", 0, "cust-1")
-    offer("c1", "a2", 1, 1)
-    out.append(
-        rt.OfferDeclined(offer_id="c1:1", contact_id="c1", agent_id="a2", occurred_at=at(3), **k)
-    )
-    out.append(
-        rt.ContactRequeued(
-            contact_id="c1", reason="declined", arrived_at=at(0), occurred_at=at(3), **k
-        )
-    )
-    offer("c1", "a1", 2, 4)
-    out.append(
-        rt.ContactAssigned(
-            contact_id="c1",
-            agent_id="a1",
-            offer_id="c1:2",
-            waited_seconds=10,
-            occurred_at=at(10),
-            **k,
-        )
-    )
-    out.append(
-        rt.ContactReleased(
-            contact_id="c1",
-            agent_id="a1",
-            disposition="resolved",
-            handle_seconds=100,
-            occurred_at=at(110),
-            **k,
-        )
-    )
-    contact("c2", "standard", "voice", 0, "cust-2")
-    offer("c2", "a2", 1, 25)
-    out.append(
-        rt.ContactAssigned(
-            contact_id="c2",
-            agent_id="a2",
-            offer_id="c2:1",
-            waited_seconds=30,
-            occurred_at=at(30),
-            **k,
-        )
-    )
-    out.append(
-        rt.ContactReleased(
-            contact_id="c2",
-            agent_id="a2",
-            disposition="sold",
-            handle_seconds=60,
-            occurred_at=at(90),
-            **k,
-        )
-    )
-    contact("c3", "standard", "voice", 5, "cust-3")
-    out.append(ct.ContactAbandoned(pool_id="p1", contact_id="c3", occurred_at=at(55)))
-    out.append(
-        rt.ContactRemoved(
-            contact_id="c3", reason="abandoned", waited_seconds=50, occurred_at=at(55), **k
-        )
-    )
-    contact("c4", "standard", "sms", 3600, "cust-2")
-    offer("c4", "a1", 1, 3601)
-    out.append(
-        rt.ContactAssigned(
-            contact_id="c4",
-            agent_id="a1",
-            offer_id="c4:1",
-            waited_seconds=5,
-            occurred_at=at(3605),
-            **k,
-        )
-    )
-    out.append(
-        rt.AgentStateChanged(
-            agent_id="a1", state="logged_out", reason="logout", occurred_at=at(3700), **k
-        )
-    )
-    out.append(
-        rt.AgentStateChanged(
-            agent_id="a2", state="logged_out", reason="logout", occurred_at=at(900), **k
-        )
-    )
-    out.append(ag.AgentReady(pool_id="p1", agent_id="a1", occurred_at=T0))
-    return out
-
-
 async def test_lifecycle_projection_is_order_insensitive(pool: asyncpg.Pool) -> None:
     records = day_of_contacts()
     shuffled = records[:]
     random.Random(7).shuffle(shuffled)
-    writer = lw.InteractionLogWriter(pool)
+    writer = lw.PostgresInteractionLog(pool)
     # any order, split over batches (an offer's outcome may come before the offer)
     await writer.write(entries(shuffled[:13]))
     await writer.write(entries(shuffled[13:]))
@@ -255,7 +110,7 @@ async def test_copy_and_insert_paths_write_the_same_rows(pool: asyncpg.Pool, see
     batches = [shuffled[a:b] for a, b in zip([0, *cuts], [*cuts, len(shuffled)], strict=True)]
     written = []
     for method in ("insert", "copy"):
-        writer = lw.InteractionLogWriter(pool, method=method)
+        writer = lw.PostgresInteractionLog(pool, method=method)
         for batch in batches:
             await writer.write(entries(batch))
         async with pool.acquire() as db:
@@ -269,11 +124,13 @@ async def test_copy_and_insert_paths_write_the_same_rows(pool: asyncpg.Pool, see
 
 async def test_redelivered_records_write_nothing_twice(pool: asyncpg.Pool) -> None:
     records = day_of_contacts()
-    writer = lw.InteractionLogWriter(pool)
+    writer = lw.PostgresInteractionLog(pool)
     labels = {"customer_class": "vip", "channel": "voice"}
     first = await writer.write(entries(records))
+    lw.observe(first)
     answered = sample_value("contactcenter_contacts_answered_total", labels)
     again = await writer.write(entries(records + records[:3]))
+    lw.observe(again)
     assert len(first.written) == len(records) and again.written == []
     assert sample_value("contactcenter_contacts_answered_total", labels) == answered
     async with pool.acquire() as db:
@@ -287,7 +144,7 @@ async def test_postgres_outage_mid_stream_loses_nothing(database_url: str) -> No
     await proxy.start()
     db = await asyncpg.create_pool(proxy.url, min_size=1, max_size=2, timeout=2)
     try:
-        writer = lw.InteractionLogWriter(db)
+        writer = lw.PostgresInteractionLog(db)
         records = [ag.AgentReady(pool_id="p", agent_id=f"a{i}") for i in range(300)]
         batches = [entries(records[i : i + 50]) for i in range(0, 300, 50)]
         await lw.write_with_retry(writer.write, batches[0])
@@ -341,7 +198,7 @@ async def test_a_contact_whose_offer_ended_reads_queued_until_the_next_offer(
     rescinded = rt.OfferRescinded(
         offer_id="c9:2", agent_id="a1", reason="agent_not_ready", occurred_at=at(23), **k
     )
-    writer = lw.InteractionLogWriter(pool)
+    writer = lw.PostgresInteractionLog(pool)
 
     async def status() -> str:
         async with pool.acquire() as db:
