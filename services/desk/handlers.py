@@ -3,10 +3,15 @@ actions, /metrics and /healthz.
 
 API (``Authorization: Bearer <token>``; the stream also takes ``?token=``):
 
-* ``GET /api/me`` · ``GET /api/stream`` (SSE, for this agent only: first the current work read
+* ``GET /api/me`` · ``GET /api/config`` (disposition codes, canned replies, offer timeout) ·
+  ``GET /api/queue`` (waiting contacts the agent could take, per class, longest wait) ·
+  ``GET /api/stream`` (SSE, for this agent only: first the current work read
   from routing's state rows — ``assignment`` and ``offer``, each with the screen pop — then live
   ``offer``, routing's ``contact_assigned``, ``offer_expired``, ``offer_rescinded``,
-  ``contact_released``, ``agent_state_changed`` …; an offer is sent once per stream)
+  ``contact_released``, ``agent_state_changed`` …, and the contacts' ``message`` (both
+  directions, every channel) and ``contact_ended``; an offer is sent once per stream; the first
+  event is ``agent_state``, routing's state of the agent; ``retry: 1000`` asks browsers to
+  reconnect after a second)
 * ``POST /api/login`` · ``POST /api/state`` ``{"state": "ready"|"not_ready"|"logged_out",
   "reason"}``
 * ``POST /api/offers/{offer_id}/accept`` (waits for routing's assignment; a voice contact is
@@ -16,6 +21,9 @@ API (``Authorization: Bearer <token>``; the stream also takes ``?token=``):
   ``POST /api/contacts/{contact_id}/complete`` ``{"disposition"}``
 
 401 without a valid token; 403 for another agent's offer or contact.
+
+The page (``GET /``, its files under ``/static/``) signs in with ``POST /session`` ``{"token"}``
+(an HttpOnly cookie; ``DELETE /session`` signs out) and sends ``X-Desk-Page: 1`` on changes.
 """
 
 from __future__ import annotations
@@ -38,11 +46,15 @@ from services.desk.desk import Desk
 from services.http_input import check_url, read_json_object
 from services.http_ops import add_ops_routes
 from services.publisher import PublishFailed
+from services.queue_view import waiting_by_class
 from streams.platform import metrics
 
 log = logging.getLogger(__name__)
 
 PAGE = Path(__file__).with_name("page.html")
+STATIC = Path(__file__).with_name("static")
+SESSION_COOKIE = "cc_desk_session"
+PAGE_HEADER = "X-Desk-Page"
 KEEPALIVE_SECONDS = 15.0
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -61,9 +73,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Authenticate /api/*; map failures to answers (never a 2xx for an unpublished event)."""
     check_url(request)
     if request.path.startswith("/api/"):
-        header = request.headers.get("Authorization", "")
-        token = header[7:] if header.startswith("Bearer ") else request.query.get("token", "")
-        agent = await agent_for_token(request.app[DESK].pool, token)
+        agent = await agent_for_token(request.app[DESK].pool, request_token(request))
         if agent is None:
             raise web.HTTPUnauthorized(text="missing or unknown agent token")
         request[AGENT] = agent
@@ -81,6 +91,21 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         log.exception("desk request %s failed", request.path)
         metrics.ERRORS.labels(component="desk", kind=type(exc).__name__).inc()
         return web.json_response({"error": "internal error"}, status=500)
+
+
+def request_token(request: web.Request) -> str:
+    """The agent token: the ``Authorization: Bearer`` header (the API), ``?token=`` (older SSE
+    clients), or the page's sign-in cookie. A cookie alone does not authorise a change: the
+    page adds ``X-Desk-Page`` (a custom header, which another site cannot send without CORS)."""
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return header[7:]
+    if "token" in request.query:
+        return request.query["token"]
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+    if cookie and request.method not in ("GET", "HEAD") and not request.headers.get(PAGE_HEADER):
+        raise web.HTTPForbidden(text=f"a signed-in page sends {PAGE_HEADER}")
+    return cookie
 
 
 def _text(body: dict[str, Any], name: str, *, required: bool, limit: int = 10_000) -> str:
@@ -116,7 +141,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     queue = desk.hub.subscribe(agent.agent_id)  # live events queue up while the rows are read
     shown: set[str] = set()  # offer ids sent on this stream
     try:
-        await response.write(b": connected\n\n")
+        await response.write(b"retry: 1000\n: connected\n\n")
         for event in await desk.current_work(agent):
             shown.add(_offer_key(event) or "")
             await _send(response, event)
@@ -254,12 +279,7 @@ async def reject(request: web.Request) -> web.Response:
 async def _own_contact(request: web.Request) -> tuple[Desk, Agent, str]:
     desk, agent = request.app[DESK], request[AGENT]
     contact_id = request.match_info["contact_id"]
-    owner = desk.hub.assigned.get(contact_id)
-    if owner is None:  # assigned before this desk process started: ask the interaction log
-        owner = await desk.pool.fetchval(
-            "SELECT agent_id FROM contacts WHERE contact_id = $1 AND completed_at IS NULL",
-            contact_id,
-        )
+    owner = await desk.owner(contact_id)  # also assigned before this desk process started
     if owner is None:
         raise web.HTTPNotFound(text=f"contact {contact_id} is not assigned")
     if owner != agent.agent_id:
@@ -310,11 +330,61 @@ async def complete(request: web.Request) -> web.Response:
     return web.json_response({"status": "completed", "contact_id": contact_id})
 
 
+# ---------------------------------------------------------------- the page's session, settings
+async def sign_in(request: web.Request) -> web.Response:
+    """The sign-in form posts the agent's token; it is kept in an HttpOnly, SameSite=Strict
+    cookie (never in the URL), and the page's requests and stream carry it from then on."""
+    token = _text(await read_json_object(request), "token", required=True, limit=200).strip()
+    agent = await agent_for_token(request.app[DESK].pool, token)
+    if agent is None:
+        return web.json_response({"error": "unknown agent token"}, status=401)
+    answer = web.json_response({"agent_id": agent.agent_id, "name": agent.name})
+    answer.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="Strict",
+        secure=request.secure,
+        path="/",
+        max_age=12 * 3600,
+    )
+    return answer
+
+
+async def sign_out(request: web.Request) -> web.Response:
+    answer = web.json_response({"status": "signed_out"})
+    answer.del_cookie(SESSION_COOKIE, path="/")
+    return answer
+
+
+async def desk_config(request: web.Request) -> web.Response:
+    settings = request.app[DESK].settings
+    return web.json_response(
+        {
+            "disposition_codes": settings.desk_disposition_codes,
+            "canned_replies": settings.desk_canned_replies,
+            "offer_timeout_seconds": settings.offer_timeout_seconds,
+        }
+    )
+
+
+async def queue(request: web.Request) -> web.Response:
+    """The waiting contacts this agent could take, per class (routing's live view)."""
+    desk, agent = request.app[DESK], request[AGENT]
+    lines = await waiting_by_class(desk.pool, agent.pool_id, agent.skills)
+    return web.json_response({"pool_id": agent.pool_id, "classes": [x.as_json() for x in lines]})
+
+
 def create_app(desk: Desk) -> web.Application:
     app = web.Application(client_max_size=256 * 1024, middlewares=[guard])
     app[DESK] = desk
     app.router.add_get("/", page)
+    app.router.add_post("/session", sign_in)
+    app.router.add_delete("/session", sign_out)
+    app.router.add_static("/static/", STATIC, append_version=False)
     app.router.add_get("/api/me", me)
+    app.router.add_get("/api/config", desk_config)
+    app.router.add_get("/api/queue", queue)
     app.router.add_get("/api/stream", stream)
     app.router.add_post("/api/login", login)
     app.router.add_post("/api/state", state)

@@ -93,12 +93,12 @@ ROLES: dict[str, Role] = {
         dead_letters=True,
     ),
     "gateway": Role(
-        consumes=(("contacts", "gateway_chat"),),
+        consumes=(("contacts", "gateway_chat"), ("agent-events", "gateway_chat_end")),
         produces=("contacts",),
         gateway=True,
     ),
     "desk": Role(
-        consumes=(("offers", "desk_offers"),),
+        consumes=(("offers", "desk_offers"), ("contacts", "desk_threads")),
         produces=("agent-events", "contacts"),
     ),
     "notifier": Role(

@@ -162,8 +162,10 @@ class WorkerSettings(PlatformSettings, RoutingSettings, NoticeRulesSettings):
     metrics_port: int = 9101
 
 
-class GatewaySettings(PlatformSettings, TwilioSettings):
-    """The channel gateway: Twilio webhooks, web chat, inbound e-mail."""
+class GatewaySettings(PlatformSettings, TwilioSettings, RoutingSettings, EmailRelaySettings):
+    """The channel gateway: Twilio webhooks, web chat, inbound e-mail. It knows routing's
+    policy (a waiting chat customer's place in line follows routing's order) and the outbound
+    relay (a chat transcript by e-mail)."""
 
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080
@@ -173,6 +175,11 @@ class GatewaySettings(PlatformSettings, TwilioSettings):
     # a web chat whose customer left without "end" and did not reconnect within this time is
     # ended (assigned) or abandoned (waiting)
     chat_reconnect_grace_seconds: float = 120.0
+    # the chat page: its greeting, the business hours it shows, and whether it asks for a name
+    # and e-mail before the chat (both optional for the customer)
+    chat_greeting: str = "Hi! How can we help you today?"
+    chat_business_hours: str = "Mon-Fri 08:00-18:00"
+    chat_prechat_form: bool = True
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 2525
     smtp_max_message_bytes: int = 10_000_000
@@ -184,6 +191,19 @@ class DeskSettings(PlatformSettings, TwilioSettings, EmailRelaySettings):
     desk_host: str = "127.0.0.1"
     desk_port: int = 8090
     desk_accept_wait_seconds: float = 10.0
+    # the codes an agent picks from at wrap-up, and the canned replies offered while replying
+    desk_disposition_codes: list[str] = [
+        "resolved",
+        "follow_up",
+        "escalated",
+        "compensation_offered",
+        "no_answer",
+    ]
+    desk_canned_replies: list[str] = [
+        "Thanks for your patience, let me check that for you.",
+        "I'm sorry for the delay with your order.",
+        "Is there anything else I can help you with?",
+    ]
 
 
 class NotifierSettings(PlatformSettings, NoticeRulesSettings, TwilioSettings, EmailRelaySettings):
