@@ -448,7 +448,12 @@ class _ChatSession:
         await self.ws.send_json({"type": "transcript_sent", "email": address.strip()})
 
 
+async def close_sockets(app: web.Application) -> None:
+    await app[CONTEXT].chat.close_all()
+
+
 def add_routes(app: web.Application) -> None:
+    app.on_shutdown.append(close_sockets)
     app.router.add_get("/chat", page)
     app.router.add_get("/chat/config", page_config)
     app.router.add_post("/chat/sessions", create_session)

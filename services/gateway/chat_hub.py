@@ -56,6 +56,13 @@ class ChatHub:
         self.sockets.pop(contact_id, None)
         return sent
 
+    async def close_all(self) -> None:
+        """The gateway is stopping: close every socket (going away), so pages reconnect."""
+        for sockets in list(self.sockets.values()):
+            for socket in list(sockets):
+                with contextlib.suppress(ConnectionError, RuntimeError):
+                    await socket.close(code=1001, message=b"gateway stopping")
+
     async def _send(self, contact_id: str, payload: dict[str, Any]) -> int:
         sent = 0
         for socket in list(self.sockets.get(contact_id, ())):
