@@ -52,7 +52,7 @@
     const text = await answer.text();
     let data = {};
     try { data = text ? JSON.parse(text) : {}; } catch { data = { error: text }; }
-    if (answer.status === 401 && path.startsWith("/api/")) { showSignIn("Your session ended; sign in again."); }
+    if (answer.status === 401 && document.body.dataset.view === "desk") { showSignIn("Your session ended; sign in again."); }
     if (!answer.ok && answer.status !== 202) throw new Error(data.error || text || `HTTP ${answer.status}`);
     return data;
   }
@@ -116,7 +116,7 @@
     desk.state = state; desk.stateReason = reason || "";
     desk.stateSince = since ? new Date(since).getTime() : Date.now();
     document.body.dataset.state = state;
-    const label = (STATE_LABEL[state] || state) + (state === "not_ready" && reason ? ` — ${reason}` : "");
+    const label = (STATE_LABEL[state] || state) + (state === "not_ready" && reason ? ` — ${reason.replace(/_/g, " ")}` : "");
     $("state-label").textContent = label;
     renderButtons();
     if (state === "logged_out") logIn();
