@@ -239,6 +239,15 @@ class ConversationStore:
         )
         return [_message(r) for r in rows]
 
+    async def chat_visitor(self, chat_id: str) -> tuple[str | None, str | None]:
+        """The name and e-mail a chat visitor gave in the pre-chat form (latest session)."""
+        row = await self.pool.fetchrow(
+            "SELECT name, email FROM chat_sessions WHERE chat_id = $1"
+            " ORDER BY created_at DESC LIMIT 1",
+            chat_id,
+        )
+        return (row["name"], row["email"]) if row is not None else (None, None)
+
     async def thread_of(self, message_ids: Sequence[str]) -> Conversation | None:
         """The conversation holding any of these message ids (e-mail threading), newest first."""
         ids = [m for m in message_ids if m]

@@ -241,8 +241,9 @@ async def socket(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=64 * 1024)
     await ws.prepare(request)
     chat = _ChatSession(ctx, ws, dict(session))
-    await chat.resume()
+    ctx.chat.open.add(ws)
     try:
+        await chat.resume()
         async for frame in ws:
             if frame.type is WSMsgType.TEXT:
                 await chat.on_text(frame.data)
@@ -252,6 +253,7 @@ async def socket(request: web.Request) -> web.StreamResponse:
             elif frame.type is WSMsgType.ERROR:
                 break
     finally:
+        ctx.chat.open.discard(ws)
         await chat.detach()
     return ws
 

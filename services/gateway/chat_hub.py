@@ -17,6 +17,7 @@ class ChatHub:
 
     def __init__(self) -> None:
         self.sockets: dict[str, set[web.WebSocketResponse]] = {}
+        self.open: set[web.WebSocketResponse] = set()  # every socket, with a chat or not yet
         self._seen: deque[str] = deque(maxlen=10_000)
         self._seen_set: set[str] = set()
 
@@ -58,10 +59,9 @@ class ChatHub:
 
     async def close_all(self) -> None:
         """The gateway is stopping: close every socket (going away), so pages reconnect."""
-        for sockets in list(self.sockets.values()):
-            for socket in list(sockets):
-                with contextlib.suppress(ConnectionError, RuntimeError):
-                    await socket.close(code=1001, message=b"gateway stopping")
+        for socket in list(self.open):
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await socket.close(code=1001, message=b"gateway stopping")
 
     async def _send(self, contact_id: str, payload: dict[str, Any]) -> int:
         sent = 0

@@ -325,23 +325,39 @@ async def test_sms_thread_live_on_the_desk(
     assert row["disposition"] == "follow_up"
 
 
-async def test_offer_countdown_runs_out(
-    page_settings: Settings, desk_page: Browser, gateway: Restartable, http: aiohttp.ClientSession
+async def test_queue_and_place_in_line_then_an_offer_runs_out(
+    page_settings: Settings, desk_page: Browser, chat_page: Browser
 ) -> None:
-    base = f"http://127.0.0.1:{page_settings.gateway_port}"
-    async with http.post(base + "/chat/sessions", json={"name": "Visitor"}) as response:
-        token = (await response.json())["token"]
-    async with http.ws_connect(f"{base}/chat/ws?token={token}") as ws:
-        await ws.send_json({"type": "message", "text": "Anyone there?", "id": "m1"})
-        contact_id = (await ws.receive_json(timeout=10))["contact_id"]
-        first = f".offer[data-offer-id='{contact_id}:1']"
-        await desk_page.wait_for(f"!!{q(first)}", 30)
-        # nobody accepts: the countdown runs out, the offer goes, and the page says so
-        await desk_page.wait_for(f"!{q(first)}", 30)
-        await desk_page.wait_for(f"{q('#log')}.innerText.includes('Offer expired')")
-        await ws.send_json({"type": "end"})
-        assert (await ws.receive_json(timeout=10))["type"] == "ended"
-    await desk_page.wait_for(f"!{q(f'.offer[data-offer-id^={contact_id!r}]')}", 30)
+    await desk_page.evaluate(f"{q('#reason')}.value = 'training'; {q('#notready')}.click()")
+    await desk_page.wait_for(f"{q('#state-label')}.innerText === 'Not ready — training'", 30)
+    # a visitor fills the pre-chat form and waits: the page shows the place in line
+    await chat_open(chat_page, page_settings)
+    await chat_page.evaluate(f"{q('#pre-name')}.value = 'Ada'; {q('#prechat')}.requestSubmit()")
+    await chat_say(chat_page, "Anyone there?")
+    await chat_page.wait_for(f"{q('.msg.me')}?.dataset.state === 'delivered'")
+    await chat_page.wait_for(f"{q('#status')}.innerText.includes('number 1 in line')", 30)
+    await shoot(chat_page, "chat-waiting")
+    contact_id = await _contact_of(page_settings, "Anyone there?")
+    # the desk's queue view counts it (refreshed every few seconds)
+    await desk_page.wait_for(f"{q('#queue tbody')}.innerText.includes('standard\t1')", 30)
+
+    # ready: the offer comes; nobody accepts, the countdown runs out, the page says so
+    await desk_page.evaluate(f"{q('#ready')}.click()")
+    first = f".offer[data-offer-id='{contact_id}:1']"
+    await desk_page.wait_for(f"!!{q(first)}", 30)
+    await desk_page.wait_for(f"!{q(first)}", 30)
+    await desk_page.wait_for(f"{q('#log')}.innerText.includes('Offer expired')")
+    # offered again: accepted; the customer ends, the desk goes to wrap-up by itself
+    await accept_on_page(desk_page, contact_id)
+    await chat_page.evaluate(f"{q('#end')}.click()")
+    await chat_page.wait_for(f"{q('#ended-text')}.innerText.includes('You ended the chat')")
+    card = f".contact[data-contact-id='{contact_id}']"
+    await desk_page.wait_for(f"!{q(card + ' .wrapup')}.hidden", 30)
+    assert "Ada ended the chat" in await desk_page.evaluate(f"{q(card + ' .ended-note')}.innerText")
+    await desk_page.evaluate(f"{q(card + ' .disposition')}.value = 'no_answer'")
+    await desk_page.evaluate(f"{q(card + ' .complete')}.click()")
+    await desk_page.wait_for(f"!{q(card)}")
+    assert (await lifecycle(page_settings, contact_id))["disposition"] == "no_answer"
 
 
 async def test_desk_down_and_back_and_gateway_stopping_mid_message(
