@@ -43,18 +43,16 @@ from schemas.routing import ContactAssigned, OfferMade
 from services.desk.auth import Agent, agent_for_token
 from services.desk.channels import ChannelRefused, ChannelUnavailable
 from services.desk.desk import Desk
+from services.desk.keys import AGENT, DESK
+from services.desk.page_routes import add_page_routes, request_token
 from services.http_input import check_url, read_json_object
 from services.http_ops import add_ops_routes
 from services.publisher import PublishFailed
-from services.queue_view import waiting_by_class
 from streams.platform import metrics
 
 log = logging.getLogger(__name__)
 
 PAGE = Path(__file__).with_name("page.html")
-STATIC = Path(__file__).with_name("static")
-SESSION_COOKIE = "cc_desk_session"
-PAGE_HEADER = "X-Desk-Page"
 KEEPALIVE_SECONDS = 15.0
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -62,10 +60,6 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 def _offer_key(event: dict[str, Any]) -> str | None:
     body = event.get("offer") or event.get("assignment")
     return str(body["offer_id"]) if isinstance(body, dict) and "offer_id" in body else None
-
-
-DESK: web.AppKey[Desk] = web.AppKey("desk", Desk)
-AGENT: web.RequestKey[Agent] = web.RequestKey("agent", Agent)
 
 
 @web.middleware
@@ -91,21 +85,6 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         log.exception("desk request %s failed", request.path)
         metrics.ERRORS.labels(component="desk", kind=type(exc).__name__).inc()
         return web.json_response({"error": "internal error"}, status=500)
-
-
-def request_token(request: web.Request) -> str:
-    """The agent token: the ``Authorization: Bearer`` header (the API), ``?token=`` (older SSE
-    clients), or the page's sign-in cookie. A cookie alone does not authorise a change: the
-    page adds ``X-Desk-Page`` (a custom header, which another site cannot send without CORS)."""
-    header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
-        return header[7:]
-    if "token" in request.query:
-        return request.query["token"]
-    cookie = request.cookies.get(SESSION_COOKIE, "")
-    if cookie and request.method not in ("GET", "HEAD") and not request.headers.get(PAGE_HEADER):
-        raise web.HTTPForbidden(text=f"a signed-in page sends {PAGE_HEADER}")
-    return cookie
 
 
 def _text(body: dict[str, Any], name: str, *, required: bool, limit: int = 10_000) -> str:
@@ -330,61 +309,12 @@ async def complete(request: web.Request) -> web.Response:
     return web.json_response({"status": "completed", "contact_id": contact_id})
 
 
-# ---------------------------------------------------------------- the page's session, settings
-async def sign_in(request: web.Request) -> web.Response:
-    """The sign-in form posts the agent's token; it is kept in an HttpOnly, SameSite=Strict
-    cookie (never in the URL), and the page's requests and stream carry it from then on."""
-    token = _text(await read_json_object(request), "token", required=True, limit=200).strip()
-    agent = await agent_for_token(request.app[DESK].pool, token)
-    if agent is None:
-        return web.json_response({"error": "unknown agent token"}, status=401)
-    answer = web.json_response({"agent_id": agent.agent_id, "name": agent.name})
-    answer.set_cookie(
-        SESSION_COOKIE,
-        token,
-        httponly=True,
-        samesite="Strict",
-        secure=request.secure,
-        path="/",
-        max_age=12 * 3600,
-    )
-    return answer
-
-
-async def sign_out(request: web.Request) -> web.Response:
-    answer = web.json_response({"status": "signed_out"})
-    answer.del_cookie(SESSION_COOKIE, path="/")
-    return answer
-
-
-async def desk_config(request: web.Request) -> web.Response:
-    settings = request.app[DESK].settings
-    return web.json_response(
-        {
-            "disposition_codes": settings.desk_disposition_codes,
-            "canned_replies": settings.desk_canned_replies,
-            "offer_timeout_seconds": settings.offer_timeout_seconds,
-        }
-    )
-
-
-async def queue(request: web.Request) -> web.Response:
-    """The waiting contacts this agent could take, per class (routing's live view)."""
-    desk, agent = request.app[DESK], request[AGENT]
-    lines = await waiting_by_class(desk.pool, agent.pool_id, agent.skills)
-    return web.json_response({"pool_id": agent.pool_id, "classes": [x.as_json() for x in lines]})
-
-
 def create_app(desk: Desk) -> web.Application:
     app = web.Application(client_max_size=256 * 1024, middlewares=[guard])
     app[DESK] = desk
     app.router.add_get("/", page)
-    app.router.add_post("/session", sign_in)
-    app.router.add_delete("/session", sign_out)
-    app.router.add_static("/static/", STATIC, append_version=False)
+    add_page_routes(app)
     app.router.add_get("/api/me", me)
-    app.router.add_get("/api/config", desk_config)
-    app.router.add_get("/api/queue", queue)
     app.router.add_get("/api/stream", stream)
     app.router.add_post("/api/login", login)
     app.router.add_post("/api/state", state)
