@@ -9,15 +9,21 @@ id, so a message pushed before this desk knew the assignment is not lost either.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+import asyncpg
 
 from schemas.base import Record
 from schemas.contacts import ContactEnded, ContactMessageReceived, ContactMessageSent
 from schemas.topics import CONTACTS
 from services.bus import follow_topic
 from services.desk.hub import OfferHub
+from streams.platform import metrics
 from streams.platform.settings import Settings
+
+log = logging.getLogger(__name__)
 
 OwnerLookup = Callable[[str], Awaitable[str | None]]
 
@@ -54,7 +60,14 @@ class ThreadFeed:
         else:
             return
         contact_id = record.contact_id
-        agent_id = self.hub.assigned.get(contact_id) or await self.owner(contact_id)
+        agent_id = self.hub.assigned.get(contact_id)
+        if agent_id is None:
+            try:
+                agent_id = await self.owner(contact_id)
+            except (OSError, asyncpg.PostgresError) as exc:  # the page reads the stored thread
+                metrics.ERRORS.labels(component="desk_threads", kind=type(exc).__name__).inc()
+                log.warning("owner of %s unknown, message not pushed: %r", contact_id, exc)
+                return
         if agent_id:
             self.hub.push(agent_id, event)
 

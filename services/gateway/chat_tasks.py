@@ -8,6 +8,8 @@ import asyncio
 import logging
 from collections.abc import Iterable
 
+import asyncpg
+
 from schemas.agents import ContactCompleted
 from schemas.base import Record
 from schemas.contacts import Channel, ContactAbandoned, ContactEnded, ContactMessageSent
@@ -64,13 +66,18 @@ async def run_agent_ends(ctx: GatewayContext, ready: asyncio.Event | None = None
 
 
 async def agent_names(ctx: GatewayContext, agent_ids: Iterable[str | None]) -> dict[str, str]:
-    """The display names of these agents (their id when they have none)."""
+    """The display names of these agents (their id when they have none, or when PostgreSQL
+    cannot say: a name never holds up a message)."""
     ids = sorted({a for a in agent_ids if a})
     if not ids:
         return {}
-    rows = await ctx.conversations.pool.fetch(
-        "SELECT agent_id, name FROM agents WHERE agent_id = ANY($1::text[])", ids
-    )
+    try:
+        rows = await ctx.conversations.pool.fetch(
+            "SELECT agent_id, name FROM agents WHERE agent_id = ANY($1::text[])", ids
+        )
+    except (OSError, asyncpg.PostgresError) as exc:
+        metrics.ERRORS.labels(component="gateway_chat", kind=type(exc).__name__).inc()
+        rows = []
     names = {r["agent_id"]: r["name"] or r["agent_id"] for r in rows}
     return {a: names.get(a, a) for a in ids}
 
