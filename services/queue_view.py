@@ -4,17 +4,22 @@ contacts an agent could take; and a waiting customer's place in the line.
 
 The order is routing's: priority = class weight + aging x seconds waited, so a contact is
 ahead of another when ``weight - aging x arrived_at`` is larger (an unknown class ranks as the
-lowest weight). Eligibility by channel capacity is not modelled here: the view is a guide."""
+lowest weight). Eligibility by channel capacity is not modelled here: the view is a guide, and
+so is the predicted wait (the simulation's formula over the ready agents and recent handle
+times)."""
 
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+
+from streams.simulation.prediction import predicted_wait
 
 
 @dataclass(frozen=True)
@@ -65,11 +70,16 @@ async def waiting_by_class(
     ]
 
 
+DEFAULT_HANDLE_SECONDS = 300.0  # until the interaction log has completed contacts of the pool
+RECENT_HANDLES = 200
+
+
 @dataclass(frozen=True)
 class Place:
     status: str | None  # routing's status of the contact (None: routing has no row for it)
     position: int | None  # 1 = next, while it waits
     agent_id: str | None
+    predicted_wait_seconds: float | None = None  # while it waits and agents are ready
 
 
 async def place_in_line(
@@ -101,4 +111,22 @@ async def place_in_line(
         float(lowest),
         float(aging_per_second),
     )
-    return Place("waiting", int(position) if position is not None else None, None)
+    if position is None:
+        return Place("waiting", None, None)
+    return Place("waiting", int(position), None, await _predicted(pool, pool_id, int(position)))
+
+
+async def _predicted(pool: asyncpg.Pool, pool_id: str, position: int) -> float | None:
+    """The simulation's estimate (``predicted_wait``): the contacts ahead served by the pool's
+    ready agents at the mean of its recent handle times; None with no agent ready."""
+    row = await pool.fetchrow(
+        "SELECT (SELECT count(*) FROM routing_agents WHERE pool_id = $1 AND status = 'ready')"
+        " AS agents, (SELECT avg(h) FROM (SELECT handle_seconds AS h FROM contacts"
+        "  WHERE pool_id = $1 AND handle_seconds IS NOT NULL"
+        "  ORDER BY completed_at DESC LIMIT $2) recent) AS handle",
+        pool_id,
+        RECENT_HANDLES,
+    )
+    handle = float(row["handle"]) if row["handle"] is not None else DEFAULT_HANDLE_SECONDS
+    wait = predicted_wait(position - 1, int(row["agents"]), handle)
+    return None if math.isinf(wait) else round(wait, 1)

@@ -313,6 +313,8 @@ class _ChatSession:
         frame: dict[str, Any] = {"type": "status", "state": place.status or "waiting"}
         if place.position is not None:
             frame["position"] = place.position
+        if place.predicted_wait_seconds is not None:
+            frame["predicted_wait_seconds"] = place.predicted_wait_seconds
         if place.status in WITH_AN_AGENT:
             frame["state"] = "with_agent"
             names = await agent_names(self.ctx, [place.agent_id])
