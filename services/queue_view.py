@@ -1,6 +1,6 @@
-"""The waiting line as agents and customers see it, read from routing's live view
-(``routing_live_contacts``, 008/009): per class, how many wait and the longest wait among the
-contacts an agent could take; and a waiting customer's place in the line.
+"""The waiting line as agents and customers see it, read through routing's typed reader of
+its live rows (:mod:`streams.routing.live_view`): per class, how many wait and the longest wait
+among the contacts an agent could take; and a waiting customer's place in the line.
 
 The order is routing's: priority = class weight + aging x seconds waited, so a contact is
 ahead of another when ``weight - aging x arrived_at`` is larger (an unknown class ranks as the
@@ -10,7 +10,6 @@ times)."""
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Mapping
@@ -19,6 +18,12 @@ from typing import Any
 
 import asyncpg
 
+from streams.routing.live_view import (
+    contact_status,
+    position_in_line,
+    ready_agents,
+    waiting_contacts,
+)
 from streams.simulation.prediction import predicted_wait
 
 
@@ -40,29 +45,18 @@ def can_take(agent_skills: Mapping[str, int], needed: Mapping[str, int]) -> bool
     return all(agent_skills.get(skill, -1) >= level for skill, level in needed.items())
 
 
-def _skills(value: Any) -> dict[str, int]:
-    if isinstance(value, str):
-        value = json.loads(value)
-    return {str(k): int(v) for k, v in (value or {}).items()}
-
-
 async def waiting_by_class(
     pool: asyncpg.Pool, pool_id: str, agent_skills: Mapping[str, int], now: float | None = None
 ) -> list[ClassLine]:
     """The pool's waiting contacts this agent has the skills for, per class (most first)."""
     now = time.time() if now is None else now
-    rows = await pool.fetch(
-        "SELECT customer_class, arrived_at, skills FROM routing_live_contacts"
-        " WHERE pool_id = $1 AND status = 'waiting'",
-        pool_id,
-    )
     lines: dict[str, tuple[int, float]] = {}
-    for row in rows:
-        if not can_take(agent_skills, _skills(row["skills"])):
+    for contact in await waiting_contacts(pool, pool_id):
+        if not can_take(agent_skills, contact.skills):
             continue
-        name = row["customer_class"] or "standard"
+        name = contact.customer_class or "standard"
         count, longest = lines.get(name, (0, 0.0))
-        waited = max(0.0, now - (row["arrived_at"] or now))
+        waited = max(0.0, now - (contact.arrived_at or now))
         lines[name] = (count + 1, max(longest, waited))
     return [
         ClassLine(name, count, longest)
@@ -89,28 +83,12 @@ async def place_in_line(
     class_weights: Mapping[str, float],
     aging_per_second: float,
 ) -> Place:
-    row = await pool.fetchrow(
-        "SELECT status, agent_id FROM routing_live_contacts WHERE pool_id = $1 AND contact_id = $2",
-        pool_id,
-        contact_id,
-    )
-    if row is None:
+    status = await contact_status(pool, pool_id, contact_id)
+    if status is None:
         return Place(None, None, None)
-    if row["status"] != "waiting":
-        return Place(row["status"], None, row["agent_id"])
-    lowest = min(class_weights.values(), default=0.0)
-    position = await pool.fetchval(
-        "WITH line AS (SELECT contact_id, coalesce(($3::jsonb ->> customer_class)::float8, $4)"
-        " - $5 * arrived_at AS rank FROM routing_live_contacts"
-        " WHERE pool_id = $1 AND status = 'waiting')"
-        " SELECT 1 + (SELECT count(*) FROM line o WHERE o.rank > me.rank)"
-        " FROM line me WHERE me.contact_id = $2",
-        pool_id,
-        contact_id,
-        json.dumps(dict(class_weights)),
-        float(lowest),
-        float(aging_per_second),
-    )
+    if status[0] != "waiting":
+        return Place(status[0], None, status[1])
+    position = await position_in_line(pool, pool_id, contact_id, class_weights, aging_per_second)
     if position is None:
         return Place("waiting", None, None)
     return Place("waiting", int(position), None, await _predicted(pool, pool_id, int(position)))
@@ -119,14 +97,13 @@ async def place_in_line(
 async def _predicted(pool: asyncpg.Pool, pool_id: str, position: int) -> float | None:
     """The simulation's estimate (``predicted_wait``): the contacts ahead served by the pool's
     ready agents at the mean of its recent handle times; None with no agent ready."""
-    row = await pool.fetchrow(
-        "SELECT (SELECT count(*) FROM routing_agents WHERE pool_id = $1 AND status = 'ready')"
-        " AS agents, (SELECT avg(h) FROM (SELECT handle_seconds AS h FROM contacts"
-        "  WHERE pool_id = $1 AND handle_seconds IS NOT NULL"
-        "  ORDER BY completed_at DESC LIMIT $2) recent) AS handle",
+    mean = await pool.fetchval(  # the interaction log's recent handle times
+        "SELECT avg(h) FROM (SELECT handle_seconds AS h FROM contacts"
+        " WHERE pool_id = $1 AND handle_seconds IS NOT NULL"
+        " ORDER BY completed_at DESC LIMIT $2) recent",
         pool_id,
         RECENT_HANDLES,
     )
-    handle = float(row["handle"]) if row["handle"] is not None else DEFAULT_HANDLE_SECONDS
-    wait = predicted_wait(position - 1, int(row["agents"]), handle)
+    handle = float(mean) if mean is not None else DEFAULT_HANDLE_SECONDS
+    wait = predicted_wait(position - 1, await ready_agents(pool, pool_id), handle)
     return None if math.isinf(wait) else round(wait, 1)

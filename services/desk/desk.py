@@ -18,10 +18,11 @@ from services.conversations import ConversationStore
 from services.desk.auth import Agent
 from services.desk.channels import ChannelActions
 from services.desk.hub import OfferHub
-from services.desk.restore import agent_status, live_work
+from services.desk.restore import live_work
 from services.publisher import Publisher
 from streams.platform import metrics
 from streams.platform.settings import DeskSettings
+from streams.routing.live_view import agent_state
 
 log = logging.getLogger(__name__)
 
@@ -97,9 +98,10 @@ class Desk:
         events: list[dict[str, Any]] = []
         shown: set[str] = set()
         try:
-            status = await agent_status(self.pool, agent.pool_id, agent.agent_id)
-            if status is not None:
-                events.append({"type": "agent_state", "record": status})
+            state = await agent_state(self.pool, agent.pool_id, agent.agent_id)
+            if state is not None:
+                record = {"state": state.status, "reason": state.reason, "since": state.since}
+                events.append({"type": "agent_state", "record": record})
             work = await live_work(self.pool, agent.pool_id, agent.agent_id)
         except (OSError, asyncpg.PostgresError) as exc:
             log.warning("routing state unavailable for %s: %r", agent.agent_id, exc)

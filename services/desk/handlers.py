@@ -3,7 +3,7 @@ actions, /metrics and /healthz.
 
 API (``Authorization: Bearer <token>``; the stream also takes ``?token=``):
 
-* ``GET /api/me`` · ``GET /api/config`` (disposition codes, canned replies, offer timeout) ·
+* ``GET /api/me`` · ``GET /api/config`` (disposition codes, canned replies) ·
   ``GET /api/queue`` (waiting contacts the agent could take, per class, longest wait) ·
   ``GET /api/stream`` (SSE, for this agent only: first the current work read
   from routing's state rows — ``assignment`` and ``offer``, each with the screen pop — then live

@@ -71,7 +71,6 @@ async def desk_config(request: web.Request) -> web.Response:
         {
             "disposition_codes": settings.desk_disposition_codes,
             "canned_replies": settings.desk_canned_replies,
-            "offer_timeout_seconds": settings.offer_timeout_seconds,
         }
     )
 

@@ -57,17 +57,3 @@ async def live_work(
             expires = contact.offer_expires_at or contact.assigned_at or now
             work.assignments.append(_offer(contact, expires))
     return work
-
-
-async def agent_status(pool: asyncpg.Pool, pool_id: str, agent_id: str) -> dict[str, Any] | None:
-    """The agent's state as routing holds it (``ready``, ``not_ready`` with its reason, …) and
-    when its row last changed; None when routing does not know the agent."""
-    row = await pool.fetchrow(
-        "SELECT status, state->>'reason' AS reason, updated_at FROM routing_agents"
-        " WHERE pool_id = $1 AND agent_id = $2",
-        pool_id,
-        agent_id,
-    )
-    if row is None:
-        return None
-    return {"state": row["status"], "reason": row["reason"] or "", "since": row["updated_at"]}

@@ -21,7 +21,7 @@ from schemas.topics import CONTACTS
 from services.bus import follow_topic
 from services.desk.hub import OfferHub
 from streams.platform import metrics
-from streams.platform.settings import Settings
+from streams.platform.settings import PlatformSettings
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class ThreadFeed:
 
 
 async def run_threads(
-    settings: Settings, feed: ThreadFeed, ready: asyncio.Event | None = None
+    settings: PlatformSettings, feed: ThreadFeed, ready: asyncio.Event | None = None
 ) -> None:
     await follow_topic(
         settings.kafka_bootstrap_servers,

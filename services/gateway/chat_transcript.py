@@ -11,7 +11,7 @@ from email.utils import formatdate, make_msgid
 import aiosmtplib
 
 from services.conversations import Message
-from streams.platform.settings import Settings
+from streams.platform.settings import EmailRelaySettings
 
 
 class TranscriptNotSent(Exception):
@@ -33,7 +33,7 @@ def transcript_text(messages: Sequence[Message], agent_names: dict[str, str]) ->
 
 
 def transcript_mail(
-    settings: Settings,
+    settings: EmailRelaySettings,
     to: str,
     contact_id: str,
     messages: Sequence[Message],
@@ -50,7 +50,7 @@ def transcript_mail(
     return mail
 
 
-async def send_transcript(settings: Settings, mail: EmailMessage) -> None:
+async def send_transcript(settings: EmailRelaySettings, mail: EmailMessage) -> None:
     password = settings.smtp_relay_password
     try:
         await aiosmtplib.send(

@@ -70,6 +70,9 @@ class PlatformSettings(_Section):
     # the customer classes and their base routing priority (the gateway classifies arrivals
     # into them, every process exports their metric series)
     class_weights: dict[str, float] = {"vip": 100.0, "standard": 0.0}
+    # priority gained per second waited: with the weights, the order of the waiting line (routing
+    # serves by it; the chat page shows a customer's place in it)
+    aging_per_second: float = 1.0
     default_language: str = "en"
     log_level: str = "WARNING"
 
@@ -84,7 +87,6 @@ class PlatformSettings(_Section):
 class RoutingSettings(_Section):
     """The routing policy's defaults for every pool, and how routing batches its inputs."""
 
-    aging_per_second: float = 1.0
     channel_capacity: dict[str, int] = {"voice": 1, "chat": 3, "email": 5, "sms": 5}
     exclusive_channels: list[str] = ["voice"]
     offer_timeout_seconds: float = 20.0
@@ -162,10 +164,9 @@ class WorkerSettings(PlatformSettings, RoutingSettings, NoticeRulesSettings):
     metrics_port: int = 9101
 
 
-class GatewaySettings(PlatformSettings, TwilioSettings, RoutingSettings, EmailRelaySettings):
-    """The channel gateway: Twilio webhooks, web chat, inbound e-mail. It knows routing's
-    policy (a waiting chat customer's place in line follows routing's order) and the outbound
-    relay (a chat transcript by e-mail)."""
+class GatewaySettings(PlatformSettings, TwilioSettings, EmailRelaySettings):
+    """The channel gateway: Twilio webhooks, web chat, inbound e-mail (and a chat transcript by
+    e-mail through the outbound relay)."""
 
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080

@@ -26,7 +26,7 @@
 
   const desk = {
     agent: null,
-    config: { disposition_codes: ["resolved"], canned_replies: [], offer_timeout_seconds: 20 },
+    config: { disposition_codes: ["resolved"], canned_replies: [] },
     state: null, stateSince: Date.now(), stateReason: "",
     offers: new Map(),          // offer id → pop
     pops: new Map(),            // contact id → pop
@@ -175,8 +175,7 @@
 
   // ---------------------------------------------------------------- offers
   function secondsLeft(pop) {
-    const left = (new Date(pop.expires_at).getTime() - Date.now()) / 1000;
-    return Math.max(0, Math.min(left, desk.config.offer_timeout_seconds || left));
+    return Math.max(0, (new Date(pop.expires_at).getTime() - Date.now()) / 1000);
   }
   function renderCountdown(offerId, pop) {
     const card = offerCard(offerId);
