@@ -3,7 +3,8 @@ routing worker, broker, PostgreSQL, Twilio-shaped API and SMTP relay: a chat acc
 answered both ways with follow-ups live on the desk, an SMS thread live likewise, an offer
 whose countdown runs out, wrap-up with a disposition code, the customer told when the agent
 ends, the desk down and back (banner, then the conversation restored), and the gateway stopping
-mid-message without losing what the page showed as sent. Screenshots go to docs/screenshots/."""
+mid-message without losing what the page showed as sent. Screenshots of each page at desktop
+and phone size go to a temporary folder, or to the one given with ``--screenshots``."""
 
 from __future__ import annotations
 
@@ -40,7 +41,19 @@ from tests.support.workers import running_worker
 
 pytestmark = pytest.mark.e2e
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SHOTS = DOCS_SHOTS  # set per run by _screenshots: a temporary folder unless --screenshots
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _screenshots(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The pages are photographed in every run; into docs/ only when asked
+    (``pytest tests/e2e/test_desk_pages_e2e.py --screenshots docs/screenshots``)."""
+    global SHOTS
+    chosen = request.config.getoption("--screenshots")
+    SHOTS = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+
+
 DESKTOP, PHONE = (1280, 800), (390, 844)
 VIP_PHONE = "+15550300001"
 
@@ -201,7 +214,9 @@ async def chat_say(browser: Browser, text: str) -> None:
 
 async def shoot(browser: Browser, name: str) -> None:
     for label, (width, height) in (("desktop", DESKTOP), ("phone", PHONE)):
-        await browser.screenshot(SHOTS / f"{name}-{label}.png", width, height)
+        shot = SHOTS / f"{name}-{label}.png"
+        await browser.screenshot(shot, width, height)
+        assert shot.read_bytes().startswith(b"\x89PNG"), shot
     await browser.viewport(*DESKTOP)
 
 
