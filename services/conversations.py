@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -37,6 +38,7 @@ class Message:
     author: str | None
     body: str
     meta: dict[str, Any]
+    created_at: datetime | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -45,6 +47,7 @@ class Message:
             "author": self.author,
             "body": self.body,
             "meta": self.meta,
+            "at": self.created_at.isoformat() if self.created_at else None,
         }
 
 
@@ -67,6 +70,7 @@ def _message(row: asyncpg.Record) -> Message:
         author=row["author"],
         body=row["body"],
         meta=json.loads(meta) if isinstance(meta, str) else dict(meta or {}),
+        created_at=row["created_at"],
     )
 
 
@@ -234,6 +238,15 @@ class ConversationStore:
             limit,
         )
         return [_message(r) for r in rows]
+
+    async def chat_visitor(self, chat_id: str) -> tuple[str | None, str | None]:
+        """The name and e-mail a chat visitor gave in the pre-chat form (latest session)."""
+        row = await self.pool.fetchrow(
+            "SELECT name, email FROM chat_sessions WHERE chat_id = $1"
+            " ORDER BY created_at DESC LIMIT 1",
+            chat_id,
+        )
+        return (row["name"], row["email"]) if row is not None else (None, None)
 
     async def thread_of(self, message_ids: Sequence[str]) -> Conversation | None:
         """The conversation holding any of these message ids (e-mail threading), newest first."""

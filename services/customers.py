@@ -57,6 +57,7 @@ class CustomerProfile:
             "email": self.email,
             "chat_id": self.chat_id,
             "sms_consent": self.sms_consent,
+            "email_consent": self.email_consent,
             "known": self.known,
             "last_agent_id": self.last_agent_id,
             "last_agent_at": self.last_agent_at.isoformat() if self.last_agent_at else None,

@@ -68,3 +68,11 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
     """An HTTP client for the services a test module starts."""
     async with aiohttp.ClientSession() as session:
         yield session
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--screenshots",
+        default=None,
+        help="write the page tests' screenshots here (docs/screenshots refreshes the docs')",
+    )

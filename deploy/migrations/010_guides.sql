@@ -112,22 +112,3 @@ SELECT agent_id, count(*) FILTER (WHERE status = 'answered') AS answers,
        count(*) FILTER (WHERE status = 'answered')::double precision
            / nullif(count(*) FILTER (WHERE status IN ('sent', 'answered')), 0) AS response_rate
 FROM csat_surveys GROUP BY agent_id;
-
--- The contact's skills on the live view (the desk picks a guide by them).
-CREATE OR REPLACE VIEW routing_live_contacts AS
-SELECT
-    pool_id,
-    contact_id,
-    status,
-    state->>'channel' AS channel,
-    state->>'customer_class' AS customer_class,
-    (state->>'arrived_at')::double precision AS arrived_at,
-    state->>'agent_id' AS agent_id,
-    state->>'offer_id' AS offer_id,
-    coalesce((state->>'attempts')::integer, 0) AS attempts,
-    (state->>'offer_expires_at')::double precision AS offer_expires_at,
-    (state->>'assigned_at')::double precision AS assigned_at,
-    coalesce((state->>'callback')::boolean, false) AS callback,
-    updated_at,
-    coalesce(state->'skills', '{}'::jsonb) AS skills
-FROM routing_contacts;

@@ -22,6 +22,7 @@ from services.desk.guides import GuideDesk
 from services.desk.handlers import create_app
 from services.desk.hub import OfferHub, run_offers
 from services.desk.screen_pop import build_screen_pop
+from services.desk.threads import ThreadFeed, run_threads
 from services.publisher import BrokerPublisher
 from services.runtime.processes import stop_on_signals
 from streams.guides.definitions import load_guides
@@ -64,10 +65,13 @@ async def running_desk(
     hub = OfferHub(screen_pop)
     actions = ChannelActions(settings, conversations, customers, publisher)
     desk = Desk(settings, pool, publisher, hub, conversations, actions, guides=guides)
-    ready = asyncio.Event()
-    consumer = asyncio.create_task(run_offers(settings, hub, ready))
+    ready, threads_ready = asyncio.Event(), asyncio.Event()
+    consumers = [
+        asyncio.create_task(run_offers(settings, hub, ready)),
+        asyncio.create_task(run_threads(settings, ThreadFeed(hub, desk.owner), threads_ready)),
+    ]
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(ready.wait(), offers_wait)
+        await asyncio.wait_for(asyncio.gather(ready.wait(), threads_ready.wait()), offers_wait)
     runner = web.AppRunner(create_app(desk), access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, settings.desk_host, settings.desk_port)
@@ -77,9 +81,10 @@ async def running_desk(
         yield RunningDesk(desk, port)
     finally:
         await runner.cleanup()
-        consumer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await consumer
+        for consumer in consumers:
+            consumer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await consumer
         await actions.close()
         await publisher.close()
         await pool.close()

@@ -23,6 +23,7 @@ from services.desk.restore import live_work
 from services.publisher import Publisher
 from streams.platform import metrics
 from streams.platform.settings import DeskSettings
+from streams.routing.live_view import agent_state
 
 log = logging.getLogger(__name__)
 
@@ -82,13 +83,28 @@ class Desk:
         if agent is not None and agent.agent_id == record.agent_id:
             self.connect_once(record.offer_id, record.contact_id, agent)
 
+    async def owner(self, contact_id: str) -> str | None:
+        """The agent who has the contact now: seen on the offers topic, else the interaction
+        log's open row."""
+        agent_id = self.hub.assigned.get(contact_id)
+        if agent_id is None:
+            agent_id = await self.pool.fetchval(
+                "SELECT agent_id FROM contacts WHERE contact_id = $1 AND completed_at IS NULL",
+                contact_id,
+            )
+        return agent_id
+
     async def current_work(self, agent: Agent) -> list[dict[str, Any]]:
-        """The agent's assignments and open offers with their pops: from routing's state rows
-        (what happened while no desk ran or before the agent connected) and from what this desk
-        saw on the topic; each offer once."""
+        """The agent's state (routing's row), then the agent's assignments and open offers with
+        their pops: from routing's state rows (what happened while no desk ran or before the
+        agent connected) and from what this desk saw on the topic; each offer once."""
         events: list[dict[str, Any]] = []
         shown: set[str] = set()
         try:
+            state = await agent_state(self.pool, agent.pool_id, agent.agent_id)
+            if state is not None:
+                record = {"state": state.status, "reason": state.reason, "since": state.since}
+                events.append({"type": "agent_state", "record": record})
             work = await live_work(self.pool, agent.pool_id, agent.agent_id)
         except (OSError, asyncpg.PostgresError) as exc:
             log.warning("routing state unavailable for %s: %r", agent.agent_id, exc)

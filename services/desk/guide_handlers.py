@@ -16,7 +16,6 @@ run (and, on ``/complete``, for required steps missing: ``{"error", "kind", "ste
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -25,7 +24,6 @@ from services.desk.guides import GuideConflict, GuideDesk
 from services.http_input import read_json_object
 from streams.guides.domain import GuideRefused
 
-SCRIPT = Path(__file__).with_name("guide.js")
 CONFLICTS = frozenset(
     {
         "precondition",
@@ -51,10 +49,6 @@ def _text(body: dict[str, Any], name: str, limit: int = 10_000) -> str:
     if not isinstance(value, str) or len(value) > limit:
         raise web.HTTPBadRequest(text=f"{name!r} must be a string of at most {limit} characters")
     return value
-
-
-async def script(request: web.Request) -> web.Response:
-    return web.Response(text=SCRIPT.read_text(), content_type="application/javascript")
 
 
 async def catalogue(request: web.Request) -> web.Response:
@@ -120,7 +114,6 @@ def add_guide_routes(app: web.Application, guides: GuideDesk, own_contact: Any) 
     async def note(request: web.Request) -> web.Response:
         return await act(request, "note", text="text")
 
-    app.router.add_get("/guide.js", script)
     app.router.add_get("/api/guides", catalogue)
     app.router.add_get("/api/contacts/{contact_id}/guide", show)
     app.router.add_post("/api/contacts/{contact_id}/guide", pick)

@@ -3,10 +3,15 @@ actions, /metrics and /healthz.
 
 API (``Authorization: Bearer <token>``; the stream also takes ``?token=``):
 
-* ``GET /api/me`` · ``GET /api/stream`` (SSE, for this agent only: first the current work read
+* ``GET /api/me`` · ``GET /api/config`` (disposition codes, canned replies) ·
+  ``GET /api/queue`` (waiting contacts the agent could take, per class, longest wait) ·
+  ``GET /api/stream`` (SSE, for this agent only: first the current work read
   from routing's state rows — ``assignment`` and ``offer``, each with the screen pop — then live
   ``offer``, routing's ``contact_assigned``, ``offer_expired``, ``offer_rescinded``,
-  ``contact_released``, ``agent_state_changed`` …; an offer is sent once per stream)
+  ``contact_released``, ``agent_state_changed`` …, and the contacts' ``message`` (both
+  directions, every channel) and ``contact_ended``; an offer is sent once per stream; the first
+  event is ``agent_state``, routing's state of the agent; ``retry: 1000`` asks browsers to
+  reconnect after a second)
 * ``POST /api/login`` · ``POST /api/state`` ``{"state": "ready"|"not_ready"|"logged_out",
   "reason"}``
 * ``POST /api/offers/{offer_id}/accept`` (waits for routing's assignment; a voice contact is
@@ -18,6 +23,9 @@ API (``Authorization: Bearer <token>``; the stream also takes ``?token=``):
 * the guide of a contact: see ``services.desk.guide_handlers``
 
 401 without a valid token; 403 for another agent's offer or contact.
+
+The page (``GET /``, its files under ``/static/``) signs in with ``POST /session`` ``{"token"}``
+(an HttpOnly cookie; ``DELETE /session`` signs out) and sends ``X-Desk-Page: 1`` on changes.
 """
 
 from __future__ import annotations
@@ -38,6 +46,8 @@ from services.desk.auth import Agent, agent_for_token
 from services.desk.channels import ChannelRefused, ChannelUnavailable
 from services.desk.desk import Desk
 from services.desk.guide_handlers import add_guide_routes, refusal
+from services.desk.keys import AGENT, DESK
+from services.desk.page_routes import add_page_routes, request_token
 from services.desk.survey_handlers import add_survey_routes, survey_after_completion
 from services.http_input import check_url, read_json_object
 from services.http_ops import add_ops_routes
@@ -57,18 +67,12 @@ def _offer_key(event: dict[str, Any]) -> str | None:
     return str(body["offer_id"]) if isinstance(body, dict) and "offer_id" in body else None
 
 
-DESK: web.AppKey[Desk] = web.AppKey("desk", Desk)
-AGENT: web.RequestKey[Agent] = web.RequestKey("agent", Agent)
-
-
 @web.middleware
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Authenticate /api/*; map failures to answers (never a 2xx for an unpublished event)."""
     check_url(request)
     if request.path.startswith("/api/"):
-        header = request.headers.get("Authorization", "")
-        token = header[7:] if header.startswith("Bearer ") else request.query.get("token", "")
-        agent = await agent_for_token(request.app[DESK].pool, token)
+        agent = await agent_for_token(request.app[DESK].pool, request_token(request))
         if agent is None:
             raise web.HTTPUnauthorized(text="missing or unknown agent token")
         request[AGENT] = agent
@@ -121,7 +125,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     queue = desk.hub.subscribe(agent.agent_id)  # live events queue up while the rows are read
     shown: set[str] = set()  # offer ids sent on this stream
     try:
-        await response.write(b": connected\n\n")
+        await response.write(b"retry: 1000\n: connected\n\n")
         for event in await desk.current_work(agent):
             shown.add(_offer_key(event) or "")
             await _send(response, event)
@@ -259,12 +263,7 @@ async def reject(request: web.Request) -> web.Response:
 async def _own_contact(request: web.Request) -> tuple[Desk, Agent, str]:
     desk, agent = request.app[DESK], request[AGENT]
     contact_id = request.match_info["contact_id"]
-    owner = desk.hub.assigned.get(contact_id)
-    if owner is None:  # assigned before this desk process started: ask the interaction log
-        owner = await desk.pool.fetchval(
-            "SELECT agent_id FROM contacts WHERE contact_id = $1 AND completed_at IS NULL",
-            contact_id,
-        )
+    owner = await desk.owner(contact_id)  # also assigned before this desk process started
     if owner is None:
         raise web.HTTPNotFound(text=f"contact {contact_id} is not assigned")
     if owner != agent.agent_id:
@@ -326,6 +325,7 @@ def create_app(desk: Desk) -> web.Application:
     app = web.Application(client_max_size=256 * 1024, middlewares=[guard])
     app[DESK] = desk
     app.router.add_get("/", page)
+    add_page_routes(app)
     app.router.add_get("/api/me", me)
     app.router.add_get("/api/stream", stream)
     app.router.add_post("/api/login", login)

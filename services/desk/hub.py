@@ -71,7 +71,7 @@ class OfferHub:
             and o.offer_id in self.pops  # a pop still being built is pushed when it is ready
         ]
 
-    def _push(self, agent_id: str, event: dict[str, Any]) -> None:
+    def push(self, agent_id: str, event: dict[str, Any]) -> None:
         for queue in self._subscribers.get(agent_id, ()):
             with contextlib.suppress(asyncio.QueueFull):
                 queue.put_nowait(event)
@@ -172,7 +172,7 @@ class OfferHub:
             self._resolve(record.offer_id, record)
         elif isinstance(record, ContactReleased):
             self.assigned.pop(record.contact_id, None)
-        self._push(agent_id, event)
+        self.push(agent_id, event)
 
 
 async def run_offers(

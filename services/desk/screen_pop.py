@@ -5,6 +5,7 @@ conversation so far, and a suggested next step."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from schemas.routing import OfferMade
@@ -67,6 +68,9 @@ async def build_screen_pop(
 ) -> dict[str, Any]:
     conversation = await conversations.get(offer.contact_id)
     profile = await profile_for(customers, conversation)
+    if conversation is not None and conversation.channel == "chat" and not profile.known:
+        name, email = await conversations.chat_visitor(conversation.address)
+        profile = replace(profile, name=name or profile.name, email=email or profile.email)
     context = await customers.context(profile, limit=6)
     notices = [notice_summary(n) for n in context.notices]
     recent = [r for r in context.recent if r["contact_id"] != offer.contact_id][:5]

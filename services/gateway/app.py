@@ -16,7 +16,7 @@ from aiohttp import web
 
 from services.conversations import ConversationStore
 from services.customers import CustomerDirectory
-from services.gateway import chat, sms, voice
+from services.gateway import chat, chat_tasks, sms, voice
 from services.gateway.chat_hub import ChatHub
 from services.gateway.context import CONTEXT, GatewayContext
 from services.gateway.email_in import start_smtp_server
@@ -119,15 +119,16 @@ async def running_gateway(
     http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     smtp = await start_smtp_server(ctx)
     smtp_port = smtp.sockets[0].getsockname()[1]
-    ready = asyncio.Event()
-    delivery = asyncio.create_task(chat.run_delivery(ctx, ready))
-    sweep = asyncio.create_task(chat.run_left_chat_sweep(ctx))
+    ready, ends_ready = asyncio.Event(), asyncio.Event()
+    delivery = asyncio.create_task(chat_tasks.run_delivery(ctx, ready))
+    agent_ends = asyncio.create_task(chat_tasks.run_agent_ends(ctx, ends_ready))
+    sweep = asyncio.create_task(chat_tasks.run_left_chat_sweep(ctx))
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(ready.wait(), delivery_wait)
+        await asyncio.wait_for(asyncio.gather(ready.wait(), ends_ready.wait()), delivery_wait)
     try:
         yield RunningGateway(ctx, http_port, smtp_port)
     finally:
-        for task in (delivery, sweep):
+        for task in (delivery, agent_ends, sweep):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

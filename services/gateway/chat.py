@@ -3,12 +3,20 @@
 * ``POST /chat/sessions`` (JSON ``{"name", "email", "chat_id"}``, all optional) → ``{"token",
   "session_id", "chat_id"}``; only the token's SHA-256 is stored.
 * ``GET /chat/ws?token=…`` (WebSocket). Customer → gateway: ``{"type": "message", "text",
-  "id"?}``, ``{"type": "end"}``. Gateway → customer: ``history``, ``ack``, ``message`` (from the
-  agent), ``ended``, ``error``. The first message opens the contact; ``end`` ends it.
-* ``GET /chat`` the embeddable page (``/chat?embed=1`` in an iframe).
+  "id"?}``, ``{"type": "end"}``, ``{"type": "status"}``, ``{"type": "transcript", "email"}``.
+  Gateway → customer: ``history``, ``ack`` (the message is stored and published: only then
+  may a page show it as sent), ``message`` (from the agent, with their name and time),
+  ``status`` (``waiting`` with the place in line, ``offered``, ``with_agent``), ``ended``
+  (``by`` the customer or the agent), ``transcript_sent``, ``error`` (with the message's ``id``
+  when a message was not taken: the page sends it again). The first message opens the
+  contact; ``end`` ends it. A message id sent again is stored and published once.
+* ``GET /chat`` the embeddable page (``/chat?embed=1`` in an iframe); ``GET /chat/config`` its
+  greeting, business hours and whether it shows the pre-chat form.
 
 Agent messages reach the customer through the contacts topic (``ContactMessageSent``): every
-gateway process reads it and delivers to the sockets it holds.
+gateway process reads it and delivers to the sockets it holds. When the agent completes the
+contact (``ContactCompleted`` on the agent-events topic) the gateways holding its sockets tell
+the customer (``ended`` by the agent).
 
 A socket that closes without ``end`` leaves the chat open for ``chat_reconnect_grace_seconds``
 (the time is kept in PostgreSQL, so any gateway, also after a restart, sees it): a reconnect
@@ -18,7 +26,6 @@ routing has it assigned, ``ContactAbandoned`` while it waits or is offered.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import secrets
@@ -29,21 +36,24 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from schemas.base import Record
 from schemas.contacts import (
     Channel,
-    ContactAbandoned,
     ContactEnded,
     ContactMessageReceived,
-    ContactMessageSent,
 )
-from schemas.topics import CONTACTS
-from services.bus import follow_topic
 from services.conversations import Conversation
 from services.gateway.arrivals import open_contact, publish
+from services.gateway.chat_tasks import WITH_AN_AGENT, agent_names
+from services.gateway.chat_transcript import (
+    TranscriptNotSent,
+    looks_like_address,
+    send_transcript,
+    transcript_mail,
+)
 from services.gateway.context import CONTEXT, GatewayContext
 from services.http_input import BadInput, json_object, read_json_object
 from services.publisher import PublishFailed
+from services.queue_view import place_in_line
 from streams.platform import metrics
 
 log = logging.getLogger(__name__)
@@ -51,86 +61,31 @@ log = logging.getLogger(__name__)
 PAGE = Path(__file__).with_name("chat.html")
 MAX_TEXT = 10_000
 MAX_SESSION_FIELD = 200  # name, e-mail, chat id
-WITH_AN_AGENT = {"assigned", "wrap_up"}  # routing statuses in which an agent has the contact
+FRAMES = (
+    "message",
+    "end",
+    "status",
+    "transcript",
+)  # routing statuses in which an agent has the contact
 
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def run_delivery(ctx: GatewayContext, ready: asyncio.Event | None = None) -> None:
-    """Follow agent chat messages on the contacts topic (every gateway gets every message) and
-    hand them to the sessions connected here."""
-
-    async def deliver(record: Record) -> None:
-        if isinstance(record, ContactMessageSent) and record.channel is Channel.CHAT:
-            await ctx.chat.deliver(record)
-
-    settings = ctx.settings
-    await follow_topic(
-        settings.kafka_bootstrap_servers,
-        CONTACTS,
-        settings.topic_prefix,
-        deliver,
-        component="gateway_chat",
-        ready=ready,
-    )
-
-
-def sweep_interval(grace_seconds: float) -> float:
-    return min(5.0, max(0.2, grace_seconds / 4))
-
-
-async def end_left_chats(ctx: GatewayContext) -> int:
-    """Close the chats left longer than the grace period and tell routing, once each: ended
-    when an agent has it, abandoned otherwise. Returns how many were closed."""
-    closed = await ctx.conversations.close_left_chats(ctx.settings.chat_reconnect_grace_seconds)
-    failed: PublishFailed | None = None
-    for contact_id, pool_id, routing_status in closed:
-        if failed is not None:  # the broker is away: leave the rest for the next sweep
-            await ctx.conversations.reopen(contact_id)
-            continue
-        record: Record
-        if routing_status in WITH_AN_AGENT:
-            record = ContactEnded(
-                event_id=f"{contact_id}:ended",
-                pool_id=pool_id,
-                contact_id=contact_id,
-                reason="customer_left",
-            )
-        else:
-            record = ContactAbandoned(
-                event_id=f"{contact_id}:abandoned", pool_id=pool_id, contact_id=contact_id
-            )
-        try:
-            await publish(ctx, record)
-        except PublishFailed as exc:
-            await ctx.conversations.reopen(contact_id)  # the next sweep tries again
-            failed = exc
-            continue
-        outcome = "ended_left" if routing_status in WITH_AN_AGENT else "abandoned"
-        metrics.GATEWAY_REQUESTS.labels(channel="chat", outcome=outcome).inc()
-    if failed is not None:
-        raise failed
-    return len(closed)
-
-
-async def run_left_chat_sweep(ctx: GatewayContext) -> None:
-    """Every few seconds, end the chats whose customer left and did not come back."""
-    interval = sweep_interval(ctx.settings.chat_reconnect_grace_seconds)
-    while True:
-        try:
-            await end_left_chats(ctx)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            metrics.ERRORS.labels(component="gateway_chat_sweep", kind=type(exc).__name__).inc()
-            log.warning("left chat sweep failed: %r", exc)
-        await asyncio.sleep(interval)
-
-
 async def page(request: web.Request) -> web.Response:
     return web.Response(text=PAGE.read_text(), content_type="text/html")
+
+
+async def page_config(request: web.Request) -> web.Response:
+    settings = request.app[CONTEXT].settings
+    return web.json_response(
+        {
+            "greeting": settings.chat_greeting,
+            "business_hours": settings.chat_business_hours,
+            "prechat_form": settings.chat_prechat_form,
+        }
+    )
 
 
 async def create_session(request: web.Request) -> web.Response:
@@ -174,8 +129,9 @@ async def socket(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=64 * 1024)
     await ws.prepare(request)
     chat = _ChatSession(ctx, ws, dict(session))
-    await chat.resume()
+    ctx.chat.open.add(ws)
     try:
+        await chat.resume()
         async for frame in ws:
             if frame.type is WSMsgType.TEXT:
                 await chat.on_text(frame.data)
@@ -185,6 +141,7 @@ async def socket(request: web.Request) -> web.StreamResponse:
             elif frame.type is WSMsgType.ERROR:
                 break
     finally:
+        ctx.chat.open.discard(ws)
         await chat.detach()
     return ws
 
@@ -195,6 +152,7 @@ class _ChatSession:
         self.ws = ws
         self.session = session
         self.conversation: Conversation | None = None
+        self.last_contact_id: str | None = None  # for a transcript after the end
 
     async def resume(self) -> None:
         self.conversation = await self.ctx.conversations.open_for("chat", self.session["chat_id"])
@@ -202,7 +160,14 @@ class _ChatSession:
             self.ctx.chat.join(self.conversation.contact_id, self.ws)
             await self.ctx.conversations.customer_present(self.conversation.contact_id, True)
             history = await self.ctx.conversations.messages(self.conversation.contact_id)
-            await self.ws.send_json({"type": "history", "messages": [m.as_json() for m in history]})
+            names = await agent_names(self.ctx, [m.author for m in history if m.direction == "out"])
+            messages = [
+                {**m.as_json(), "agent_name": names.get(m.author or "")}
+                if m.direction == "out"
+                else m.as_json()
+                for m in history
+            ]
+            await self.ws.send_json({"type": "history", "messages": messages})
 
     async def detach(self) -> None:
         """The socket closed: when it was the chat's last one here, the grace period starts."""
@@ -215,33 +180,43 @@ class _ChatSession:
                 metrics.ERRORS.labels(component="gateway_chat", kind=type(exc).__name__).inc()
                 log.warning("could not record that chat %s was left: %r", self.conversation, exc)
 
-    async def error(self, reason: str) -> None:
-        await self.ws.send_json({"type": "error", "reason": reason})
+    async def error(self, reason: str, message_id: Any = None) -> None:
+        frame: dict[str, Any] = {"type": "error", "reason": reason}
+        if message_id is not None:
+            frame["id"] = message_id  # this message was not taken
+        await self.ws.send_json(frame)
 
     async def on_text(self, data: str) -> None:
-        expected = 'expected {"type": "message", "text": ...} or {"type": "end"}'
+        expected = (
+            'expected {"type": "message", "text": ...}, {"type": "end"}, {"type": "status"}'
+            ' or {"type": "transcript", "email": ...}'
+        )
         try:
             frame = json_object(data, "frame")
         except BadInput as exc:
             metrics.GATEWAY_REQUESTS.labels(channel="chat", outcome="malformed").inc()
             await self.error(f"{exc}; {expected}")
             return
-        if frame.get("type") not in ("message", "end"):  # a list or an object is not a type
+        if frame.get("type") not in FRAMES:  # a list or an object is not a type
             metrics.GATEWAY_REQUESTS.labels(channel="chat", outcome="malformed").inc()
             await self.error(expected)
             return
         try:
             if frame["type"] == "end":
                 await self.end()
+            elif frame["type"] == "status":
+                await self.status()
+            elif frame["type"] == "transcript":
+                await self.transcript(frame.get("email"))
             else:
                 await self.message(frame)
         except PublishFailed:
             metrics.GATEWAY_REQUESTS.labels(channel="chat", outcome="unavailable").inc()
-            await self.error("unavailable, please send again")
+            await self.error("unavailable, please send again", frame.get("id"))
         except Exception as exc:
             log.exception("chat frame failed")
             metrics.ERRORS.labels(component="gateway_chat", kind=type(exc).__name__).inc()
-            await self.error("internal error, please send again")
+            await self.error("internal error, please send again", frame.get("id"))
 
     async def message(self, frame: dict[str, Any]) -> None:
         text = frame.get("text")
@@ -271,8 +246,14 @@ class _ChatSession:
             ),
         )
         metrics.GATEWAY_REQUESTS.labels(channel="chat", outcome="accepted").inc()
+        stored = await self.ctx.conversations.message(message_id)
         await self.ws.send_json(
-            {"type": "ack", "id": client_id, "contact_id": self.conversation.contact_id}
+            {
+                "type": "ack",
+                "id": client_id,
+                "contact_id": self.conversation.contact_id,
+                "at": stored.created_at.isoformat() if stored and stored.created_at else None,
+            }
         )
 
     async def open(self, first_text: str) -> None:
@@ -311,11 +292,61 @@ class _ChatSession:
             )
             await self.ctx.conversations.close(conversation.contact_id)
             self.ctx.chat.leave(conversation.contact_id, self.ws)
+            self.last_contact_id = conversation.contact_id
             self.conversation = None
-        await self.ws.send_json({"type": "ended"})
+        await self.ws.send_json({"type": "ended", "by": "customer"})
+
+    async def status(self) -> None:
+        """Where the chat stands: waiting (with the place in line), offered, with an agent."""
+        conversation = self.conversation
+        if conversation is None or conversation.status != "open":
+            await self.ws.send_json({"type": "status", "state": "none"})
+            return
+        settings = self.ctx.settings
+        place = await place_in_line(
+            self.ctx.conversations.pool,
+            conversation.pool_id,
+            conversation.contact_id,
+            settings.class_weights,
+            settings.aging_per_second,
+        )
+        frame: dict[str, Any] = {"type": "status", "state": place.status or "waiting"}
+        if place.position is not None:
+            frame["position"] = place.position
+        if place.predicted_wait_seconds is not None:
+            frame["predicted_wait_seconds"] = place.predicted_wait_seconds
+        if place.status in WITH_AN_AGENT:
+            frame["state"] = "with_agent"
+            names = await agent_names(self.ctx, [place.agent_id])
+            frame["agent_name"] = names.get(place.agent_id or "")
+        await self.ws.send_json(frame)
+
+    async def transcript(self, address: Any) -> None:
+        contact_id = self.conversation.contact_id if self.conversation else self.last_contact_id
+        if not isinstance(address, str) or not looks_like_address(address.strip()):
+            await self.error("give an e-mail address for the transcript")
+            return
+        if contact_id is None:
+            await self.error("there is no chat to send yet")
+            return
+        messages = await self.ctx.conversations.messages(contact_id, limit=500)
+        names = await agent_names(self.ctx, [m.author for m in messages if m.direction == "out"])
+        mail = transcript_mail(self.ctx.settings, address.strip(), contact_id, messages, names)
+        try:
+            await send_transcript(self.ctx.settings, mail)
+        except TranscriptNotSent as exc:
+            await self.error(str(exc))
+            return
+        await self.ws.send_json({"type": "transcript_sent", "email": address.strip()})
+
+
+async def close_sockets(app: web.Application) -> None:
+    await app[CONTEXT].chat.close_all()
 
 
 def add_routes(app: web.Application) -> None:
+    app.on_shutdown.append(close_sockets)
     app.router.add_get("/chat", page)
+    app.router.add_get("/chat/config", page_config)
     app.router.add_post("/chat/sessions", create_session)
     app.router.add_get("/chat/ws", socket)

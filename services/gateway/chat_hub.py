@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import deque
+from typing import Any
 
 from aiohttp import web
 
@@ -16,6 +17,7 @@ class ChatHub:
 
     def __init__(self) -> None:
         self.sockets: dict[str, set[web.WebSocketResponse]] = {}
+        self.open: set[web.WebSocketResponse] = set()  # every socket, with a chat or not yet
         self._seen: deque[str] = deque(maxlen=10_000)
         self._seen_set: set[str] = set()
 
@@ -31,7 +33,7 @@ class ChatHub:
                 del self.sockets[contact_id]
         return contact_id not in self.sockets
 
-    async def deliver(self, record: ContactMessageSent) -> int:
+    async def deliver(self, record: ContactMessageSent, agent_name: str | None = None) -> int:
         if record.event_id in self._seen_set:
             return 0
         if len(self._seen) == self._seen.maxlen:
@@ -42,11 +44,28 @@ class ChatHub:
             "type": "message",
             "from": "agent",
             "agent_id": record.agent_id,
+            "agent_name": agent_name or record.agent_id,
             "text": record.body,
             "id": record.message_id or record.event_id,
+            "at": record.occurred_at.isoformat(),
         }
+        return await self._send(record.contact_id, payload)
+
+    async def end(self, contact_id: str, by: str) -> int:
+        """The chat ended (``by`` the agent): tell its sockets here and forget them."""
+        sent = await self._send(contact_id, {"type": "ended", "by": by})
+        self.sockets.pop(contact_id, None)
+        return sent
+
+    async def close_all(self) -> None:
+        """The gateway is stopping: close every socket (going away), so pages reconnect."""
+        for socket in list(self.open):
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await socket.close(code=1001, message=b"gateway stopping")
+
+    async def _send(self, contact_id: str, payload: dict[str, Any]) -> int:
         sent = 0
-        for socket in list(self.sockets.get(record.contact_id, ())):
+        for socket in list(self.sockets.get(contact_id, ())):
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await socket.send_json(payload)
                 sent += 1

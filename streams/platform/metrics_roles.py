@@ -99,13 +99,13 @@ ROLES: dict[str, Role] = {
         dead_letters=True,
     ),
     "gateway": Role(
-        consumes=(("contacts", "gateway_chat"),),
+        consumes=(("contacts", "gateway_chat"), ("agent-events", "gateway_chat_end")),
         produces=("contacts",),
         gateway=True,
         surveys=True,
     ),
     "desk": Role(
-        consumes=(("offers", "desk_offers"),),
+        consumes=(("offers", "desk_offers"), ("contacts", "desk_threads")),
         produces=("agent-events", "contacts", "guide-events"),
         surveys=True,
     ),

@@ -70,6 +70,9 @@ class PlatformSettings(_Section):
     # the customer classes and their base routing priority (the gateway classifies arrivals
     # into them, every process exports their metric series)
     class_weights: dict[str, float] = {"vip": 100.0, "standard": 0.0}
+    # priority gained per second waited: with the weights, the order of the waiting line (routing
+    # serves by it; the chat page shows a customer's place in it)
+    aging_per_second: float = 1.0
     default_language: str = "en"
     log_level: str = "WARNING"
 
@@ -84,7 +87,6 @@ class PlatformSettings(_Section):
 class RoutingSettings(_Section):
     """The routing policy's defaults for every pool, and how routing batches its inputs."""
 
-    aging_per_second: float = 1.0
     channel_capacity: dict[str, int] = {"voice": 1, "chat": 3, "email": 5, "sms": 5}
     exclusive_channels: list[str] = ["voice"]
     offer_timeout_seconds: float = 20.0
@@ -171,8 +173,9 @@ class WorkerSettings(PlatformSettings, RoutingSettings, NoticeRulesSettings):
     metrics_port: int = 9101
 
 
-class GatewaySettings(PlatformSettings, TwilioSettings, SurveySettings):
-    """The channel gateway: Twilio webhooks, web chat, inbound e-mail."""
+class GatewaySettings(PlatformSettings, TwilioSettings, EmailRelaySettings, SurveySettings):
+    """The channel gateway: Twilio webhooks, web chat, inbound e-mail (and a chat transcript by
+    e-mail through the outbound relay)."""
 
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080
@@ -182,6 +185,11 @@ class GatewaySettings(PlatformSettings, TwilioSettings, SurveySettings):
     # a web chat whose customer left without "end" and did not reconnect within this time is
     # ended (assigned) or abandoned (waiting)
     chat_reconnect_grace_seconds: float = 120.0
+    # the chat page: its greeting, the business hours it shows, and whether it asks for a name
+    # and e-mail before the chat (both optional for the customer)
+    chat_greeting: str = "Hi! How can we help you today?"
+    chat_business_hours: str = "Mon-Fri 08:00-18:00"
+    chat_prechat_form: bool = True
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 2525
     smtp_max_message_bytes: int = 10_000_000
@@ -195,6 +203,19 @@ class DeskSettings(
     desk_host: str = "127.0.0.1"
     desk_port: int = 8090
     desk_accept_wait_seconds: float = 10.0
+    # the codes an agent picks from at wrap-up, and the canned replies offered while replying
+    desk_disposition_codes: list[str] = [
+        "resolved",
+        "follow_up",
+        "escalated",
+        "compensation_offered",
+        "no_answer",
+    ]
+    desk_canned_replies: list[str] = [
+        "Thanks for your patience, let me check that for you.",
+        "I'm sorry for the delay with your order.",
+        "Is there anything else I can help you with?",
+    ]
 
 
 class NotifierSettings(

@@ -1,12 +1,14 @@
-"""Routing's live contacts for readers outside routing (the agent desk, ops), typed: they read
-the view ``routing_live_contacts`` (deploy/migrations/008, skills added by 010) through this
-module, so the JSON
-row format of ``routing_contacts.state`` stays routing's own."""
+"""Routing's live contacts and agents for readers outside routing (the agent desk, the chat's
+place in line, ops), typed: they read the view ``routing_live_contacts`` (deploy/migrations/008,
+009) and routing's agent rows through this module, so the JSON row format of routing's state
+rows stays routing's own."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -56,6 +58,96 @@ async def contact_skills(pool: asyncpg.Pool, contact_id: str) -> dict[str, int] 
         "SELECT skills FROM routing_live_contacts WHERE contact_id = $1", contact_id
     )
     return None if row is None else {str(k): int(v) for k, v in _json(row["skills"]).items()}
+
+
+@dataclass(frozen=True)
+class WaitingContact:
+    contact_id: str
+    customer_class: str | None
+    arrived_at: float | None
+    skills: dict[str, int]  # the skills (and minimum levels) the contact needs
+
+
+async def waiting_contacts(pool: asyncpg.Pool, pool_id: str) -> list[WaitingContact]:
+    rows = await pool.fetch(
+        "SELECT contact_id, customer_class, arrived_at, skills FROM routing_live_contacts"
+        " WHERE pool_id = $1 AND status = 'waiting' ORDER BY arrived_at, contact_id",
+        pool_id,
+    )
+    return [
+        WaitingContact(
+            contact_id=row["contact_id"],
+            customer_class=row["customer_class"],
+            arrived_at=row["arrived_at"],
+            skills={str(k): int(v) for k, v in _json(row["skills"]).items()},
+        )
+        for row in rows
+    ]
+
+
+async def contact_status(
+    pool: asyncpg.Pool, pool_id: str, contact_id: str
+) -> tuple[str, str | None] | None:
+    """The contact's status and agent (None when routing holds no row for it)."""
+    row = await pool.fetchrow(
+        "SELECT status, agent_id FROM routing_live_contacts WHERE pool_id = $1 AND contact_id = $2",
+        pool_id,
+        contact_id,
+    )
+    return None if row is None else (str(row["status"]), row["agent_id"])
+
+
+async def position_in_line(
+    pool: asyncpg.Pool,
+    pool_id: str,
+    contact_id: str,
+    class_weights: Mapping[str, float],
+    aging_per_second: float,
+) -> int | None:
+    """1 + the waiting contacts routing serves first: those with a larger
+    ``weight - aging x arrived_at`` (an unknown class ranks as the lowest weight); None when the
+    contact is not waiting."""
+    position = await pool.fetchval(
+        "WITH line AS (SELECT contact_id, coalesce(($3::jsonb ->> customer_class)::float8, $4)"
+        " - $5 * arrived_at AS rank FROM routing_live_contacts"
+        " WHERE pool_id = $1 AND status = 'waiting')"
+        " SELECT 1 + (SELECT count(*) FROM line o WHERE o.rank > me.rank)"
+        " FROM line me WHERE me.contact_id = $2",
+        pool_id,
+        contact_id,
+        json.dumps(dict(class_weights)),
+        float(min(class_weights.values(), default=0.0)),
+        float(aging_per_second),
+    )
+    return None if position is None else int(position)
+
+
+@dataclass(frozen=True)
+class LiveAgent:
+    status: str  # ready, not_ready, logged_out
+    reason: str
+    since: datetime  # when routing's row of the agent last changed
+
+
+async def agent_state(pool: asyncpg.Pool, pool_id: str, agent_id: str) -> LiveAgent | None:
+    row = await pool.fetchrow(
+        "SELECT status, state->>'reason' AS reason, updated_at FROM routing_agents"
+        " WHERE pool_id = $1 AND agent_id = $2",
+        pool_id,
+        agent_id,
+    )
+    if row is None:
+        return None
+    return LiveAgent(status=row["status"], reason=row["reason"] or "", since=row["updated_at"])
+
+
+async def ready_agents(pool: asyncpg.Pool, pool_id: str) -> int:
+    return int(
+        await pool.fetchval(
+            "SELECT count(*) FROM routing_agents WHERE pool_id = $1 AND status = 'ready'",
+            pool_id,
+        )
+    )
 
 
 def _json(value: Any) -> dict[str, Any]:

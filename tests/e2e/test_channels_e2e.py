@@ -5,22 +5,17 @@ contact's lifecycle in PostgreSQL (interaction log)."""
 
 from __future__ import annotations
 
-import asyncio
-import email
-import email.policy
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import aiosmtplib
 import asyncpg
 import pytest
-from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from services.desk.app import RunningDesk, running_desk
 from services.desk.auth import issue_token
@@ -28,12 +23,14 @@ from services.gateway.app import RunningGateway, running_gateway
 from services.runtime.broker import LocalBroker
 from services.twilio_client import make_async_twilio_client
 from streams.platform.settings import Settings
-from tests.support.browser import Browser, chromium_path
 from tests.support.channels import (
     OUR_NUMBER,
+    Relay,
     channel_values,
+    lifecycle,
     post_webhook,
     seed_customer,
+    smtp_relay,
 )
 from tests.support.desk_client import AgentClient, offer_for
 from tests.support.environment import isolated_settings
@@ -46,18 +43,6 @@ VIP_PHONE = "+15550200001"
 SKILLS = {"billing": 5, "orders": 5, "technical": 5}
 
 
-class Relay:
-    """The outbound SMTP relay: records what the desk sends."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append(parsed)  # type: ignore[arg-type]
-        return "250 OK"
-
-
 @pytest.fixture(scope="module")
 async def twilio() -> AsyncIterator[TwilioApiServer]:
     async with TwilioApiServer() as server:
@@ -66,11 +51,8 @@ async def twilio() -> AsyncIterator[TwilioApiServer]:
 
 @pytest.fixture(scope="module")
 async def relay() -> AsyncIterator[tuple[Relay, int]]:
-    handler = Relay()
-    server = await asyncio.get_running_loop().create_server(lambda: SMTP(handler), "127.0.0.1", 0)
-    yield handler, server.sockets[0].getsockname()[1]
-    server.close()
-    await server.wait_closed()
+    async with smtp_relay() as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -161,35 +143,6 @@ async def agents(
 async def _state(client: AgentClient, state: str) -> bool:
     changes = client.of("agent_state_changed")
     return bool(changes) and changes[-1]["state"] == state
-
-
-async def lifecycle(settings: Settings, contact_id: str, timeout: float = 30) -> dict[str, Any]:
-    """The contact's row in the interaction log once it is completed, with its event types."""
-    connection = await asyncpg.connect(settings.require_database_url())
-    try:
-
-        async def completed() -> bool:
-            status = await connection.fetchval(
-                "SELECT status FROM contacts WHERE contact_id = $1", contact_id
-            )
-            return bool(status == "completed")
-
-        await eventually(completed, timeout, f"{contact_id} completed in the interaction log")
-        row = dict(
-            await connection.fetchrow("SELECT * FROM contacts WHERE contact_id = $1", contact_id)
-        )
-        row["events"] = [
-            r["type"]
-            for r in await connection.fetch(
-                "SELECT type FROM interaction_events WHERE contact_id = $1 OR payload->>'offer_id'"
-                " IN (SELECT offer_id FROM routing_decisions WHERE contact_id = $1)"
-                " ORDER BY occurred_at",
-                contact_id,
-            )
-        ]
-        return row
-    finally:
-        await connection.close()
 
 
 async def test_voice_vip_ivr_offer_accept_connect_hangup(
@@ -422,8 +375,10 @@ async def test_chat_socket_offer_agent_message_and_complete(
             "type": "message",
             "from": "agent",
             "agent_id": agent.agent_id,
+            "agent_name": agent.agent_id.title(),
             "text": "Yes, in 3 days.",
             "id": pushed["id"],
+            "at": pushed["at"],
         }
         await ws.send_json({"type": "end"})
         assert (await ws.receive_json(timeout=10))["type"] == "ended"
@@ -434,64 +389,3 @@ async def test_chat_socket_offer_agent_message_and_complete(
     )[0] == 200
     row = await lifecycle(e2e_settings, contact_id)
     assert row["channel"] == "chat" and row["ended_at"] is not None
-
-
-def q(selector: str) -> str:
-    """JavaScript for the first element matching ``selector``."""
-    return f"document.querySelector({selector!r})"
-
-
-async def test_agent_page_accepts_and_completes_in_headless_chromium(
-    e2e_settings: Settings,
-    gateway: RunningGateway,
-    desk: RunningDesk,
-    agents: dict[str, AgentClient],
-    http: aiohttp.ClientSession,
-) -> None:
-    executable = await asyncio.to_thread(chromium_path)
-    if executable is None:
-        pytest.skip(
-            "chromium is not installed and scripts/install-test-deps.sh could not install it"
-        )
-    # the page signs in as carol; alice and bob step away so carol gets the next offer
-    pool = desk.desk.pool
-    await pool.execute(
-        "INSERT INTO agents (agent_id, pool_id, name, skills) VALUES"
-        " ('carol', 'default', 'Carol', '{\"billing\": 5}'::jsonb)"
-    )
-    token = await issue_token(pool, "carol")
-    for client in agents.values():
-        assert (await client.call("POST", "/api/state", {"state": "not_ready", "reason": "lunch"}))[
-            0
-        ] == 200
-        await eventually(lambda c=client: _state(c, "not_ready"), 30, "not ready")
-    async with Browser(executable) as browser:
-        await browser.goto(f"http://127.0.0.1:{desk.port}/?token={token}")
-        await browser.wait_for("document.body.dataset.stream === 'open'")
-        # logged in once routing says so: its state change reaches the page over the stream
-        # (the page's own "logged in" may already be overwritten by it)
-        await browser.wait_for("document.body.dataset.state === 'not_ready'")
-        await browser.evaluate("document.getElementById('ready').click()")
-        await browser.wait_for("document.body.dataset.state === 'ready'")
-        base = f"http://127.0.0.1:{gateway.http_port}"
-        async with http.post(base + "/chat/sessions", json={"chat_id": "grace"}) as response:
-            session = await response.json()
-        async with http.ws_connect(f"{base}/chat/ws?token={session['token']}") as ws:
-            await ws.send_json({"type": "message", "text": "Where is order O-77?"})
-            contact_id = (await ws.receive_json(timeout=10))["contact_id"]
-            offer_card = f".offer[data-offer-id^='{contact_id}']"
-            await browser.wait_for(f"!!{q(offer_card)}")
-            text = await browser.evaluate(f"{q(offer_card)}.innerText")
-            assert "Grace Hopper" in text and "vip" in text and "20% off" in text
-            await browser.evaluate(f"{q(offer_card + ' .accept')}.click()")
-            card = f".contact[data-contact-id='{contact_id}']"
-            await browser.wait_for(f"!!{q(card)}")
-            await browser.evaluate(f"{q(card + ' .reply-text')}.value = 'Soon'")
-            await browser.evaluate(f"{q(card + ' .reply')}.click()")
-            pushed = await ws.receive_json(timeout=10)
-            assert pushed["text"] == "Soon" and pushed["agent_id"] == "carol"
-            await browser.evaluate(f"{q(card + ' .disposition')}.value = 'eta'")
-            await browser.evaluate(f"{q(card + ' .complete')}.click()")
-            await browser.wait_for("!document.querySelector('.contact')")
-    row = await lifecycle(e2e_settings, contact_id)
-    assert (row["agent_id"], row["disposition"]) == ("carol", "eta")

@@ -117,3 +117,40 @@ async def test_undecodable_bodies_get_400_with_a_reason(
         records = Records(reader)
         await records.poll()
         assert not [r for r in records.all if getattr(r, "agent_id", None) == "cid"]
+
+
+async def test_the_page_signs_in_into_a_cookie_and_changes_need_its_header(
+    desk: RunningDesk,
+) -> None:
+    pool = desk.desk.pool
+    await pool.execute(
+        "INSERT INTO agents (agent_id, pool_id, name) VALUES ('erin', 'default', 'Erin')"
+    )
+    token = await issue_token(pool, "erin")
+    base = f"http://127.0.0.1:{desk.port}"
+    jar = aiohttp.CookieJar(unsafe=True)  # 127.0.0.1 is an IP address
+    async with aiohttp.ClientSession(cookie_jar=jar) as http:
+        async with http.post(base + "/session", json={"token": "wrong"}) as response:
+            assert response.status == 401
+        async with http.post(base + "/session", json={"token": token}) as response:
+            assert response.status == 200
+            cookie = response.headers["Set-Cookie"]
+            assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+        async with http.get(base + "/api/me") as response:
+            assert response.status == 200 and (await response.json())["agent_id"] == "erin"
+        async with http.get(base + "/api/config") as response:
+            assert "resolved" in (await response.json())["disposition_codes"]
+        # a change with the cookie alone (as another site's form would send it) is refused
+        async with http.post(base + "/api/state", json={"state": "ready"}) as response:
+            assert response.status == 403
+        headers = {"X-Desk-Page": "1"}
+        async with http.post(base + "/api/state", json={"state": "ready"}, headers=headers) as r:
+            assert r.status == 200
+        async with http.delete(base + "/session") as response:
+            assert response.status == 200
+        async with http.get(base + "/api/me") as response:
+            assert response.status == 401
+    async with aiohttp.ClientSession() as http:  # the API's bearer tokens work as before
+        headers = {"Authorization": f"Bearer {token}"}
+        async with http.post(base + "/api/state", json={"state": "ready"}, headers=headers) as r:
+            assert r.status == 200

@@ -296,14 +296,19 @@ async def test_the_guide_panel_in_headless_chromium(
         floor = Floor(desk, bus, http, "panel")
         pia = await floor.agent("pia", {"delivery": 5})
         async with Browser(executable) as browser:
-            await browser.goto(f"http://127.0.0.1:{desk.port}/?token={pia.token}")
-            await browser.wait_for("document.getElementById('guide-panel').dataset.stream")
-            await floor.contact("p-1", {"delivery": 1}, customer)
-            await floor.answered("p-1")
-            card = ".guide[data-contact-id='p-1']"
 
             def q(selector: str) -> str:
                 return f"document.querySelector({json.dumps(selector)})"
+
+            await browser.goto(f"http://127.0.0.1:{desk.port}/")
+            await browser.wait_for(f"!!{q('#signin-form')} && !{q('#signin')}.hidden")
+            await browser.evaluate(f"{q('#token')}.value = {pia.token!r}")
+            await browser.evaluate(f"{q('#signin-form')}.requestSubmit()")
+            await browser.wait_for("document.body.dataset.stream === 'open'")
+            await browser.wait_for(f"{q('#guide-panel')}.dataset.ready === '1'")
+            await floor.contact("p-1", {"delivery": 1}, customer)
+            await floor.answered("p-1")
+            card = "#guide-panel .guide[data-contact-id='p-1']"
 
             async def current(step: str) -> str:
                 await browser.wait_for(f"!!{q(card + f' .guide-current[data-step={step}]')}")

@@ -7,6 +7,7 @@ when it is not installed and cannot be installed.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import shutil
 import subprocess
@@ -104,6 +105,27 @@ class Browser:
         if "exceptionDetails" in result:
             raise RuntimeError(f"page error: {result['exceptionDetails']}")
         return result.get("result", {}).get("value")
+
+    async def viewport(self, width: int, height: int) -> None:
+        """Lay the page out at this size (a phone below ~480 px wide: touch and a mobile UA
+        width)."""
+        await self.send(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=width < 480,
+        )
+
+    async def screenshot(self, path: Path, width: int, height: int) -> None:
+        """A PNG of the page at ``width`` x ``height`` into ``path``."""
+        await self.viewport(width, height)
+        await self.evaluate(  # two frames: the new layout is painted
+            "new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+        )
+        shot = await self.send("Page.captureScreenshot", format="png")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(shot["data"]))
 
     async def wait_for(self, expression: str, timeout: float = 30) -> Any:
         """Poll a JavaScript expression until it is truthy; return its value (a DOM node comes

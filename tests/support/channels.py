@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import email
+import email.policy
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from email.message import EmailMessage
 from typing import Any
 
 import aiohttp
 import asyncpg
+from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from schemas.base import Record
 from services.bus import TopicReader
+from streams.platform.settings import Settings
 from tests.support.twilio_api import TwilioApiServer, signed_headers
 from tests.support.workers import eventually
 
@@ -91,3 +98,56 @@ class Records:
 
         await eventually(enough, timeout, f"{count} {kind.__name__} {match}")
         return self.of(kind, **match)
+
+
+class Relay:
+    """The outbound SMTP relay: records what the desk sends."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append(parsed)  # type: ignore[arg-type]
+        return "250 OK"
+
+
+@asynccontextmanager
+async def smtp_relay() -> AsyncIterator[tuple[Relay, int]]:
+    """An outbound SMTP relay on a free port (aiosmtpd), recording what it is given."""
+    handler = Relay()
+    server = await asyncio.get_running_loop().create_server(lambda: SMTP(handler), "127.0.0.1", 0)
+    try:
+        yield handler, server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def lifecycle(settings: Settings, contact_id: str, timeout: float = 30) -> dict[str, Any]:
+    """The contact's row in the interaction log once it is completed, with its event types."""
+    connection = await asyncpg.connect(settings.require_database_url())
+    try:
+
+        async def completed() -> bool:
+            status = await connection.fetchval(
+                "SELECT status FROM contacts WHERE contact_id = $1", contact_id
+            )
+            return bool(status == "completed")
+
+        await eventually(completed, timeout, f"{contact_id} completed in the interaction log")
+        row = dict(
+            await connection.fetchrow("SELECT * FROM contacts WHERE contact_id = $1", contact_id)
+        )
+        row["events"] = [
+            r["type"]
+            for r in await connection.fetch(
+                "SELECT type FROM interaction_events WHERE contact_id = $1 OR payload->>'offer_id'"
+                " IN (SELECT offer_id FROM routing_decisions WHERE contact_id = $1)"
+                " ORDER BY occurred_at",
+                contact_id,
+            )
+        ]
+        return row
+    finally:
+        await connection.close()

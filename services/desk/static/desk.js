@@ -1,0 +1,473 @@
+// The agent desk page: sign-in (the token goes into an HttpOnly cookie, never the URL), the
+// agent's state with its timer, offers with a countdown, the agent's conversations as live
+// threads beside their screen pops, wrap-up with disposition codes, the queue for the agent's
+// skills, and a banner while the stream is down. Plain JS, no build step.
+//
+// Other panels mount into #panels and may listen on `window.desk.events` (an EventTarget):
+// "signed-in" {agent}, "conversation-selected" {contactId, pop}, "stream-event" {type, data}.
+(() => {
+  "use strict";
+  const $ = (id) => document.getElementById(id);
+  const el = (tag, props = {}, ...children) => {
+    const node = Object.assign(document.createElement(tag), props);
+    children.forEach((c) => c !== null && c !== undefined && node.append(c));
+    return node;
+  };
+  const events = new EventTarget();
+  const emit = (type, detail) => events.dispatchEvent(new CustomEvent(type, { detail }));
+  const clock = (iso) => (iso ? new Date(iso) : new Date()).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  const dateTime = (iso) => (iso ? new Date(iso).toLocaleString([], { dateStyle: "medium", timeStyle: "short" }) : "");
+  const duration = (ms) => {
+    const s = Math.max(0, Math.floor(ms / 1000));
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = String(s % 60).padStart(2, "0");
+    return h ? `${h}:${String(m).padStart(2, "0")}:${r}` : `${m}:${r}`;
+  };
+  const STATE_LABEL = { ready: "Ready", not_ready: "Not ready", logged_out: "Logged out" };
+
+  const desk = {
+    agent: null,
+    config: { disposition_codes: ["resolved"], canned_replies: [] },
+    state: null, stateSince: Date.now(), stateReason: "",
+    offers: new Map(),          // offer id → pop
+    pops: new Map(),            // contact id → pop
+    conversations: new Map(),   // contact id → {card, thread, seen:Set, startedAt, wrapupAt, unread}
+    early: new Map(),           // contact id → messages pushed before its card exists
+    selected: null,
+    stream: null,
+    loggedIn: false,
+  };
+  window.desk = { events, get agent() { return desk.agent; }, api: (...a) => api(...a) };
+
+  // ---------------------------------------------------------------- HTTP
+  async function api(method, path, body) {
+    const headers = { "X-Desk-Page": "1" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    let answer;
+    try {
+      answer = await fetch(path, { method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch (e) {
+      streamDown();
+      throw new Error("the desk cannot be reached");
+    }
+    const text = await answer.text();
+    let data = {};
+    try { data = text ? JSON.parse(text) : {}; } catch { data = { error: text }; }
+    if (answer.status === 401 && document.body.dataset.view === "desk") { showSignIn("Your session ended; sign in again."); }
+    if (!answer.ok && answer.status !== 202) throw new Error(data.error || text || `HTTP ${answer.status}`);
+    return data;
+  }
+  function note(text) {
+    $("log").prepend(el("div", { textContent: `${clock()} ${text}` }));
+  }
+  function announce(text) { $("announcer").textContent = text; note(text); }
+
+  // ---------------------------------------------------------------- sign-in
+  function showSignIn(message) {
+    if (desk.stream) { desk.stream.close(); desk.stream = null; }
+    document.body.dataset.view = "signin";
+    $("desk").hidden = true; $("signin").hidden = false; $("banner").hidden = true;
+    $("signin-error").textContent = message || "";
+    $("token").focus();
+  }
+  $("signin-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    $("signin-error").textContent = "";
+    $("signin-button").disabled = true;
+    try {
+      const answer = await fetch("/session", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ token: $("token").value.trim() }) });
+      if (!answer.ok) throw new Error(answer.status === 401 ? "Unknown agent token." : `Sign-in failed (${answer.status}).`);
+      $("token").value = "";
+      if ("Notification" in window && Notification.permission === "default") Notification.requestPermission().catch(() => {});
+      await start(true);
+    } catch (e) {
+      $("signin-error").textContent = e.message;
+    } finally {
+      $("signin-button").disabled = false;
+    }
+  });
+  $("signout").onclick = async () => {
+    try { await api("POST", "/api/state", { state: "logged_out" }); } catch (e) { note("log out: " + e.message); }
+    await fetch("/session", { method: "DELETE" });
+    location.reload();
+  };
+
+  async function start(fresh) {
+    let me;
+    try { me = await api("GET", "/api/me"); } catch (e) { showSignIn(fresh ? e.message : ""); return; }
+    desk.agent = me;
+    try { desk.config = await api("GET", "/api/config"); } catch (e) { note("settings: " + e.message); }
+    $("who").textContent = me.name || me.agent_id;
+    document.body.dataset.view = "desk";
+    $("signin").hidden = true; $("desk").hidden = false;
+    emit("signed-in", { agent: me });
+    listen();
+    if (fresh) await logIn();
+    else setTimeout(() => { if (!desk.state) logIn(); }, 3000);
+    refreshQueue();
+  }
+  async function logIn() {
+    if (desk.loggedIn) return;
+    desk.loggedIn = true;
+    try { await api("POST", "/api/login"); } catch (e) { desk.loggedIn = false; note("log in failed: " + e.message); }
+  }
+
+  // ---------------------------------------------------------------- agent state
+  function setState(state, reason, since) {
+    desk.state = state; desk.stateReason = reason || "";
+    desk.stateSince = since ? new Date(since).getTime() : Date.now();
+    document.body.dataset.state = state;
+    const label = (STATE_LABEL[state] || state) + (state === "not_ready" && reason ? ` — ${reason.replace(/_/g, " ")}` : "");
+    $("state-label").textContent = label;
+    renderButtons();
+    if (state === "logged_out") logIn();
+  }
+  function renderButtons() {
+    const up = document.body.dataset.stream === "open";
+    $("ready").disabled = !up || desk.state === "ready";
+    $("notready").disabled = !up || desk.state === "not_ready" || !desk.state;
+  }
+  $("ready").onclick = () => changeState({ state: "ready" });
+  $("notready").onclick = () => changeState({ state: "not_ready", reason: $("reason").value });
+  async function changeState(body) {
+    $("ready").disabled = $("notready").disabled = true;
+    try { await api("POST", "/api/state", body); }
+    catch (e) { announce("State change failed: " + e.message); renderButtons(); }
+  }
+  setInterval(() => {
+    $("state-timer").textContent = duration(Date.now() - desk.stateSince);
+    for (const [, c] of desk.conversations) {
+      c.handle.textContent = duration(Date.now() - c.startedAt);
+      if (c.wrapupAt) c.wrapTimer.textContent = duration(Date.now() - c.wrapupAt);
+    }
+    for (const [id, pop] of desk.offers) renderCountdown(id, pop);
+  }, 250);
+
+  // ---------------------------------------------------------------- screen pop
+  function popView(pop) {
+    const c = pop.customer || {};
+    const box = el("div", { className: "pop" });
+    const vip = c.tier === "vip";
+    box.append(el("h3", {}, (c.name || pop.address || "Unknown customer") + " ",
+      el("span", { className: "tag" + (vip ? " vip" : ""), textContent: c.tier || pop.customer_class || "standard" }), " ",
+      el("span", { className: "tag", textContent: pop.channel })));
+    if (pop.subject) box.append(el("div", { className: "muted", textContent: pop.subject }));
+    (pop.notices || []).forEach((n) => box.append(el("div", { className: "notice",
+      textContent: `Open notice: ${n.text || n.kind}${n.compensation ? " — offer " + n.compensation : ""}` })));
+    if (pop.suggested_next_step) box.append(el("div", { className: "next", textContent: "Next step: " + pop.suggested_next_step }));
+    const facts = el("dl");
+    const fact = (name, value) => { if (value !== undefined && value !== null && value !== "") facts.append(el("dt", { textContent: name }), el("dd", { textContent: value })); };
+    fact("Language", c.language);
+    fact("Phone", c.phone); fact("E-mail", c.email);
+    fact("Address", pop.address);
+    if ("sms_consent" in c) fact("SMS consent", c.sms_consent ? "yes" : "no");
+    if ("email_consent" in c) fact("E-mail consent", c.email_consent ? "yes" : "no");
+    box.append(facts);
+    const recent = pop.recent_interactions || [];
+    if (recent.length) {
+      box.append(el("div", { className: "muted", textContent: "Recent contacts" }));
+      const list = el("ul", { className: "recent" });
+      recent.forEach((r) => list.append(el("li", { textContent:
+        `${dateTime(r.arrived_at || r.started_at || r.at)} · ${r.channel} · ${r.status}${r.agent_id ? " · " + r.agent_id : ""}${r.disposition ? " (" + r.disposition + ")" : ""}` })));
+      box.append(list);
+    }
+    return box;
+  }
+
+  // ---------------------------------------------------------------- offers
+  function secondsLeft(pop) {
+    return Math.max(0, (new Date(pop.expires_at).getTime() - Date.now()) / 1000);
+  }
+  function renderCountdown(offerId, pop) {
+    const card = offerCard(offerId);
+    if (!card) return;
+    const left = Math.ceil(secondsLeft(pop));
+    card.querySelector(".countdown").textContent = left > 0 ? `${left} s` : "expiring…";
+    card.classList.toggle("expiring", left <= 5);
+  }
+  const offerCard = (offerId) => document.querySelector(`.offer[data-offer-id="${CSS.escape(offerId)}"]`);
+  function emptyStates() {
+    $("offers-empty").hidden = desk.offers.size > 0;
+    $("list-empty").hidden = desk.conversations.size > 0;
+    $("work-empty").hidden = desk.conversations.size > 0;
+  }
+  function chime() {
+    try {
+      const audio = new (window.AudioContext || window.webkitAudioContext)();
+      const tone = audio.createOscillator(), gain = audio.createGain();
+      tone.frequency.value = 880; gain.gain.value = 0.08;
+      tone.connect(gain).connect(audio.destination);
+      tone.start(); tone.stop(audio.currentTime + 0.25);
+    } catch { /* no audio */ }
+  }
+  function showOffer(pop) {
+    if (desk.conversations.has(pop.contact_id) || offerCard(pop.offer_id)) return;
+    desk.offers.set(pop.offer_id, pop);
+    desk.pops.set(pop.contact_id, pop);
+    const c = pop.customer || {};
+    const who = c.name || pop.address || "a customer";
+    const card = el("div", { className: "offer" });
+    card.dataset.offerId = pop.offer_id;
+    card.append(el("div", {}, el("strong", { textContent: `${pop.channel} from ${who} ` }),
+      el("span", { className: "tag" + (c.tier === "vip" ? " vip" : ""), textContent: c.tier || "standard" })));
+    if (pop.subject) card.append(el("div", { className: "muted", textContent: pop.subject }));
+    (pop.notices || []).forEach((n) => card.append(el("div", { className: "notice",
+      textContent: `Open notice: ${n.text || n.kind}${n.compensation ? " — offer " + n.compensation : ""}` })));
+    card.append(el("div", {}, "Expires in ", el("span", { className: "countdown", role: "timer" })));
+    const accept = el("button", { className: "accept primary", textContent: "Accept", type: "button" });
+    const reject = el("button", { className: "reject", textContent: "Reject", type: "button" });
+    accept.setAttribute("aria-label", `Accept ${pop.channel} from ${who}`);
+    reject.setAttribute("aria-label", `Reject ${pop.channel} from ${who}`);
+    accept.onclick = async () => {
+      accept.disabled = reject.disabled = true;
+      try {
+        const r = await api("POST", `/api/offers/${encodeURIComponent(pop.offer_id)}/accept`);
+        if (r.status === "assigned") { dropOffer(pop.offer_id); showContact(pop); }
+        else note(`accept: ${r.status}`);
+      } catch (e) { announce("Accept failed: " + e.message); accept.disabled = reject.disabled = false; }
+    };
+    reject.onclick = async () => {
+      accept.disabled = reject.disabled = true;
+      try { await api("POST", `/api/offers/${encodeURIComponent(pop.offer_id)}/reject`, { reason: "busy" }); dropOffer(pop.offer_id); }
+      catch (e) { announce("Reject failed: " + e.message); accept.disabled = reject.disabled = false; }
+    };
+    card.append(el("div", { className: "actions" }, accept, reject));
+    $("offers").append(card);
+    renderCountdown(pop.offer_id, pop);
+    emptyStates();
+    announce(`New ${pop.channel} offer from ${who}`);
+    chime();
+    if ("Notification" in window && Notification.permission === "granted" && document.hidden) {
+      try { new Notification("New contact", { body: `${pop.channel} from ${who}`, tag: pop.offer_id }); } catch { /* ignore */ }
+    }
+  }
+  function dropOffer(offerId, why) {
+    const card = offerCard(offerId);
+    const pop = desk.offers.get(offerId);
+    if (card) card.remove();
+    desk.offers.delete(offerId);
+    emptyStates();
+    if (why && pop) announce(`Offer ${why}: ${pop.channel} from ${(pop.customer || {}).name || pop.address || "customer"}`);
+  }
+
+  // ---------------------------------------------------------------- conversations
+  const contactCard = (contactId) => document.querySelector(`.contact[data-contact-id="${CSS.escape(contactId)}"]`);
+  function showContact(pop) {
+    desk.pops.set(pop.contact_id, pop);
+    if (desk.conversations.has(pop.contact_id)) { loadThread(pop.contact_id); return; }
+    const c = pop.customer || {};
+    const who = c.name || pop.address || "Customer";
+    const card = el("article", { className: "contact" });
+    card.dataset.contactId = pop.contact_id;
+    card.dataset.channel = pop.channel;
+    const handle = el("span", { className: "timer", textContent: "0:00" });
+    const head = el("div", { className: "contact-head" },
+      el("h2", { textContent: `${who} · ${pop.channel}` }), el("span", { className: "grow" }),
+      el("span", { className: "muted" }, "Handle time ", handle));
+    const thread = el("div", { className: "thread", role: "log" });
+    thread.setAttribute("aria-label", `Conversation with ${who}`);
+    thread.setAttribute("aria-live", "polite");
+    const left = el("div", {}, thread);
+    const entry = { card, thread, seen: new Set(), startedAt: Date.now(), wrapupAt: null, unread: 0, handle, who, channel: pop.channel };
+    if (pop.channel !== "voice") left.append(composer(pop, entry));
+    left.append(wrapup(pop, entry));
+    card.append(head, left, popView(pop));
+    $("contacts").append(card);
+    desk.conversations.set(pop.contact_id, entry);
+    (pop.transcript || []).forEach((m) => addMessage(pop.contact_id, { ...m, channel: pop.channel }, true));
+    (desk.early.get(pop.contact_id) || []).forEach((m) => addMessage(pop.contact_id, m));
+    desk.early.delete(pop.contact_id);
+    renderList();
+    if (!desk.selected || !desk.conversations.has(desk.selected)) select(pop.contact_id);
+    else card.hidden = true;
+    emptyStates();
+    loadThread(pop.contact_id);
+  }
+  async function loadThread(contactId) {
+    try {
+      const data = await api("GET", `/api/contacts/${encodeURIComponent(contactId)}`);
+      (data.messages || []).forEach((m) => addMessage(contactId, { ...m, channel: data.channel }, true));
+    } catch (e) { note(`thread of ${contactId}: ${e.message}`); }
+  }
+  function addMessage(contactId, m, quiet) {
+    const entry = desk.conversations.get(contactId);
+    if (!entry) {
+      const list = desk.early.get(contactId) || [];
+      list.push(m); desk.early.set(contactId, list); return;
+    }
+    if (entry.seen.has(m.message_id)) return;
+    entry.seen.add(m.message_id);
+    const mine = m.direction === "out";
+    const author = mine ? (m.author === (desk.agent || {}).agent_id ? "You" : (m.author || "Agent")) : entry.who;
+    const node = el("div", { className: "msg " + (mine ? "out" : "in") },
+      el("span", { className: "meta", textContent: `${author} · ${clock(m.at)} · ${m.channel || entry.channel}` }),
+      el("span", { className: "body", textContent: m.body }));
+    node.dataset.messageId = m.message_id;
+    node.dataset.at = m.at || new Date().toISOString();
+    // keep the thread in time order (a reloaded thread may bring older messages)
+    const later = [...entry.thread.children].find((x) => x.dataset.at > node.dataset.at);
+    entry.thread.insertBefore(node, later || null);
+    entry.thread.scrollTop = entry.thread.scrollHeight;
+    if (!quiet && !mine) {
+      if (desk.selected !== contactId) { entry.unread += 1; renderList(); }
+      announce(`New message from ${entry.who}`);
+    }
+  }
+  function composer(pop, entry) {
+    const id = `reply-${pop.contact_id}`;
+    const text = el("textarea", { className: "reply-text", id, placeholder: "Type a reply…" });
+    const send = el("button", { className: "reply primary", textContent: "Send", type: "button" });
+    const canned = el("select", { className: "canned", id: `canned-${pop.contact_id}` });
+    canned.append(el("option", { value: "", textContent: "Canned replies…" }));
+    (desk.config.canned_replies || []).forEach((r) => canned.append(el("option", { value: r, textContent: r })));
+    canned.onchange = () => { if (canned.value) { text.value = (text.value ? text.value + " " : "") + canned.value; canned.value = ""; text.focus(); } };
+    send.onclick = async () => {
+      const body = text.value;
+      if (!body.trim()) return;
+      send.disabled = true;
+      try {
+        const r = await api("POST", `/api/contacts/${encodeURIComponent(pop.contact_id)}/reply`, { text: body });
+        addMessage(pop.contact_id, { message_id: r.message_id, direction: "out", author: desk.agent.agent_id, body, at: new Date().toISOString(), channel: pop.channel }, true);
+        text.value = "";
+      } catch (e) { announce("Reply not sent: " + e.message); }
+      finally { send.disabled = false; }
+    };
+    text.addEventListener("keydown", (e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); send.click(); } });
+    const box = el("div", { className: "composer" },
+      el("label", { htmlFor: id, textContent: "Reply" }),
+      text,
+      el("div", { className: "row" }, el("label", { htmlFor: canned.id, className: "sr-only", textContent: "Canned replies" }), canned, send));
+    entry.composer = box;
+    return box;
+  }
+  function wrapup(pop, entry) {
+    const id = `disposition-${pop.contact_id}`;
+    const start = el("button", { className: "wrapup-start", textContent: "End & wrap up", type: "button" });
+    const select = el("select", { className: "disposition", id });
+    (desk.config.disposition_codes || ["resolved"]).forEach((code) => select.append(el("option", { value: code, textContent: code.replace(/_/g, " ") })));
+    const done = el("button", { className: "complete primary", textContent: "Complete", type: "button" });
+    entry.wrapTimer = el("span", { className: "timer wrapup-timer", textContent: "0:00" });
+    entry.endedNote = el("div", { className: "ended-note", hidden: true });
+    const panel = el("div", { className: "wrapup", hidden: true },
+      el("div", {}, "Wrap-up ", entry.wrapTimer),
+      el("label", { htmlFor: id, textContent: "Disposition code" }), select, done);
+    entry.wrapPanel = panel;
+    start.onclick = () => beginWrapup(pop.contact_id);
+    done.onclick = async () => {
+      done.disabled = true;
+      try {
+        await api("POST", `/api/contacts/${encodeURIComponent(pop.contact_id)}/complete`, { disposition: select.value });
+        removeContact(pop.contact_id);
+        announce(`Completed ${entry.who} (${select.value})`);
+      } catch (e) { announce("Complete failed: " + e.message); done.disabled = false; }
+    };
+    entry.wrapStart = start;
+    return el("div", {}, entry.endedNote, start, panel);
+  }
+  function beginWrapup(contactId, why) {
+    const entry = desk.conversations.get(contactId);
+    if (!entry) return;
+    if (why) { entry.endedNote.textContent = why; entry.endedNote.hidden = false; }
+    if (entry.wrapupAt) return;
+    entry.wrapupAt = Date.now();
+    entry.card.dataset.wrapup = "1";
+    entry.wrapPanel.hidden = false;
+    entry.wrapStart.hidden = true;
+    if (entry.composer) entry.composer.hidden = true;
+    renderList();
+  }
+  function removeContact(contactId) {
+    const entry = desk.conversations.get(contactId);
+    if (entry) entry.card.remove();
+    desk.conversations.delete(contactId);
+    if (desk.selected === contactId) { desk.selected = null; const next = desk.conversations.keys().next().value; if (next) select(next); }
+    renderList(); emptyStates();
+  }
+  function select(contactId) {
+    desk.selected = contactId;
+    for (const [id, c] of desk.conversations) { c.card.hidden = id !== contactId; if (id === contactId) c.unread = 0; }
+    renderList();
+    emit("conversation-selected", { contactId, pop: desk.pops.get(contactId) });
+  }
+  function renderList() {
+    const list = $("conversation-list");
+    list.replaceChildren();
+    for (const [id, c] of desk.conversations) {
+      const b = el("button", { type: "button" }, el("span", { textContent: `${c.who} · ${c.channel}${c.wrapupAt ? " · wrap-up" : ""}` }));
+      if (c.unread) b.append(el("span", { className: "unread", textContent: String(c.unread) }));
+      b.setAttribute("aria-current", String(id === desk.selected));
+      b.dataset.contactId = id;
+      b.onclick = () => select(id);
+      list.append(el("li", {}, b));
+    }
+  }
+
+  // ---------------------------------------------------------------- queue
+  async function refreshQueue() {
+    if (document.body.dataset.view !== "desk") return;
+    try {
+      const data = await api("GET", "/api/queue");
+      const body = $("queue").tBodies[0];
+      body.replaceChildren();
+      if (!data.classes.length) body.append(el("tr", {}, el("td", { colSpan: 3, className: "muted", textContent: "Nobody waiting" })));
+      data.classes.forEach((line) => body.append(el("tr", {},
+        el("td", { textContent: line.customer_class }), el("td", { textContent: String(line.waiting) }),
+        el("td", { textContent: duration(line.longest_wait_seconds * 1000) }))));
+    } catch (e) { /* the banner tells */ }
+  }
+  setInterval(refreshQueue, 5000);
+
+  // ---------------------------------------------------------------- the stream
+  function streamDown() {
+    if (document.body.dataset.view !== "desk") return;
+    document.body.dataset.stream = "down";
+    $("banner").hidden = false;
+    renderButtons();
+  }
+  function listen() {
+    if (desk.stream) desk.stream.close();
+    const source = new EventSource("/api/stream");
+    desk.stream = source;
+    const on = (type, handler) => source.addEventListener(type, (e) => {
+      const data = JSON.parse(e.data);
+      handler(data);
+      emit("stream-event", { type, data });
+    });
+    source.onopen = () => {
+      // the stream sends the current state, offers and assignments again: start from those
+      for (const id of [...desk.offers.keys()]) dropOffer(id);
+      document.body.dataset.stream = "open";
+      $("banner").hidden = true;
+      renderButtons();
+      refreshQueue();
+    };
+    source.onerror = async () => {
+      streamDown();
+      if (source.readyState === EventSource.CLOSED) {  // refused (e.g. 401): check, then retry
+        setTimeout(async () => {
+          try { await api("GET", "/api/me"); listen(); } catch { if (document.body.dataset.view === "desk") setTimeout(listen, 2000); }
+        }, 1000);
+      }
+    };
+    on("agent_state", (d) => setState(d.record.state, d.record.reason, d.record.since));
+    on("agent_state_changed", (d) => { setState(d.record.state, d.record.reason, d.record.occurred_at); announce(`State: ${$("state-label").textContent}`); });
+    on("offer", (d) => showOffer(d.offer));
+    on("offer_expired", (d) => dropOffer(d.record.offer_id, "expired"));
+    on("offer_rescinded", (d) => dropOffer(d.record.offer_id, "withdrawn"));
+    on("offer_declined", (d) => dropOffer(d.record.offer_id));
+    on("assignment", (d) => { dropOffer(d.assignment.offer_id); showContact(d.assignment); });
+    on("contact_assigned", (d) => {
+      const pop = desk.offers.get(d.record.offer_id);
+      dropOffer(d.record.offer_id);
+      if (pop) showContact(pop);
+    });
+    on("message", (d) => addMessage(d.message.contact_id, d.message));
+    on("contact_ended", (d) => {
+      const entry = desk.conversations.get(d.record.contact_id);
+      if (entry) { beginWrapup(d.record.contact_id, `${entry.who} ended the ${entry.channel}.`); announce(`${entry.who} ended the conversation`); }
+    });
+    on("contact_released", (d) => { if (desk.conversations.has(d.record.contact_id)) removeContact(d.record.contact_id); });
+  }
+
+  window.addEventListener("offline", streamDown);
+  start(false);
+})();

@@ -1,0 +1,134 @@
+"""What a gateway's web chat does besides answering its sockets: deliver agent messages from
+the contacts topic to the sockets held here, tell customers when their agent completed the chat
+(the agent-events topic), and end the chats whose customer left and did not come back."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+
+import asyncpg
+
+from schemas.agents import ContactCompleted
+from schemas.base import Record
+from schemas.contacts import Channel, ContactAbandoned, ContactEnded, ContactMessageSent
+from schemas.topics import AGENT_EVENTS, CONTACTS
+from services.bus import follow_topic
+from services.gateway.arrivals import publish
+from services.gateway.context import GatewayContext
+from services.publisher import PublishFailed
+from streams.platform import metrics
+
+log = logging.getLogger(__name__)
+
+WITH_AN_AGENT = {"assigned", "wrap_up"}  # routing statuses in which an agent has the contact
+
+
+async def run_delivery(ctx: GatewayContext, ready: asyncio.Event | None = None) -> None:
+    """Follow agent chat messages on the contacts topic (every gateway gets every message) and
+    hand them to the sessions connected here."""
+
+    async def deliver(record: Record) -> None:
+        if isinstance(record, ContactMessageSent) and record.channel is Channel.CHAT:
+            if record.contact_id not in ctx.chat.sockets:
+                return
+            names = await agent_names(ctx, [record.agent_id])
+            await ctx.chat.deliver(record, names.get(record.agent_id))
+
+    settings = ctx.settings
+    await follow_topic(
+        settings.kafka_bootstrap_servers,
+        CONTACTS,
+        settings.topic_prefix,
+        deliver,
+        component="gateway_chat",
+        ready=ready,
+    )
+
+
+async def run_agent_ends(ctx: GatewayContext, ready: asyncio.Event | None = None) -> None:
+    """Follow the agents' completions: a chat the agent completed is ended for its customer."""
+
+    async def ended(record: Record) -> None:
+        if isinstance(record, ContactCompleted) and record.contact_id in ctx.chat.sockets:
+            await ctx.chat.end(record.contact_id, "agent")
+
+    settings = ctx.settings
+    await follow_topic(
+        settings.kafka_bootstrap_servers,
+        AGENT_EVENTS,
+        settings.topic_prefix,
+        ended,
+        component="gateway_chat_end",
+        ready=ready,
+    )
+
+
+async def agent_names(ctx: GatewayContext, agent_ids: Iterable[str | None]) -> dict[str, str]:
+    """The display names of these agents (their id when they have none, or when PostgreSQL
+    cannot say: a name never holds up a message)."""
+    ids = sorted({a for a in agent_ids if a})
+    if not ids:
+        return {}
+    try:
+        rows = await ctx.conversations.pool.fetch(
+            "SELECT agent_id, name FROM agents WHERE agent_id = ANY($1::text[])", ids
+        )
+    except (OSError, asyncpg.PostgresError) as exc:
+        metrics.ERRORS.labels(component="gateway_chat", kind=type(exc).__name__).inc()
+        rows = []
+    names = {r["agent_id"]: r["name"] or r["agent_id"] for r in rows}
+    return {a: names.get(a, a) for a in ids}
+
+
+def sweep_interval(grace_seconds: float) -> float:
+    return min(5.0, max(0.2, grace_seconds / 4))
+
+
+async def end_left_chats(ctx: GatewayContext) -> int:
+    """Close the chats left longer than the grace period and tell routing, once each: ended
+    when an agent has it, abandoned otherwise. Returns how many were closed."""
+    closed = await ctx.conversations.close_left_chats(ctx.settings.chat_reconnect_grace_seconds)
+    failed: PublishFailed | None = None
+    for contact_id, pool_id, routing_status in closed:
+        if failed is not None:  # the broker is away: leave the rest for the next sweep
+            await ctx.conversations.reopen(contact_id)
+            continue
+        record: Record
+        if routing_status in WITH_AN_AGENT:
+            record = ContactEnded(
+                event_id=f"{contact_id}:ended",
+                pool_id=pool_id,
+                contact_id=contact_id,
+                reason="customer_left",
+            )
+        else:
+            record = ContactAbandoned(
+                event_id=f"{contact_id}:abandoned", pool_id=pool_id, contact_id=contact_id
+            )
+        try:
+            await publish(ctx, record)
+        except PublishFailed as exc:
+            await ctx.conversations.reopen(contact_id)  # the next sweep tries again
+            failed = exc
+            continue
+        outcome = "ended_left" if routing_status in WITH_AN_AGENT else "abandoned"
+        metrics.GATEWAY_REQUESTS.labels(channel="chat", outcome=outcome).inc()
+    if failed is not None:
+        raise failed
+    return len(closed)
+
+
+async def run_left_chat_sweep(ctx: GatewayContext) -> None:
+    """Every few seconds, end the chats whose customer left and did not come back."""
+    interval = sweep_interval(ctx.settings.chat_reconnect_grace_seconds)
+    while True:
+        try:
+            await end_left_chats(ctx)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            metrics.ERRORS.labels(component="gateway_chat_sweep", kind=type(exc).__name__).inc()
+            log.warning("left chat sweep failed: %r", exc)
+        await asyncio.sleep(interval)

@@ -1,0 +1,463 @@
+"""The agent desk page and the chat page in headless Chromium, against a real gateway, desk,
+routing worker, broker, PostgreSQL, Twilio-shaped API and SMTP relay: a chat accepted and
+answered both ways with follow-ups live on the desk, an SMS thread live likewise, an offer
+whose countdown runs out, wrap-up with a disposition code, the customer told when the agent
+ends, the desk down and back (banner, then the conversation restored), and the gateway stopping
+mid-message without losing what the page showed as sent. Screenshots of each page at desktop
+and phone size go to a temporary folder, or to the one given with ``--screenshots``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import pytest
+
+from services.desk.app import running_desk
+from services.desk.auth import issue_token
+from services.gateway.app import running_gateway
+from services.runtime.broker import LocalBroker, free_port
+from streams.platform.settings import Settings
+from tests.support.browser import Browser, chromium_path
+from tests.support.channels import (
+    OUR_NUMBER,
+    Relay,
+    channel_values,
+    lifecycle,
+    post_webhook,
+    seed_customer,
+    smtp_relay,
+)
+from tests.support.environment import isolated_settings
+from tests.support.twilio_api import TwilioApiServer
+from tests.support.workers import running_worker
+
+pytestmark = pytest.mark.e2e
+
+DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SHOTS = DOCS_SHOTS  # set per run by _screenshots: a temporary folder unless --screenshots
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _screenshots(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The pages are photographed in every run; into docs/ only when asked
+    (``pytest tests/e2e/test_desk_pages_e2e.py --screenshots docs/screenshots``)."""
+    global SHOTS
+    chosen = request.config.getoption("--screenshots")
+    SHOTS = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+
+
+DESKTOP, PHONE = (1280, 800), (390, 844)
+VIP_PHONE = "+15550300001"
+
+
+def q(selector: str) -> str:
+    """JavaScript for the first element matching ``selector``."""
+    return f"document.querySelector({selector!r})"
+
+
+class Restartable:
+    """A service (desk, gateway) a test can stop and start again on the same port."""
+
+    def __init__(self, make: Callable[[], AbstractAsyncContextManager[Any]]) -> None:
+        self.make = make
+        self.stack: contextlib.AsyncExitStack | None = None
+
+    async def start(self) -> None:
+        self.stack = contextlib.AsyncExitStack()
+        await self.stack.enter_async_context(self.make())
+
+    async def stop(self) -> None:
+        if self.stack is not None:
+            await self.stack.aclose()
+            self.stack = None
+
+
+@pytest.fixture(scope="module")
+async def twilio() -> AsyncIterator[TwilioApiServer]:
+    async with TwilioApiServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+async def relay() -> AsyncIterator[tuple[Relay, int]]:
+    async with smtp_relay() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+async def page_settings(
+    broker: LocalBroker, postgres_server_url: str, twilio: TwilioApiServer, relay: tuple[Relay, int]
+) -> Settings:
+    values = channel_values(twilio)
+    values.update(
+        offer_timeout_seconds=6.0,  # the countdown test waits for one to run out
+        desk_port=free_port(),
+        gateway_port=free_port(),
+        smtp_relay_port=relay[1],
+        support_email="support@shop.example",
+        chat_greeting="Hi! Ask us anything about your order.",
+        chat_business_hours="Mon-Fri 08:00-18:00 CET",
+    )
+    settings = await isolated_settings(broker, postgres_server_url, **values)
+    url = settings.require_database_url()
+    await seed_customer(
+        url,
+        customer_id="vip-7",
+        name="Grace Hopper",
+        tier="vip",
+        phone=VIP_PHONE,
+        email="grace@example.com",
+        chat_id="grace",
+    )
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(
+            "INSERT INTO customer_flags (customer_id, flag_id, kind, text, compensation,"
+            " shipment_id) VALUES ('vip-7', 'shipment_delay:S7', 'shipment_delay',"
+            ' \'Order O-77 is 3 days late\', \'{"percent": 20, "text": "20% off your next'
+            " order\"}'::jsonb, 'S7')"
+        )
+        await connection.execute(
+            "INSERT INTO agents (agent_id, pool_id, name, skills) VALUES"
+            " ('dana', 'default', 'Dana', '{\"billing\": 5, \"orders\": 5}'::jsonb)"
+        )
+    finally:
+        await connection.close()
+    return settings
+
+
+@pytest.fixture(scope="module")
+def worker(page_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    with running_worker(page_settings, tmp_path_factory.mktemp("pages") / "worker.log"):
+        yield
+
+
+@pytest.fixture(scope="module")
+async def desk(page_settings: Settings, worker: None) -> AsyncIterator[Restartable]:
+    service = Restartable(lambda: running_desk(page_settings))
+    await service.start()
+    yield service
+    await service.stop()
+
+
+@pytest.fixture(scope="module")
+async def gateway(page_settings: Settings, worker: None) -> AsyncIterator[Restartable]:
+    service = Restartable(lambda: running_gateway(page_settings))
+    await service.start()
+    yield service
+    await service.stop()
+
+
+@pytest.fixture(scope="module")
+async def chromium() -> str:
+    executable = await asyncio.to_thread(chromium_path)
+    if executable is None:
+        pytest.skip(
+            "chromium is not installed and scripts/install-test-deps.sh could not install it"
+        )
+    return executable
+
+
+@pytest.fixture(scope="module")
+async def desk_page(
+    page_settings: Settings, desk: Restartable, chromium: str
+) -> AsyncIterator[Browser]:
+    """The desk page signed in as Dana (through the form: the token never is in a URL), ready."""
+    pool = await asyncpg.create_pool(page_settings.require_database_url(), min_size=1, max_size=1)
+    token = await issue_token(pool, "dana")
+    await pool.close()
+    async with Browser(chromium) as browser:
+        await browser.viewport(*DESKTOP)
+        await browser.goto(f"http://127.0.0.1:{page_settings.desk_port}/")
+        await browser.wait_for(f"!!{q('#signin-form')} && !{q('#signin')}.hidden")
+        await browser.evaluate(f"{q('#token')}.value = {token!r}")
+        await browser.evaluate(f"{q('#signin-form')}.requestSubmit()")
+        await browser.wait_for("document.body.dataset.stream === 'open'")
+        assert "token" not in await browser.evaluate("location.href")
+        await browser.wait_for("document.body.dataset.state === 'not_ready'", 30)
+        # only the valid state change is offered
+        assert await browser.evaluate(f"{q('#notready')}.disabled && !{q('#ready')}.disabled")
+        await browser.evaluate(f"{q('#ready')}.click()")
+        await browser.wait_for("document.body.dataset.state === 'ready'", 30)
+        assert await browser.evaluate(f"{q('#ready')}.disabled && !{q('#notready')}.disabled")
+        assert await browser.evaluate(f"/^0:\\d\\d$/.test({q('#state-timer')}.textContent)")
+        yield browser
+
+
+@pytest.fixture(scope="module")
+async def chat_page(
+    page_settings: Settings, gateway: Restartable, chromium: str
+) -> AsyncIterator[Browser]:
+    async with Browser(chromium) as browser:
+        yield browser
+
+
+async def chat_open(browser: Browser, settings: Settings, query: str = "") -> None:
+    await browser.evaluate("try { sessionStorage.clear() } catch {}")
+    await browser.goto(f"http://127.0.0.1:{settings.gateway_port}/chat{query}")
+    await browser.wait_for(
+        "document.body.dataset.phase === 'prechat' || document.body.dataset.phase === 'new'"
+    )
+
+
+async def chat_say(browser: Browser, text: str) -> None:
+    await browser.evaluate(f"{q('#text')}.value = {text!r}; {q('#send')}.requestSubmit()")
+
+
+async def shoot(browser: Browser, name: str) -> None:
+    for label, (width, height) in (("desktop", DESKTOP), ("phone", PHONE)):
+        shot = SHOTS / f"{name}-{label}.png"
+        await browser.screenshot(shot, width, height)
+        assert shot.read_bytes().startswith(b"\x89PNG"), shot
+    await browser.viewport(*DESKTOP)
+
+
+def thread_has(contact_id: str, text: str) -> str:
+    card = f".contact[data-contact-id='{contact_id}'] .thread"
+    return f"({q(card)}?.innerText || '').includes({text!r})"
+
+
+async def accept_on_page(desk_page: Browser, contact_id: str) -> None:
+    offer = f".offer[data-offer-id^='{contact_id}']"
+    await desk_page.wait_for(f"!!{q(offer)}", 30)
+    await desk_page.evaluate(f"{q(offer + ' .accept')}.click()")
+    await desk_page.wait_for(f"!!{q(f'.contact[data-contact-id={contact_id!r}]')}", 30)
+
+
+async def reply_on_page(desk_page: Browser, contact_id: str, text: str) -> None:
+    card = f".contact[data-contact-id='{contact_id}']"
+    await desk_page.evaluate(f"{q(card + ' .reply-text')}.value = {text!r}")
+    await desk_page.evaluate(f"{q(card + ' .reply')}.click()")
+    await desk_page.wait_for(thread_has(contact_id, text))
+
+
+async def complete_on_page(desk_page: Browser, contact_id: str, code: str) -> None:
+    card = f".contact[data-contact-id='{contact_id}']"
+    await desk_page.evaluate(f"{q(card + ' .wrapup-start')}.click()")
+    await desk_page.wait_for(f"!{q(card + ' .wrapup')}.hidden")
+    await desk_page.wait_for(f"/^\\d+:\\d\\d$/.test({q(card + ' .wrapup-timer')}.textContent)")
+    await desk_page.evaluate(f"{q(card + ' .disposition')}.value = {code!r}")
+    await desk_page.evaluate(f"{q(card + ' .complete')}.click()")
+    await desk_page.wait_for(f"!{q(card)}")
+
+
+async def test_chat_both_ways_live_wrap_up_and_the_customer_told(
+    page_settings: Settings,
+    desk_page: Browser,
+    chat_page: Browser,
+    relay: tuple[Relay, int],
+) -> None:
+    await chat_open(chat_page, page_settings)
+    assert "Ask us anything" in await chat_page.evaluate(f"{q('#greeting')}.innerText")
+    assert "08:00-18:00" in await chat_page.evaluate(f"{q('#hours')}.innerText")
+    await shoot(chat_page, "chat-prechat")
+    await chat_open(chat_page, page_settings, "?chat_id=grace")
+    await chat_say(chat_page, "Where is order O-77?")
+    await chat_page.wait_for(f"{q('.msg.me')}?.dataset.state === 'delivered'")
+    contact_id = await _contact_of(page_settings, "Where is order O-77?")
+
+    offer = f".offer[data-offer-id^='{contact_id}']"
+    await desk_page.wait_for(f"!!{q(offer)}", 30)
+    text = await desk_page.evaluate(f"{q(offer)}.innerText")
+    assert "Grace Hopper" in text and "20% off" in text
+    assert await desk_page.evaluate(f"/\\d+ s/.test({q(offer + ' .countdown')}.textContent)")
+    assert await desk_page.evaluate(f"{q('#offers')}.getAttribute('aria-live')") == "assertive"
+    await shoot(desk_page, "desk-offer")
+    await accept_on_page(desk_page, contact_id)
+    assert await desk_page.evaluate(thread_has(contact_id, "Where is order O-77?"))
+
+    # the customer's follow-up reaches the desk live; the agent's reply reaches the customer
+    await chat_say(chat_page, "It was due on Monday.")
+    await desk_page.wait_for(thread_has(contact_id, "It was due on Monday."))
+    await reply_on_page(desk_page, contact_id, "Sorry Grace, it ships tomorrow with 20% off.")
+    await chat_page.wait_for(f"({q('.msg.agent')}?.innerText || '').includes('ships tomorrow')")
+    assert "Dana" in await chat_page.evaluate(f"{q('.msg.agent .meta')}.innerText")
+    await chat_page.wait_for(f"{q('#status')}.innerText.includes('chatting with Dana')")
+    await chat_say(chat_page, "Thank you!")
+    await desk_page.wait_for(thread_has(contact_id, "Thank you!"))
+    await shoot(desk_page, "desk-conversation")
+    await shoot(chat_page, "chat-conversation")
+
+    # wrap-up with a code; the customer is told, the input closed, a new chat offered
+    await complete_on_page(desk_page, contact_id, "compensation_offered")
+    await chat_page.wait_for(f"{q('#ended-text')}.innerText.includes('Dana ended the chat')")
+    assert await chat_page.evaluate(
+        f"{q('#text')}.disabled && {q('#send')}.hidden && !{q('#new-chat')}.hidden"
+    )
+    await shoot(chat_page, "chat-ended")
+    row = await lifecycle(page_settings, contact_id)
+    assert (row["agent_id"], row["disposition"]) == ("dana", "compensation_offered")
+
+    # the transcript by e-mail, through the relay
+    handler, _port = relay
+    await chat_page.evaluate(f"{q('#transcript-email')}.value = 'grace@example.com'")
+    await chat_page.evaluate(f"{q('#transcript-form')}.requestSubmit()")
+    await chat_page.wait_for(f"{q('#transcript-note')}.innerText.includes('Transcript sent')")
+    mail = next(m for m in handler.messages if m["X-Contact-Id"] == contact_id)
+    body = mail.get_content()
+    assert "It was due on Monday." in body and "Dana: Sorry Grace" in body
+
+
+async def test_sms_thread_live_on_the_desk(
+    page_settings: Settings,
+    desk_page: Browser,
+    gateway: Restartable,
+    twilio: TwilioApiServer,
+    http: aiohttp.ClientSession,
+) -> None:
+    base = f"http://127.0.0.1:{page_settings.gateway_port}"
+
+    async def sms(body: str) -> str:
+        sid = "SM" + uuid.uuid4().hex
+        form = {
+            "AccountSid": twilio.account_sid,
+            "MessageSid": sid,
+            "From": VIP_PHONE,
+            "To": OUR_NUMBER,
+            "Body": body,
+            "NumMedia": "0",
+        }
+        assert (await post_webhook(http, base, "/twilio/sms", form, twilio.auth_token))[0] == 200
+        return sid
+
+    contact_id = f"sms-{await sms('My parcel has not arrived')}"
+    await accept_on_page(desk_page, contact_id)
+    await sms("Tracking says held at depot")
+    await desk_page.wait_for(thread_has(contact_id, "Tracking says held at depot"))
+    await reply_on_page(desk_page, contact_id, "I have asked the depot to release it.")
+    sent = [m["Body"] for m in twilio.created_messages()]
+    assert "I have asked the depot to release it." in sent
+    await complete_on_page(desk_page, contact_id, "follow_up")
+    row = await lifecycle(page_settings, contact_id)
+    assert row["disposition"] == "follow_up"
+
+
+async def test_queue_and_place_in_line_then_an_offer_runs_out(
+    page_settings: Settings, desk_page: Browser, chat_page: Browser
+) -> None:
+    await desk_page.evaluate(f"{q('#reason')}.value = 'training'; {q('#notready')}.click()")
+    await desk_page.wait_for(f"{q('#state-label')}.innerText === 'Not ready — training'", 30)
+    # a visitor fills the pre-chat form and waits: the page shows the place in line
+    await chat_open(chat_page, page_settings)
+    await chat_page.evaluate(f"{q('#pre-name')}.value = 'Ada'; {q('#prechat')}.requestSubmit()")
+    await chat_say(chat_page, "Anyone there?")
+    await chat_page.wait_for(f"{q('.msg.me')}?.dataset.state === 'delivered'")
+    await chat_page.wait_for(f"{q('#status')}.innerText.includes('number 1 in line')", 30)
+    await shoot(chat_page, "chat-waiting")
+    contact_id = await _contact_of(page_settings, "Anyone there?")
+    # the desk's queue view counts it (refreshed every few seconds)
+    await desk_page.wait_for(f"{q('#queue tbody')}.innerText.includes('standard\t1')", 30)
+
+    # ready: the offer comes; nobody accepts, the countdown runs out, the page says so
+    await desk_page.evaluate(f"{q('#ready')}.click()")
+    first = f".offer[data-offer-id='{contact_id}:1']"
+    await desk_page.wait_for(f"!!{q(first)}", 30)
+    await desk_page.wait_for(f"!{q(first)}", 30)
+    await desk_page.wait_for(f"{q('#log')}.innerText.includes('Offer expired')")
+    # offered again: accepted; the customer ends, the desk goes to wrap-up by itself
+    await accept_on_page(desk_page, contact_id)
+    await chat_page.evaluate(f"{q('#end')}.click()")
+    await chat_page.wait_for(f"{q('#ended-text')}.innerText.includes('You ended the chat')")
+    card = f".contact[data-contact-id='{contact_id}']"
+    await desk_page.wait_for(f"!{q(card + ' .wrapup')}.hidden", 30)
+    assert "Ada ended the chat" in await desk_page.evaluate(f"{q(card + ' .ended-note')}.innerText")
+    await desk_page.evaluate(f"{q(card + ' .disposition')}.value = 'no_answer'")
+    await desk_page.evaluate(f"{q(card + ' .complete')}.click()")
+    await desk_page.wait_for(f"!{q(card)}")
+    assert (await lifecycle(page_settings, contact_id))["disposition"] == "no_answer"
+
+
+async def test_desk_down_and_back_and_gateway_stopping_mid_message(
+    page_settings: Settings,
+    desk_page: Browser,
+    chat_page: Browser,
+    desk: Restartable,
+    gateway: Restartable,
+) -> None:
+    await chat_open(chat_page, page_settings, "?chat_id=grace")
+    await chat_say(chat_page, "Me again about O-77")
+    await chat_page.wait_for(f"{q('.msg.me')}?.dataset.state === 'delivered'")
+    contact_id = await _contact_of(page_settings, "Me again about O-77")
+    await accept_on_page(desk_page, contact_id)
+
+    # the desk goes down: the page shows the banner; a follow-up arrives meanwhile
+    await desk.stop()
+    await desk_page.wait_for(f"!{q('#banner')}.hidden && document.body.dataset.stream === 'down'")
+    assert await desk_page.evaluate(f"{q('#ready')}.disabled && {q('#notready')}.disabled")
+    await shoot(desk_page, "desk-connection-lost")
+    await chat_say(chat_page, "Written while the desk was down")
+    await chat_page.wait_for(
+        "[...document.querySelectorAll('.msg.me')].every(m => m.dataset.state === 'delivered')"
+    )
+    await desk.start()
+    back = f"{q('#banner')}.hidden && document.body.dataset.stream === 'open'"
+    await desk_page.wait_for(back, 30)
+    await desk_page.wait_for(thread_has(contact_id, "Written while the desk was down"), 30)
+    assert await desk_page.evaluate("document.body.dataset.state") == "ready"
+
+    # the gateway stops while a message is on its way, and another is typed while it is down
+    await chat_say(chat_page, "Sent as the gateway stops")
+    await gateway.stop()
+    await chat_page.wait_for("document.body.dataset.conn !== 'online'")
+    await chat_say(chat_page, "Typed while the gateway is down")
+    shown_sent = await _delivered_texts(chat_page)
+    assert "Typed while the gateway is down" not in shown_sent
+    await shoot(chat_page, "chat-reconnecting")
+    stored = await _stored_texts(page_settings, contact_id)
+    assert set(shown_sent) <= set(stored)  # nothing shown as sent is missing
+    await gateway.start()
+    await chat_page.wait_for(
+        "[...document.querySelectorAll('.msg.me')].every(m => m.dataset.state === 'delivered')",
+        30,
+    )
+    stored = await _stored_texts(page_settings, contact_id)
+    assert set(await _delivered_texts(chat_page)) <= set(stored)
+    assert {"Sent as the gateway stops", "Typed while the gateway is down"} <= set(stored)
+    assert stored.count("Sent as the gateway stops") == 1
+    for text in ("Sent as the gateway stops", "Typed while the gateway is down"):
+        await desk_page.wait_for(thread_has(contact_id, text))
+    await complete_on_page(desk_page, contact_id, "resolved")
+    await chat_page.wait_for(f"{q('#ended-text')}.innerText.includes('ended the chat')")
+
+
+async def _contact_of(settings: Settings, first_text: str) -> str:
+    connection = await asyncpg.connect(settings.require_database_url())
+    try:
+        return str(
+            await connection.fetchval(
+                "SELECT contact_id FROM channel_messages WHERE body = $1"
+                " ORDER BY created_at DESC LIMIT 1",
+                first_text,
+            )
+        )
+    finally:
+        await connection.close()
+
+
+async def _stored_texts(settings: Settings, contact_id: str) -> list[str]:
+    connection = await asyncpg.connect(settings.require_database_url())
+    try:
+        rows = await connection.fetch(
+            "SELECT body FROM channel_messages WHERE contact_id = $1 AND direction = 'in'",
+            contact_id,
+        )
+        return [r["body"] for r in rows]
+    finally:
+        await connection.close()
+
+
+async def _delivered_texts(browser: Browser) -> list[str]:
+    return list(
+        await browser.evaluate(
+            "[...document.querySelectorAll('.msg.me[data-state=delivered] .body')]"
+            ".map(b => b.textContent)"
+        )
+    )
