@@ -148,3 +148,37 @@ async def test_a_survey_sent_by_sms_is_answered_and_lands_in_the_metric(
     assert (
         await db.fetchval("SELECT count(*) FROM channel_conversations WHERE address = $1", MEI) == 1
     )
+
+
+async def test_a_chat_prompt_links_to_the_survey_page_answered_once(desk: RunningDesk) -> None:
+    db = desk.desk.pool
+    token = await issue_token(db, "yan", POOL)
+    base = f"http://127.0.0.1:{desk.port}"
+    async with aiohttp.ClientSession() as http:
+        yan = AgentClient(http, base, "yan", token)
+        await ConversationStore(db).create(Conversation("chat-1", POOL, "chat", "visitor-1"))
+        await db.execute(
+            "INSERT INTO contacts (contact_id, pool_id, agent_id) VALUES ('chat-1', $1, 'yan')",
+            POOL,
+        )
+        assert (await yan.call("POST", "/api/contacts/chat-1/complete", {}))[0] == 200
+        survey = await db.fetchrow("SELECT * FROM csat_surveys WHERE contact_id = 'chat-1'")
+        assert survey["status"] == "sent" and survey["channel"] == "chat"
+        [prompt] = await db.fetch(
+            "SELECT body FROM channel_messages WHERE contact_id = 'chat-1' AND direction = 'out'"
+        )
+        link = f"/survey/chat-1?t={survey['answer_token']}"
+        assert prompt["body"].endswith(link)
+        async with http.get(base + link) as page:
+            assert page.status == 200 and 'name="score"' in await page.text()
+        form = {"t": survey["answer_token"], "score": "3", "comment": "fine"}
+        async with http.post(base + "/survey/chat-1", data=form) as answered:
+            assert answered.status == 200 and "Thank you" in await answered.text()
+        async with http.post(base + "/survey/chat-1", data=form) as again:
+            assert again.status == 409  # once
+        async with http.post(base + "/survey/chat-1", data={**form, "t": "forged"}) as forged:
+            assert forged.status == 409
+    row = await db.fetchrow(
+        "SELECT status, score, comment FROM csat_surveys WHERE contact_id = 'chat-1'"
+    )
+    assert tuple(row) == ("answered", 3, "fine")
