@@ -103,6 +103,18 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     return run_demo(settings)
 
 
+def _up(args: argparse.Namespace, settings: Settings) -> int:
+    from services.stack.up import run_up
+
+    return run_up(settings, Path(args.dir), with_seed=args.seed, free_ports=args.free_ports)
+
+
+def _sign_webhook(args: argparse.Namespace, settings: Settings) -> int:
+    from services.stack.sign import run
+
+    return run(args, settings)
+
+
 def _gateway(args: argparse.Namespace, settings: Settings) -> int:
     from services.gateway.app import serve
 
@@ -146,6 +158,12 @@ def _crash_harness(args: argparse.Namespace, settings: Settings) -> int:
 
 
 COMMANDS: dict[str, tuple[str, Handler]] = {
+    "up": (
+        "start the whole local stack (broker, PostgreSQL, worker, gateway, desk, notifier)"
+        " as one supervised group; Ctrl-C stops it",
+        _up,
+    ),
+    "sign-webhook": ("sign a Twilio webhook for the local gateway; --send posts it", _sign_webhook),
     "runtime": ("start the local broker and PostgreSQL, create topics, migrate; wait", _runtime),
     "migrate": ("apply SQL migrations to DATABASE_URL", _migrate),
     "topics": ("create the topics on KAFKA_BOOTSTRAP_SERVERS", _topics),
@@ -176,6 +194,18 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("--out", default="schemas/json", help="output folder")
         if name == "runtime":
             command.add_argument("--data-dir", help="keep PostgreSQL data here (default: temp)")
+        if name == "up":
+            command.add_argument("--seed", action="store_true", help="load sample data")
+            command.add_argument(
+                "--dir", default=".contactcenter/up", help="logs and data (default: %(default)s)"
+            )
+            command.add_argument(
+                "--free-ports", action="store_true", help="fresh ports, not the configured ones"
+            )
+        if name == "sign-webhook":
+            from services.stack.sign import add_arguments as sign_arguments
+
+            sign_arguments(command)
         if name == "worker":
             from streams.app import FEATURES
 
