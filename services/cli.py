@@ -98,9 +98,16 @@ def _notifier(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
-    from services.demo import run_demo
+    from services.day.run import run_demo
 
-    return run_demo(settings)
+    return run_demo(
+        settings,
+        out=Path(args.out),
+        seed=args.seed,
+        scale=args.scale,
+        agents=args.agents,
+        dedicated_vip=args.dedicated_vip,
+    )
 
 
 def _up(args: argparse.Namespace, settings: Settings) -> int:
@@ -169,7 +176,11 @@ COMMANDS: dict[str, tuple[str, Handler]] = {
     "topics": ("create the topics on KAFKA_BOOTSTRAP_SERVERS", _topics),
     "export-schemas": ("write one JSON Schema per record type", _export_schemas),
     "worker": ("run a streams worker (routing and the other stream features)", _worker),
-    "demo": ("start everything locally and route a sample of contacts", _demo),
+    "demo": (
+        "a working day through the gateway, desk and notifier on the local stack; its report"
+        " and plot",
+        _demo,
+    ),
     "notifier": ("send due notices (Twilio SMS, SMTP email); serve status callbacks", _notifier),
     "gateway": ("serve Twilio voice/SMS webhooks, inbound e-mail (SMTP) and web chat", _gateway),
     "desk": ("serve the agent desk (offers, screen pop, replies); --issue-token AGENT", _desk),
@@ -202,6 +213,18 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument(
                 "--free-ports", action="store_true", help="fresh ports, not the configured ones"
             )
+        if name == "demo":
+            command.add_argument("--seed", type=int, default=1, help="fixes the day's plan")
+            command.add_argument(
+                "--scale", type=float, default=150.0, help="day seconds per wall second"
+            )
+            command.add_argument("--agents", type=int, default=8, help="the day's size follows")
+            command.add_argument(
+                "--dedicated-vip",
+                action="store_true",
+                help="run a second day with a separate VIP pool (same staff); both side by side",
+            )
+            command.add_argument("--out", default=".contactcenter/demo", help="report, plot, logs")
         if name == "sign-webhook":
             from services.stack.sign import add_arguments as sign_arguments
 
