@@ -216,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "demo":
             command.add_argument("--seed", type=int, default=1, help="fixes the day's plan")
             command.add_argument(
-                "--scale", type=float, default=150.0, help="day seconds per wall second"
+                "--scale", type=float, default=120.0, help="day seconds per wall second"
             )
             command.add_argument("--agents", type=int, default=8, help="the day's size follows")
             command.add_argument(

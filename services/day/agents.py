@@ -145,7 +145,7 @@ class DeskAgent:
         if choice < REJECT_SHARE + IGNORE_SHARE:
             self.ignored += 1  # the offer expires
             return
-        await self.wait(rng.uniform(1, 5))
+        await self.wait(rng.uniform(1, 3))
         status, body = await self.call("POST", f"/api/offers/{offer_id}/accept")
         if status not in (200, 202):
             return

@@ -14,17 +14,17 @@ from dataclasses import dataclass, field
 
 CHANNELS = ("voice", "chat", "email", "sms")
 # contacts per agent per day, per channel (the day's size follows the number of agents)
-PER_AGENT = {"voice": 30.0, "chat": 12.0, "email": 8.0, "sms": 6.0}
+PER_AGENT = {"voice": 20.0, "chat": 8.0, "email": 6.0, "sms": 4.0}
 # mean handle time (day seconds) per channel; log-normal spread
 HANDLE_MEAN = {"voice": 300.0, "chat": 420.0, "email": 240.0, "sms": 180.0}
 # mean patience (day seconds) of a waiting customer; e-mail and SMS customers do not hang up
-PATIENCE_MEAN = {"voice": 150.0, "chat": 240.0}
+PATIENCE_MEAN = {"voice": 180.0, "chat": 300.0}
 
 
 @dataclass(frozen=True)
 class DayConfig:
     seed: int = 1
-    scale: float = 150.0  # day seconds per wall second
+    scale: float = 120.0  # day seconds per wall second
     agents: int = 8
     start_hour: float = 8.0
     end_hour: float = 17.0
