@@ -147,11 +147,18 @@ class DeskAgent:
             return
         await self.wait(rng.uniform(1, 3))
         status, body = await self.call("POST", f"/api/offers/{offer_id}/accept")
-        if status not in (200, 202):
-            return
         line = self.customers.lines.get(contact_id)
+        if status not in (200, 202):
+            # e.g. the caller hung up as the call was being connected: when routing assigned
+            # it anyway, the agent wraps it up
+            if (await self.call("GET", f"/api/contacts/{contact_id}"))[0] == 200:
+                await self.complete(contact_id, "customer_left", rng)
+            return
         if line is not None:
             line.answered.set()
+            if line.finished.is_set():  # gone already
+                await self.complete(contact_id, "customer_left", rng)
+                return
         channel = offer.get("channel", "")
         handle = self.customers.handle_time(contact_id, channel, rng)
         if channel in REPLIES:
@@ -165,11 +172,13 @@ class DeskAgent:
                 body.get("call_sid") if line.callback and isinstance(body, dict) else None
             )
             await self.customers.hang_up(contact_id, callback_sid)
+        await self.complete(contact_id, rng.choice(DISPOSITIONS), rng)
+        if line is not None:
+            line.finished.set()
+
+    async def complete(self, contact_id: str, disposition: str, rng: random.Random) -> None:
         await self.wait(rng.uniform(10, 40))  # wrap-up
-        disposition = rng.choice(DISPOSITIONS)
         await self.call(
             "POST", f"/api/contacts/{contact_id}/complete", {"disposition": disposition}
         )
-        if line is not None:
-            line.finished.set()
         self.handled += 1

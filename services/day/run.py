@@ -178,7 +178,7 @@ async def run_day(
         )
         tokens.update(await load_agents(pool, vip_agents, VIP_POOL))
         tokens = {a.agent_id: tokens[a.agent_id] for a in agents}  # in shift order
-        for customer in customers[7::50]:  # a few numbers the carrier does not know
+        for customer in customers[7::25]:  # a few numbers the carrier does not know
             stack.twilio.invalid.add(customer.phone)
         async with (
             aiohttp.ClientSession() as http,
@@ -256,6 +256,8 @@ def run_demo(
     shutil.rmtree(out / "postgres", ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     console = Console()
+    if not console.is_terminal:  # a log file: room for the whole table
+        console = Console(width=120)
     config = replace(DayConfig(), seed=seed, scale=scale, agents=agents)
     console.print(f"starting the local broker and PostgreSQL (logs and data under {out}) ...")
     with local_runtime(settings, data_dir=out / "postgres" / "pgdata") as ready:
