@@ -151,8 +151,11 @@ async def run_day(
     console: Console,
     title: str,
     dedicated_vip: bool = False,
+    **overrides: object,
 ) -> DayRun:
-    values = day_values(config)
+    """One day on a stack of its own (its own database and topics on ``base``'s servers);
+    ``overrides`` are settings for it."""
+    values = {**day_values(config), **overrides}
     if dedicated_vip:
         values["gateway_class_pools"] = {"vip": VIP_POOL}
     settings = await isolated_settings(
@@ -178,6 +181,12 @@ async def run_day(
         )
         tokens.update(await load_agents(pool, vip_agents, VIP_POOL))
         tokens = {a.agent_id: tokens[a.agent_id] for a in agents}  # in shift order
+        s = stack.settings
+        console.print(
+            f"desk http://127.0.0.1:{s.desk_port}/ · /metrics: worker :{s.metrics_port},"
+            f" gateway :{s.gateway_port}, desk :{s.desk_port}, notifier"
+            f" :{s.notifier_metrics_port} · logs {home / 'logs'}"
+        )
         for customer in customers[7::25]:  # a few numbers the carrier does not know
             stack.twilio.invalid.add(customer.phone)
         async with (
@@ -257,7 +266,7 @@ def run_demo(
     out.mkdir(parents=True, exist_ok=True)
     console = Console()
     if not console.is_terminal:  # a log file: room for the whole table
-        console = Console(width=120)
+        console = Console(width=140)
     config = replace(DayConfig(), seed=seed, scale=scale, agents=agents)
     console.print(f"starting the local broker and PostgreSQL (logs and data under {out}) ...")
     with local_runtime(settings, data_dir=out / "postgres" / "pgdata") as ready:

@@ -60,18 +60,21 @@ def sample_customers(count: int, vip_share: float, seed: int) -> list[SampleCust
 
 
 def sample_agents(count: int, ivr_skills: list[str], seed: int) -> list[SampleAgent]:
-    """Agents who each know most of the IVR skills (proficiency 3 to 9); about one in three
-    speaks French, one in four Spanish (``lang_<code>`` skills, as the gateway asks for them)."""
+    """Agents who each know most of the IVR skills (proficiency 3 to 9); one in four speaks
+    French, one in four Spanish (``lang_<code>`` skills, as the gateway asks for them), spread
+    over the shifts; every other one makes outbound calls."""
     rng = random.Random(seed)
     agents = []
     for n in range(count):
         skills = {skill: rng.randint(3, 9) for skill in ivr_skills if n < 2 or rng.random() < 0.8}
         if not skills:
             skills[ivr_skills[n % len(ivr_skills)]] = 5
-        if n % 3 == 1:
+        if n % 4 == 1:
             skills["lang_fr"] = rng.randint(5, 10)
         if n % 4 == 2:
             skills["lang_es"] = rng.randint(5, 10)
+        if n % 2 == 0:  # takes the outbound-call tasks (a VIP's severe shipment delay)
+            skills["outbound"] = 5
         agents.append(SampleAgent(f"agent-{n + 1:02d}", f"Agent {n + 1:02d}", skills))
     return agents
 
