@@ -22,7 +22,7 @@ from services.day.plan import Shift
 log = logging.getLogger(__name__)
 
 REJECT_SHARE = 0.03
-IGNORE_SHARE = 0.02
+IGNORE_SHARE = 0.01
 DISPOSITIONS = ("resolved", "resolved", "resolved", "follow_up", "refund_offered", "escalated")
 REPLIES = {
     "chat": "Thanks for waiting, let me look at your order.",

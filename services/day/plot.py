@@ -33,8 +33,8 @@ def plot_day(report: DayReport, path: Path) -> Path:
         waits.scatter(_hours(xs), ys, s=8, alpha=0.6, label=klass, color=COLOURS.get(klass))
     for klass, seconds in report.thresholds.items():
         waits.axhline(seconds, linestyle=":", color=COLOURS.get(klass, "grey"), linewidth=1)
-    waits.set_yscale("symlog", linthresh=60)
-    waits.set_ylabel("wait (s, day time; log above 60)")
+    waits.set_yscale("log")
+    waits.set_ylabel("wait (s, day time)")
     waits.set_title("each contact's wait (answered or abandoned) by arrival")
     waits.legend(loc="upper right")
 

@@ -82,7 +82,7 @@ def day_values(config: DayConfig) -> dict[str, object]:
     """Routing and notifier settings with the day's time scale."""
     scale = config.scale
     return {
-        "offer_timeout_seconds": max(2.0, 30.0 / scale),
+        "offer_timeout_seconds": max(1.0, 30.0 / scale),
         "aging_per_second": 1.0 * scale,
         "tick_interval": 0.25,
         "notifier_poll_interval": 0.5,

@@ -66,7 +66,12 @@ def sample_agents(count: int, ivr_skills: list[str], seed: int) -> list[SampleAg
     rng = random.Random(seed)
     agents = []
     for n in range(count):
-        skills = {skill: rng.randint(3, 9) for skill in ivr_skills if n < 2 or rng.random() < 0.8}
+        speaks = n % 4 in (1, 2)  # French or Spanish, below: they take every IVR choice
+        skills = {
+            skill: rng.randint(3, 9)
+            for skill in ivr_skills
+            if n < 2 or speaks or rng.random() < 0.8
+        }
         if not skills:
             skills[ivr_skills[n % len(ivr_skills)]] = 5
         if n % 4 == 1:
