@@ -106,7 +106,7 @@ def markdown(report: DayReport) -> str:
         "|" + "|".join("---" for _ in headers) + "|",
     ]
     lines += ["| " + " | ".join(row) + " |" for row in table_rows(report)]
-    lines += ["", *summary_lines(report), ""]
+    lines += ["", *(f"- {line}" for line in summary_lines(report)), ""]
     return "\n".join(lines)
 
 
