@@ -109,9 +109,28 @@ def _notifier(args: argparse.Namespace, settings: NotifierSettings) -> int:
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
-    from services.demo import run_demo
+    from services.day.run import run_demo
 
-    return run_demo(settings)
+    return run_demo(
+        settings,
+        out=Path(args.out),
+        seed=args.seed,
+        scale=args.scale,
+        agents=args.agents,
+        dedicated_vip=args.dedicated_vip,
+    )
+
+
+def _up(args: argparse.Namespace, settings: Settings) -> int:
+    from services.stack.up import run_up
+
+    return run_up(settings, Path(args.dir), with_seed=args.seed, free_ports=args.free_ports)
+
+
+def _sign_webhook(args: argparse.Namespace, settings: Settings) -> int:
+    from services.stack.sign import run
+
+    return run(args, settings)
 
 
 def _gateway(args: argparse.Namespace, settings: GatewaySettings) -> int:
@@ -158,6 +177,17 @@ def _crash_harness(args: argparse.Namespace, settings: Settings) -> int:
 
 # each command reads the settings of the process it runs, once
 COMMANDS: dict[str, tuple[str, Handler, type[PlatformSettings]]] = {
+    "up": (
+        "start the whole local stack (broker, PostgreSQL, worker, gateway, desk, notifier)"
+        " as one supervised group; Ctrl-C stops it",
+        _up,
+        Settings,
+    ),
+    "sign-webhook": (
+        "sign a Twilio webhook for the local gateway; --send posts it",
+        _sign_webhook,
+        Settings,
+    ),
     "runtime": (
         "start the local broker and PostgreSQL, create topics, migrate; wait",
         _runtime,
@@ -171,7 +201,12 @@ COMMANDS: dict[str, tuple[str, Handler, type[PlatformSettings]]] = {
         _worker,
         WorkerSettings,
     ),
-    "demo": ("start everything locally and route a sample of contacts", _demo, Settings),
+    "demo": (
+        "a working day through the gateway, desk and notifier on the local stack; its report"
+        " and plot",
+        _demo,
+        Settings,
+    ),
     "notifier": (
         "send due notices (Twilio SMS, SMTP email); serve status callbacks",
         _notifier,
@@ -213,6 +248,30 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("--out", default="schemas/json", help="output folder")
         if name == "runtime":
             command.add_argument("--data-dir", help="keep PostgreSQL data here (default: temp)")
+        if name == "up":
+            command.add_argument("--seed", action="store_true", help="load sample data")
+            command.add_argument(
+                "--dir", default=".contactcenter/up", help="logs and data (default: %(default)s)"
+            )
+            command.add_argument(
+                "--free-ports", action="store_true", help="fresh ports, not the configured ones"
+            )
+        if name == "demo":
+            command.add_argument("--seed", type=int, default=1, help="fixes the day's plan")
+            command.add_argument(
+                "--scale", type=float, default=120.0, help="day seconds per wall second"
+            )
+            command.add_argument("--agents", type=int, default=8, help="the day's size follows")
+            command.add_argument(
+                "--dedicated-vip",
+                action="store_true",
+                help="run a second day with a separate VIP pool (same staff); both side by side",
+            )
+            command.add_argument("--out", default=".contactcenter/demo", help="report, plot, logs")
+        if name == "sign-webhook":
+            from services.stack.sign import add_arguments as sign_arguments
+
+            sign_arguments(command)
         if name == "worker":
             from streams.app import FEATURES
 

@@ -7,6 +7,7 @@ the tier), the language skill and the last agent without a lookup of its own.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from schemas.base import Record, utc_now
 from schemas.contacts import Channel, ContactArrived, CustomerRef
@@ -35,9 +36,10 @@ def contact_arrived(
     language = profile.language or settings.default_language
     if language != settings.default_language:
         needed[language_skill(language)] = 1
+    customer_class = profile.routing_class(settings.class_weights)
     return ContactArrived(
         event_id=f"{contact_id}:arrived",
-        pool_id=ctx.pool_id,
+        pool_id=ctx.pool_for(customer_class),
         contact_id=contact_id,
         channel=channel,
         customer=CustomerRef(
@@ -47,7 +49,7 @@ def contact_arrived(
             chat_id=profile.chat_id,
             name=profile.name,
         ),
-        customer_class=profile.routing_class(settings.class_weights),
+        customer_class=customer_class,
         skills=needed,
         language=language,
         subject=subject[:1000] if subject else None,
@@ -74,6 +76,7 @@ async def open_contact(
     conversation (a retried webhook) is returned as it is, with nothing published for it. When
     the arrival cannot be published the new conversation is removed again, so a retry starts
     over."""
+    conversation = replace(conversation, pool_id=ctx.pool_for(conversation.customer_class))
     stored, created = await ctx.conversations.create(conversation)
     if not created:
         return stored, False

@@ -38,5 +38,10 @@ class GatewayContext:
     def pool_id(self) -> str:
         return self.settings.gateway_pool_id
 
+    def pool_for(self, customer_class: str | None) -> str:
+        """The routing pool of a contact of ``customer_class``."""
+        pools = self.settings.gateway_class_pools
+        return pools.get(customer_class or "", self.settings.gateway_pool_id)
+
 
 CONTEXT: web.AppKey[GatewayContext] = web.AppKey("gateway_context", GatewayContext)

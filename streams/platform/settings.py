@@ -180,6 +180,9 @@ class GatewaySettings(PlatformSettings, TwilioSettings, EmailRelaySettings, Surv
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8080
     gateway_pool_id: str = "default"
+    # a routing pool of its own for some customer classes (e.g. {"vip": "vip"}: a dedicated
+    # VIP pool); classes not listed go to gateway_pool_id
+    gateway_class_pools: dict[str, str] = {}
     gateway_max_body_bytes: int = 65_536
     ivr_choices: dict[str, str] = {"1": "billing", "2": "orders", "3": "technical"}
     # a web chat whose customer left without "end" and did not reconnect within this time is

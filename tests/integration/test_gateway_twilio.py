@@ -296,3 +296,24 @@ async def test_undecodable_bodies_get_4xx_with_a_reason_and_publish_nothing(
     await contacts.poll()
     assert not [r for r in contacts.all if getattr(r, "message_id", None) in {"SMutf", "SMpct"}]
     assert not contacts.of(ct.ContactArrived, contact_id="call-CAcs")
+
+
+async def test_a_class_with_a_pool_of_its_own_routes_there(
+    gw_settings: Settings, http: aiohttp.ClientSession, contacts: Records
+) -> None:
+    """``gateway_class_pools`` (a dedicated VIP team): VIP contacts go to the VIP pool, the
+    others to ``gateway_pool_id``; the conversation keeps the pool its contact went to."""
+    settings = gw_settings.with_values(gateway_class_pools={"vip": "vip-team"})
+    async with running_gateway(settings) as dedicated:
+        base = url(dedicated)
+        for sid, number in (("CA-POOL-1", VIP), ("CA-POOL-2", "+15550100002")):
+            status, _ = await post_webhook(
+                http, base, "/twilio/voice/menu", call(sid, From=number, Digits="1"), TOKEN
+            )
+            assert status == 200
+        [vip] = await contacts.wait_for(ct.ContactArrived, contact_id="call-CA-POOL-1")
+        [standard] = await contacts.wait_for(ct.ContactArrived, contact_id="call-CA-POOL-2")
+        assert (vip.customer_class, vip.pool_id) == ("vip", "vip-team")
+        assert (standard.customer_class, standard.pool_id) == ("standard", "default")
+        stored = await dedicated.ctx.conversations.get("call-CA-POOL-1")
+        assert stored is not None and stored.pool_id == "vip-team"
