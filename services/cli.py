@@ -81,19 +81,6 @@ def _worker(args: argparse.Namespace, settings: WorkerSettings) -> int:
     return 0
 
 
-def _features(text: str) -> list[str]:
-    from streams.app import FEATURES
-
-    chosen = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = sorted(set(chosen) - set(FEATURES))
-    if unknown or not chosen:
-        raise argparse.ArgumentTypeError(
-            f"unknown feature(s) {', '.join(unknown) or '(none given)'};"
-            f" choose among {', '.join(FEATURES)}"
-        )
-    return chosen
-
-
 def _runtime(args: argparse.Namespace, settings: Settings) -> int:
     from services.runtime.local import run_local_runtime
 
@@ -237,6 +224,8 @@ COMMANDS: dict[str, tuple[str, Handler, type[PlatformSettings]]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from services.cli_arguments import ARGUMENTS
+
     parser = argparse.ArgumentParser(
         prog="contactcenter",
         description="Event-driven multichannel contact-center backbone.",
@@ -244,73 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (help_text, _handler, _settings) in COMMANDS.items():
         command = sub.add_parser(name, help=help_text, description=help_text)
-        if name == "export-schemas":
-            command.add_argument("--out", default="schemas/json", help="output folder")
-        if name == "runtime":
-            command.add_argument("--data-dir", help="keep PostgreSQL data here (default: temp)")
-        if name == "up":
-            command.add_argument("--seed", action="store_true", help="load sample data")
-            command.add_argument(
-                "--dir", default=".contactcenter/up", help="logs and data (default: %(default)s)"
-            )
-            command.add_argument(
-                "--free-ports", action="store_true", help="fresh ports, not the configured ones"
-            )
-        if name == "demo":
-            command.add_argument("--seed", type=int, default=1, help="fixes the day's plan")
-            command.add_argument(
-                "--scale", type=float, default=120.0, help="day seconds per wall second"
-            )
-            command.add_argument("--agents", type=int, default=8, help="the day's size follows")
-            command.add_argument(
-                "--dedicated-vip",
-                action="store_true",
-                help="run a second day with a separate VIP pool (same staff); both side by side",
-            )
-            command.add_argument("--out", default=".contactcenter/demo", help="report, plot, logs")
-        if name == "sign-webhook":
-            from services.stack.sign import add_arguments as sign_arguments
-
-            sign_arguments(command)
-        if name == "worker":
-            from streams.app import FEATURES
-
-            command.add_argument(
-                "--features",
-                type=_features,
-                default=list(FEATURES),
-                help=f"comma-separated feature modules to run (default: {','.join(FEATURES)})",
-            )
-        if name == "crash-harness":
-            _harness_arguments(command)
-        if name == "desk":
-            command.add_argument("--issue-token", metavar="AGENT", help="print a new desk token")
-            command.add_argument("--pool", help="the agent's pool when the agent is new")
-        if name == "simulate":
-            from services.simulate import add_arguments
-
-            add_arguments(command)
+        if name in ARGUMENTS:
+            ARGUMENTS[name](command)
     return parser
-
-
-def _harness_arguments(command: argparse.ArgumentParser) -> None:
-    from services.harness.run import SCENARIOS
-
-    command.add_argument(
-        "--scenario", choices=[*SCENARIOS, "all"], default="all", help="all runs each in turn"
-    )
-    command.add_argument("--events", type=int, default=20_000, help="inputs to publish at least")
-    command.add_argument("--kills", type=int, default=10, help="SIGKILLs in the kill scenario")
-    command.add_argument(
-        "--outages", type=int, default=2, help="PostgreSQL outages in the pg-restart scenario"
-    )
-    command.add_argument("--rate", type=float, default=30.0, help="arrivals per second")
-    command.add_argument("--pools", type=int, default=4)
-    command.add_argument("--agents", type=int, default=18, help="agents per pool")
-    command.add_argument("--seed", type=int, default=1)
-    command.add_argument(
-        "--log-dir", default=".contactcenter/harness", help="worker logs, one folder per run"
-    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
