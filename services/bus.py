@@ -13,6 +13,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from schemas.base import Record
 from schemas.codec import InvalidMessage, decode
 from schemas.topics import TopicSpec
+from streams.platform.settings import PlatformSettings
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +77,8 @@ class TopicReader:
 
 
 async def follow_topic(
-    bootstrap_servers: str,
+    settings: PlatformSettings,
     topic: TopicSpec,
-    prefix: str,
     handle: Callable[[Record], Awaitable[None]],
     *,
     component: str,
@@ -86,16 +86,18 @@ async def follow_topic(
 ) -> None:
     """Read a topic from its end without a consumer group (every process sees every record),
     hand each valid record to ``handle``, and reconnect after broker trouble; runs until
-    cancelled. Undecodable records are skipped here: the worker dead-letters them."""
+    cancelled. Undecodable records are skipped here: the worker dead-letters them. A fetch
+    waits ``consumer_fetch_max_wait`` at most (the local broker answers only when it is over)."""
     from streams.platform import metrics
 
     while True:
         consumer = AIOKafkaConsumer(
-            topic.full_name(prefix),
-            bootstrap_servers=bootstrap_servers,
+            topic.full_name(settings.topic_prefix),
+            bootstrap_servers=settings.kafka_bootstrap_servers,
             group_id=None,
             auto_offset_reset="latest",
             enable_auto_commit=False,
+            fetch_max_wait_ms=int(settings.consumer_fetch_max_wait * 1000),
         )
         try:
             await consumer.start()

@@ -181,9 +181,8 @@ async def run_offers(
     """Follow the offers topic (every desk process sees every agent's offers and pushes to the
     agents connected to it)."""
     await follow_topic(
-        settings.kafka_bootstrap_servers,
+        settings,
         OFFERS,
-        settings.topic_prefix,
         hub.handle,
         component="desk_offers",
         ready=ready,

@@ -76,9 +76,8 @@ async def run_threads(
     settings: PlatformSettings, feed: ThreadFeed, ready: asyncio.Event | None = None
 ) -> None:
     await follow_topic(
-        settings.kafka_bootstrap_servers,
+        settings,
         CONTACTS,
-        settings.topic_prefix,
         feed.handle,
         component="desk_threads",
         ready=ready,

@@ -38,9 +38,8 @@ async def run_delivery(ctx: GatewayContext, ready: asyncio.Event | None = None) 
 
     settings = ctx.settings
     await follow_topic(
-        settings.kafka_bootstrap_servers,
+        settings,
         CONTACTS,
-        settings.topic_prefix,
         deliver,
         component="gateway_chat",
         ready=ready,
@@ -56,9 +55,8 @@ async def run_agent_ends(ctx: GatewayContext, ready: asyncio.Event | None = None
 
     settings = ctx.settings
     await follow_topic(
-        settings.kafka_bootstrap_servers,
+        settings,
         AGENT_EVENTS,
-        settings.topic_prefix,
         ended,
         component="gateway_chat_end",
         ready=ready,

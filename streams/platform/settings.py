@@ -65,6 +65,9 @@ class PlatformSettings(_Section):
     broker_session_timeout: float = 6.0
     broker_rebalance_timeout: float = 6.0
     broker_heartbeat_interval: float = 1.0
+    # how long a consumer's fetch may wait for data (the local broker answers only when the
+    # wait is over, so every hop can cost up to this much)
+    consumer_fetch_max_wait: float = 0.05
     # how long a service waits for the broker to take a record it publishes
     gateway_publish_timeout: float = 5.0
     # the customer classes and their base routing priority (the gateway classifies arrivals
@@ -165,8 +168,7 @@ class SurveySettings(_Section):
 class WorkerSettings(PlatformSettings, RoutingSettings, NoticeRulesSettings):
     log_batch_size: int = 1000
     log_batch_within: float = 0.2
-    # worker transport: how long a fetch may wait for data, how long the producer gathers
-    consumer_fetch_max_wait: float = 0.05
+    # worker transport: how long the producer gathers records
     producer_linger: float = 0.0
     # a worker told to stop (SIGTERM) exits within this time even when the broker is away
     worker_shutdown_timeout: float = 10.0
