@@ -87,6 +87,8 @@ def day_values(config: DayConfig) -> dict[str, object]:
         "tick_interval": 0.25,
         "notifier_poll_interval": 0.5,
         "last_agent_window_seconds": 8 * 3600 / scale,
+        # every hop's fetch wait is multiplied by the scale in day time: the shortest useful one
+        "consumer_fetch_max_wait": 0.01,
     }
 
 
