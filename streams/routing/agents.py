@@ -43,6 +43,7 @@ def pool_config(deps: WorkerDeps) -> domain.PoolConfig:
         last_agent_window_seconds=s.last_agent_window_seconds,
         input_memory_seconds=s.routing_input_memory_seconds,
         finished_memory_seconds=s.routing_finished_memory_seconds,
+        default_handle_seconds=s.default_handle_seconds,
     )
 
 

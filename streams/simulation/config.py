@@ -123,6 +123,7 @@ class Scenario:
             exclusive_channels=frozenset(Channel(ch) for ch in self.exclusive_channels),
             input_memory_seconds=0.0,
             finished_memory_seconds=0.0,
+            default_handle_seconds=self.handle.mean_seconds,
         )
 
     def teams(self) -> tuple[Team, ...]:

@@ -22,6 +22,7 @@ from streams.routing.domain import (
     ContactArrived,
     ContactAssigned,
     ContactCompleted,
+    ContactQueued,
     ContactReleased,
     ContactRemoved,
     OfferAccepted,
@@ -30,7 +31,6 @@ from streams.routing.domain import (
     RoutingInput,
 )
 from streams.simulation.config import Scenario, Team
-from streams.simulation.prediction import RecentHandleTimes, WaitPredictor
 from streams.simulation.statistics import RunResult, Tally
 
 _ARRIVAL, _COMPLETION, _PATIENCE = 0, 1, 2
@@ -77,32 +77,12 @@ class _Engine:
             (self.classes[s.customer_class], self.groups[(s.customer_class, s.channel.value)])
             for s in streams
         ]
-        self.predictors = (
-            [
-                WaitPredictor(
-                    policy,
-                    team.agents,
-                    self.rates_of(index),
-                    RecentHandleTimes(scenario.handle.mean_seconds),
-                )
-                for index, team in enumerate(self.teams)
-            ]
-            if predict
-            else []
-        )
+        self.predict = predict
+        self.last_prediction: float | None = None
         patience = scenario.patience_seconds
         self.patience: Callable[[], float] | None = (
             None if patience is None else (lambda: self.rng.expovariate(1.0 / patience))
         )
-
-    def rates_of(self, team: int) -> dict[str, float]:
-        """Arrivals per second of every class the team serves."""
-        rates: dict[str, float] = {}
-        for stream in self.scenario.arrivals:
-            cls = stream.customer_class
-            if self.team_of_class.get(cls, 0) == team:
-                rates[cls] = rates.get(cls, 0.0) + stream.per_hour / 3600
-        return rates
 
     def push(self, at: float, kind: int, ref: int) -> None:
         self.sequence += 1
@@ -153,9 +133,8 @@ class _Engine:
                 tally.offered += 1
         event = ContactArrived(str(contact_id), stream.channel, stream.customer_class, {})
         self.apply(team, event, now)
-        if contact.waiting and self.predictors:
-            queue = self.routers[team].queue_view()
-            contact.predicted = self.predictors[team].predict(stream.customer_class, queue)
+        if contact.waiting and self.predict:
+            contact.predicted = self.last_prediction
         if contact.waiting and self.patience is not None:
             self.push(now + self.patience(), _PATIENCE, contact_id)
 
@@ -175,8 +154,9 @@ class _Engine:
                 elif kind is ContactReleased:
                     assert isinstance(decision, ContactReleased)
                     self.release(decision.agent_id, now)
-                    if self.predictors:
-                        self.predictors[team].handle.add(decision.handle_seconds)
+                elif kind is ContactQueued:
+                    assert isinstance(decision, ContactQueued)
+                    self.last_prediction = decision.predicted_wait_seconds
                 elif kind is ContactRemoved:
                     assert isinstance(decision, ContactRemoved)
                     self.abandon(int(decision.contact_id))
@@ -214,6 +194,6 @@ class _Engine:
 
 def run_replication(scenario: Scenario, seed: int, *, predict: bool = False) -> RunResult:
     """One independent run of the scenario with its own random stream. With ``predict``,
-    every contact that has to queue gets a predicted wait (``WaitPredictor``) when it
-    joins, and the tallies keep the predictions with the waits that followed."""
+    the tallies keep, for every contact that has to queue, the wait routing predicted on its
+    ``ContactQueued`` with the wait that followed."""
     return _Engine(scenario, seed, predict=predict).run()
