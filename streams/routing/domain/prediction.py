@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from streams.routing.domain.model import AgentRecord, AgentStatus, Channel, PoolConfig
+
 HANDLE_WINDOW = 200
 """Handle times are averaged over about the last this many completions per channel."""
 
@@ -48,6 +50,46 @@ def expected_wait(
     if slots >= 1 and ahead < free:
         return 0.0
     return predicted_wait(ahead - max(0, free), slots, handle_seconds, higher_erlangs)
+
+
+_CHANNELS = tuple(Channel)
+
+
+class SlotTotals:
+    """Per channel, the contacts the ready agents can hold at once (``slots``) and the room
+    they have now (``free``, exclusive work counted), kept as running totals: each agent
+    change costs O(channels), a read O(1)."""
+
+    def __init__(self, config: PoolConfig) -> None:
+        self._config = config
+        self._by_agent: dict[str, tuple[int, ...]] = {}
+        self._totals = [0] * (2 * len(_CHANNELS))
+
+    def update(self, agent: AgentRecord) -> None:
+        new = self._share(agent)
+        old = self._by_agent.get(agent.agent_id)
+        if old == new:
+            return
+        for i, n in enumerate(new):
+            self._totals[i] += n - (old[i] if old is not None else 0)
+        self._by_agent[agent.agent_id] = new
+
+    def slots(self, channel: Channel) -> int:
+        return self._totals[_CHANNELS.index(channel)]
+
+    def free(self, channel: Channel) -> int:
+        return self._totals[len(_CHANNELS) + _CHANNELS.index(channel)]
+
+    def _share(self, agent: AgentRecord) -> tuple[int, ...]:
+        if agent.status is not AgentStatus.READY:
+            return (0,) * (2 * len(_CHANNELS))
+        config = self._config
+        slots = tuple(agent.capacity_on(ch, config) for ch in _CHANNELS)
+        free = tuple(
+            slots[i] - agent.load.get(ch, 0) if agent.has_capacity(ch, config) else 0
+            for i, ch in enumerate(_CHANNELS)
+        )
+        return slots + free
 
 
 @dataclass

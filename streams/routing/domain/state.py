@@ -20,7 +20,7 @@ from streams.routing.domain.model import (
     PoolConfig,
     QueueKey,
 )
-from streams.routing.domain.prediction import WaitEstimator, expected_wait
+from streams.routing.domain.prediction import SlotTotals, WaitEstimator, expected_wait
 from streams.routing.domain.snapshot import agent_from_row, agent_row, contact_from_row, contact_row
 
 Row = dict[str, Any]
@@ -57,20 +57,6 @@ class Step:
 
 
 HELD = (ContactStatus.ASSIGNED, ContactStatus.WRAP_UP)
-CHANNELS = tuple(Channel)
-
-
-def _slots(agent: AgentRecord, config: PoolConfig) -> tuple[int, ...]:
-    """What a ready agent adds to the pool per channel: the contacts it can hold at once,
-    then the room it has now (exclusive work counted); nothing when not ready."""
-    if agent.status is not AgentStatus.READY:
-        return (0,) * (2 * len(CHANNELS))
-    slots = tuple(agent.capacity_on(ch, config) for ch in CHANNELS)
-    free = tuple(
-        slots[i] - agent.load.get(ch, 0) if agent.has_capacity(ch, config) else 0
-        for i, ch in enumerate(CHANNELS)
-    )
-    return slots + free
 
 
 class PoolState:
@@ -93,8 +79,7 @@ class PoolState:
         self._finished = RecentIds()
         self._saved_clock = 0.0
         self._estimator = WaitEstimator(config.default_handle_seconds)
-        self._agent_slots: dict[str, tuple[int, ...]] = {}
-        self._slot_totals = [0] * (2 * len(CHANNELS))
+        self._slots = SlotTotals(config)
 
     @property
     def clock(self) -> float:
@@ -178,17 +163,7 @@ class PoolState:
     def _agent_changed(self, agent: AgentRecord) -> None:
         self._available.update(agent)
         self._dirty_agents.add(agent.agent_id)
-        self._count_slots(agent)
-
-    def _count_slots(self, agent: AgentRecord) -> None:
-        new = _slots(agent, self.config)
-        old = self._agent_slots.get(agent.agent_id)
-        if old == new:
-            return
-        totals = self._slot_totals
-        for i, n in enumerate(new):
-            totals[i] += n - (old[i] if old is not None else 0)
-        self._agent_slots[agent.agent_id] = new
+        self._slots.update(agent)
 
     # ---------------------------------------------------------------- predicted wait
 
@@ -202,13 +177,11 @@ class PoolState:
             for cls, count in self._queues.counts(channel)
             if cls == customer_class or self.config.weight(cls) > weight
         )
-        index = CHANNELS.index(channel)
-        slots, free = self._slot_totals[index], self._slot_totals[len(CHANNELS) + index]
         estimator = self._estimator
         wait = expected_wait(
             ahead,
-            free,
-            slots,
+            self._slots.free(channel),
+            self._slots.slots(channel),
             estimator.handle_seconds(channel.value),
             estimator.higher_erlangs(channel.value, weight, self.config.class_weights, now),
         )
@@ -219,9 +192,7 @@ class PoolState:
         for every configured class and every channel the configuration or a ready agent
         gives capacity."""
         channels = [
-            ch
-            for i, ch in enumerate(CHANNELS)
-            if self.config.capacity.get(ch, 0) > 0 or self._slot_totals[i] > 0
+            ch for ch in Channel if self.config.capacity.get(ch, 0) > 0 or self._slots.slots(ch)
         ]
         return {
             cls: {ch.value: self._predict(ch, cls, self._clock) for ch in channels}
@@ -325,5 +296,5 @@ class PoolState:
         for key in list(router._queues.active_keys()):
             router._available.register(key, router._agents.values())
         for agent in router._agents.values():
-            router._count_slots(agent)
+            router._slots.update(agent)
         return router
