@@ -5,7 +5,9 @@ and patience expiries. Each becomes a routing input at its instant. The simulate
 accept every offer at once (``OfferAccepted`` at the offer's instant), complete a contact
 after its handle time (``ContactCompleted``), and a customer whose patience runs out while
 still waiting abandons (``ContactAbandoned``). Offers never expire, so no ``Tick`` is
-needed. Arrivals stop at the end of the run; what arrived before is followed to its end."""
+needed. Arrivals stop at the end of the run; what arrived before is followed to its end.
+With shifts, a shift's agents log in and get ready (``AgentLoggedIn``, ``AgentReady``) at its
+start and log out (``AgentLoggedOut``) at its end, finishing the contacts in hand."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 
 from streams.routing.domain import (
     AgentLoggedIn,
+    AgentLoggedOut,
     AgentReady,
     ContactAbandoned,
     ContactArrived,
@@ -33,7 +36,7 @@ from streams.routing.domain import (
 from streams.simulation.config import Scenario, Team
 from streams.simulation.statistics import RunResult, Tally
 
-_ARRIVAL, _COMPLETION, _PATIENCE = 0, 1, 2
+_ARRIVAL, _COMPLETION, _PATIENCE, _SHIFT = 0, 1, 2, 3
 
 
 @dataclass(slots=True)
@@ -79,6 +82,8 @@ class _Engine:
         ]
         self.predict = predict
         self.last_prediction: float | None = None
+        self.shift_changes: list[tuple[bool, tuple[str, ...]]] = []  # (log in?, agents)
+        self.staffed = [float(team.agents) * (self.end - self.start) for team in self.teams]
         patience = scenario.patience_seconds
         self.patience: Callable[[], float] | None = (
             None if patience is None else (lambda: self.rng.expovariate(1.0 / patience))
@@ -90,6 +95,9 @@ class _Engine:
 
     def run(self) -> RunResult:
         for index, team in enumerate(self.teams):
+            if index == 0 and self.scenario.shifts:
+                self.schedule_shifts()
+                continue
             for n in range(team.agents):
                 agent_id = f"{team.name}-{n}"
                 self.agent_team[agent_id] = index
@@ -104,6 +112,8 @@ class _Engine:
             now, _, kind, ref = heapq.heappop(heap)
             if kind == _ARRIVAL:
                 self.arrive(ref, now)
+            elif kind == _SHIFT:
+                self.change_shift(ref, now)
             elif kind == _COMPLETION:
                 done = contacts.pop(ref)
                 self.apply(done.team, ContactCompleted(str(ref), done.agent_id), now)
@@ -115,7 +125,34 @@ class _Engine:
             channels=self.groups,
             busy_seconds={team.name: self.busy[i] for i, team in enumerate(self.teams)},
             team_agents={team.name: team.agents for team in self.teams},
+            staffed_seconds={team.name: self.staffed[i] for i, team in enumerate(self.teams)},
         )
+
+    def schedule_shifts(self) -> None:
+        """The shared pool's agents per shift, in and out at every period of the run; the
+        agent-seconds staffed within the window replace agents × window for occupancy."""
+        name = self.teams[0].name
+        self.staffed[0] = 0.0
+        for number, shift in enumerate(self.scenario.shifts):
+            agents = tuple(f"{name}-s{number}-{n}" for n in range(shift.agents))
+            for agent_id in agents:
+                self.agent_team[agent_id] = 0
+                self.agent_work[agent_id] = 0
+            for login, logout in shift.periods(self.end):
+                overlap = min(logout, self.end) - max(login, self.start)
+                self.staffed[0] += max(0.0, overlap) * shift.agents
+                for at, logs_in in ((login, True), (logout, False)):
+                    self.shift_changes.append((logs_in, agents))
+                    self.push(at, _SHIFT, len(self.shift_changes) - 1)
+
+    def change_shift(self, ref: int, now: float) -> None:
+        logs_in, agents = self.shift_changes[ref]
+        for agent_id in agents:
+            if logs_in:
+                self.apply(0, AgentLoggedIn(agent_id, {}), now)
+                self.apply(0, AgentReady(agent_id), now)
+            else:
+                self.apply(0, AgentLoggedOut(agent_id), now)
 
     def arrive(self, index: int, now: float) -> None:
         stream = self.scenario.arrivals[index]
