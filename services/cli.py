@@ -126,6 +126,12 @@ def _simulate(args: argparse.Namespace, settings: WorkerSettings) -> int:
     return run(args, settings)
 
 
+def _replay(args: argparse.Namespace, settings: WorkerSettings) -> int:
+    from services.replay import run
+
+    return run(args, settings)
+
+
 def _desk(args: argparse.Namespace, settings: DeskSettings) -> int:
     from services.desk.app import serve
     from services.desk.auth import issue_token_command
@@ -190,6 +196,11 @@ COMMANDS: dict[str, tuple[str, Handler, type[PlatformSettings]]] = {
         _simulate,
         WorkerSettings,
     ),
+    "replay": (
+        "reproduce a pool's recorded routing decisions and compare them (--pool, --from, --to)",
+        _replay,
+        WorkerSettings,
+    ),
     "crash-harness": (
         "run routing under load and faults (kills, scale, duplicates, PostgreSQL restarts);"
         " check its invariants",
@@ -229,6 +240,10 @@ def build_parser() -> argparse.ArgumentParser:
             from services.simulate import add_arguments
 
             add_arguments(command)
+        if name == "replay":
+            from services.replay import add_arguments as add_replay_arguments
+
+            add_replay_arguments(command)
     return parser
 
 

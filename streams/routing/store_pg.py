@@ -69,10 +69,16 @@ USING unnest($1::text[], $2::text[], $3::float8[]) AS u(pool_id, kind, before)
 WHERE m.pool_id = u.pool_id AND m.kind = u.kind AND m.at < u.before
 """
 
-ADVANCE_OFFSET = (
-    'UPDATE routing_offsets SET "offset" = GREATEST("offset", $3), updated_at = now()'
-    " WHERE topic = $1 AND partition = $2"
+# advances the offset and records the batch (the inputs after the stored offset, with their
+# processing time) for replay, in one statement
+ADVANCE_OFFSET = """
+WITH recorded AS (
+    INSERT INTO routing_batches (topic, partition, after_offset, last_offset, processed_at)
+    VALUES ($1, $2, $4, $3, $5) ON CONFLICT DO NOTHING
 )
+UPDATE routing_offsets SET "offset" = GREATEST("offset", $3), updated_at = now()
+WHERE topic = $1 AND partition = $2
+"""
 
 
 class _PostgresTransaction:
@@ -173,7 +179,14 @@ class _PostgresTransaction:
                     DELETE_ROWS.format(table=table, key=key), *_columns(deletes, 2)
                 )
         await self._remember(changes)
-        await connection.execute(ADVANCE_OFFSET, self._topic, self._partition, offset)
+        await connection.execute(
+            ADVANCE_OFFSET,
+            self._topic,
+            self._partition,
+            offset,
+            self._stored_offset,
+            self._processed_at,
+        )
 
     async def _remember(self, changes: Sequence[PoolChanges]) -> None:
         remembered = [
