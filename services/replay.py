@@ -130,7 +130,7 @@ async def replay(args: argparse.Namespace, settings: WorkerSettings) -> int:
     inputs = await _inputs(settings, topic, partition, batches[-1].last_offset)
     replayed = await replay_partition(pool_config(settings), topic, partition, batches, inputs)
     differences = compare(recorded, replayed, pool_id=args.pool, start=args.start, end=args.end)
-    compared = sum(1 for r in replayed if getattr(r, "pool_id", None) == args.pool)
+    compared = len({r.event_id for r in replayed if getattr(r, "pool_id", None) == args.pool})
     print(
         f"pool {args.pool}: {len(batches)} batches, {len(inputs)} inputs of {topic}[{partition}],"
         f" {compared} decisions replayed, {len(recorded)} recorded"

@@ -150,11 +150,15 @@ def compare(
         )
 
     differences: list[Difference] = []
-    seen: set[str] = set()
+    seen: dict[str, Record] = {}
     for record in replayed:
-        if not within(record) or record.event_id in seen:
+        if not within(record):
             continue
-        seen.add(record.event_id)
+        first = seen.setdefault(record.event_id, record)
+        if first is not record:  # one id, two decisions: the second is the odd one
+            if first != record:
+                differences.append(Difference(record.event_id, first, record))
+            continue
         original = recorded.get(record.event_id)
         if original != record:
             differences.append(Difference(record.event_id, original, record))
