@@ -20,7 +20,6 @@ from services.gateway import chat, chat_tasks, sms, voice
 from services.gateway.chat_hub import ChatHub
 from services.gateway.context import CONTEXT, GatewayContext
 from services.gateway.email_in import start_smtp_server
-from services.gateway.predicted_wait import PredictedWaits
 from services.http_input import check_url
 from services.http_ops import add_ops_routes
 from services.publisher import BrokerPublisher, Publisher, PublishFailed
@@ -112,7 +111,6 @@ async def running_gateway(
         conversations=ConversationStore(pool),
         signatures=signatures,
         chat=ChatHub(),
-        predicted_waits=PredictedWaits(pool),
     )
     runner = web.AppRunner(create_app(ctx), access_log=None)
     await runner.setup()

@@ -9,7 +9,6 @@ from aiohttp import web
 from services.conversations import ConversationStore
 from services.customers import CustomerDirectory
 from services.gateway.chat_hub import ChatHub
-from services.gateway.predicted_wait import PredictedWaits
 from services.publisher import Publisher
 from services.twilio_client import SignatureCheck
 from streams.platform.settings import GatewaySettings
@@ -25,7 +24,6 @@ class GatewayContext:
     conversations: ConversationStore
     signatures: SignatureCheck
     chat: ChatHub
-    predicted_waits: PredictedWaits
 
     def __post_init__(self) -> None:
         choices = self.settings.ivr_choices

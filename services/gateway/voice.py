@@ -5,7 +5,8 @@
 * ``POST /twilio/voice/menu``: the choice picks the skill; the contact arrives and the caller
   holds. When routing predicts a wait above ``callback_offer_threshold_seconds`` for the
   caller's class (or no agent serves calls), the caller hears the expected wait and is offered
-  a callback (``services/gateway/predicted_wait.py`` says where the prediction comes from).
+  a callback. Routing stores that prediction with its state after every batch; the gateway
+  reads it through routing's typed reader (``streams.routing.live_view.predicted_wait``).
 * ``POST /twilio/voice/hold``: the hold loop (``?offer=callback`` repeats the offer); pressing
   1 asks for a callback, which keeps the caller's place in the queue, and ends the call.
 * ``POST /twilio/voice/status`` (status callback): completed → ``ContactEnded``; busy,
@@ -27,8 +28,8 @@ from schemas.contacts import CallbackRequested, ContactAbandoned, ContactEnded
 from services.conversations import Conversation
 from services.gateway.arrivals import open_contact, publish
 from services.gateway.context import CONTEXT
-from services.gateway.predicted_wait import PredictedWait
 from services.gateway.webhooks import twiml, verified_form
+from streams.routing.live_view import PredictedWait, predicted_wait
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +90,8 @@ async def menu(request: web.Request) -> web.Response:
         subject=f"call: {choices.get(digit, 'agent')}",
     )
     await open_contact(ctx, conversation, profile, skills=skills)
-    predicted = await ctx.predicted_waits.for_arrival(
-        ctx.pool_id, conversation.customer_class, "voice"
+    predicted = await predicted_wait(
+        ctx.conversations.pool, ctx.pool_id, conversation.customer_class, "voice"
     )
     offer = predicted is not None and predicted.exceeds(
         ctx.settings.callback_offer_threshold_seconds
