@@ -54,14 +54,10 @@ class NotReplayable(Exception):
     pass
 
 
-async def _recorded(
-    connection: asyncpg.Connection, topic: str, pool_id: str
-) -> tuple[int, list[RecordedBatch], dict[str, Record]]:
-    partition = await connection.fetchval(
-        "SELECT partition FROM routing_pools WHERE pool_id = $1", pool_id
-    )
-    if partition is None:
-        raise NotReplayable(f"pool {pool_id!r} was never routed")
+async def recorded_batches(
+    connection: asyncpg.Connection | asyncpg.Pool, topic: str, partition: int
+) -> list[RecordedBatch]:
+    """The committed batches of a routing partition, from its first input on."""
     rows = await connection.fetch(
         "SELECT after_offset, last_offset, processed_at FROM routing_batches"
         " WHERE topic = $1 AND partition = $2 ORDER BY last_offset",
@@ -78,6 +74,29 @@ async def _recorded(
                 " existed?): the pool's state there is unknown"
             )
         previous = batch.last_offset
+    if not batches:
+        raise NotReplayable(f"no routing batch of {topic}[{partition}] is recorded")
+    return batches
+
+
+async def replay_recorded(
+    settings: WorkerSettings, connection: asyncpg.Connection | asyncpg.Pool, partition: int
+) -> tuple[list[RecordedBatch], list[InputRecord], list[Record]]:
+    """A routing partition's recorded batches, their inputs, and the routing outputs the
+    processor makes of them again with the settings given."""
+    topic = ROUTING.full_name(settings.topic_prefix)
+    batches = await recorded_batches(connection, topic, partition)
+    inputs = await read_partition(settings, topic, partition, batches[-1].last_offset)
+    replayed = await replay_partition(pool_config(settings), topic, partition, batches, inputs)
+    return batches, inputs, replayed
+
+
+async def _recorded(connection: asyncpg.Connection, pool_id: str) -> tuple[int, dict[str, Record]]:
+    partition = await connection.fetchval(
+        "SELECT partition FROM routing_pools WHERE pool_id = $1", pool_id
+    )
+    if partition is None:
+        raise NotReplayable(f"pool {pool_id!r} was never routed")
     events = await connection.fetch(
         "SELECT event_id, payload::text AS payload FROM interaction_events"
         " WHERE pool_id = $1 AND type = ANY($2::text[])",
@@ -85,10 +104,10 @@ async def _recorded(
         sorted(t.TYPE for t in OUTPUT_TYPES.values()),
     )
     recorded = {e["event_id"]: recorded_record(e["payload"]) for e in events}
-    return partition, batches, recorded
+    return partition, recorded
 
 
-async def _inputs(
+async def read_partition(
     settings: WorkerSettings, topic: str, partition: int, last: int
 ) -> list[InputRecord]:
     """The partition's records from its first up to ``last``."""
@@ -122,13 +141,10 @@ async def replay(args: argparse.Namespace, settings: WorkerSettings) -> int:
     topic = ROUTING.full_name(settings.topic_prefix)
     connection = await asyncpg.connect(settings.require_database_url())
     try:
-        partition, batches, recorded = await _recorded(connection, topic, args.pool)
+        partition, recorded = await _recorded(connection, args.pool)
+        batches, inputs, replayed = await replay_recorded(settings, connection, partition)
     finally:
         await connection.close()
-    if not batches:
-        raise NotReplayable(f"no routing batch of {topic}[{partition}] is recorded")
-    inputs = await _inputs(settings, topic, partition, batches[-1].last_offset)
-    replayed = await replay_partition(pool_config(settings), topic, partition, batches, inputs)
     differences = compare(recorded, replayed, pool_id=args.pool, start=args.start, end=args.end)
     compared = len({r.event_id for r in replayed if getattr(r, "pool_id", None) == args.pool})
     print(
