@@ -16,6 +16,10 @@ class RoutingOutput(PoolRecord):
 
 
 class ContactQueued(RoutingOutput):
+    """A contact joined its pool's queue. ``predicted_wait_seconds`` is routing's estimate of
+    its wait when it joined: null when unbounded (no ready agent serves its channel) and in
+    records written before the estimate existed."""
+
     TYPE: ClassVar[str] = "contact_queued"
 
     contact_id: str
@@ -23,6 +27,7 @@ class ContactQueued(RoutingOutput):
     channel: str
     priority: float
     arrived_at: AwareDatetime
+    predicted_wait_seconds: float | None = Field(default=None, ge=0)
 
 
 class OfferMade(RoutingOutput):

@@ -134,6 +134,12 @@ def _simulate(args: argparse.Namespace, settings: WorkerSettings) -> int:
     return run(args, settings)
 
 
+def _replay(args: argparse.Namespace, settings: WorkerSettings) -> int:
+    from services.replay import run
+
+    return run(args, settings)
+
+
 def _desk(args: argparse.Namespace, settings: DeskSettings) -> int:
     from services.desk.app import serve
     from services.desk.auth import issue_token_command
@@ -212,6 +218,11 @@ COMMANDS: dict[str, tuple[str, Handler, type[PlatformSettings]]] = {
     "simulate": (
         "run the routing policy in virtual time; service levels, staffing",
         _simulate,
+        WorkerSettings,
+    ),
+    "replay": (
+        "reproduce a pool's recorded routing decisions and compare them (--pool, --from, --to)",
+        _replay,
         WorkerSettings,
     ),
     "crash-harness": (

@@ -71,6 +71,12 @@ def _desk(command: argparse.ArgumentParser) -> None:
     command.add_argument("--pool", help="the agent's pool when the agent is new")
 
 
+def _replay(command: argparse.ArgumentParser) -> None:
+    from services.replay import add_arguments
+
+    add_arguments(command)
+
+
 def _simulate(command: argparse.ArgumentParser) -> None:
     from services.simulate import add_arguments
 
@@ -106,5 +112,6 @@ ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
     "worker": _worker,
     "desk": _desk,
     "simulate": _simulate,
+    "replay": _replay,
     "crash-harness": _crash_harness,
 }

@@ -5,7 +5,7 @@ among the contacts an agent could take; and a waiting customer's place in the li
 The order is routing's: priority = class weight + aging x seconds waited, so a contact is
 ahead of another when ``weight - aging x arrived_at`` is larger (an unknown class ranks as the
 lowest weight). Eligibility by channel capacity is not modelled here: the view is a guide, and
-so is the predicted wait (the simulation's formula over the ready agents and recent handle
+so is the predicted wait (routing's formula over the ready agents and recent handle
 times)."""
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from typing import Any
 
 import asyncpg
 
+from streams.routing.domain.prediction import predicted_wait
 from streams.routing.live_view import (
     contact_status,
     position_in_line,
     ready_agents,
     waiting_contacts,
 )
-from streams.simulation.prediction import predicted_wait
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ async def place_in_line(
 
 
 async def _predicted(pool: asyncpg.Pool, pool_id: str, position: int) -> float | None:
-    """The simulation's estimate (``predicted_wait``): the contacts ahead served by the pool's
+    """Routing's formula (``predicted_wait``): the contacts ahead served by the pool's
     ready agents at the mean of its recent handle times; None with no agent ready."""
     mean = await pool.fetchval(  # the interaction log's recent handle times
         "SELECT avg(h) FROM (SELECT handle_seconds AS h FROM contacts"

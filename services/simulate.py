@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import sys
+from pathlib import Path
 
 from streams.platform.settings import WorkerSettings
 from streams.simulation import (
     ArrivalStream,
     HandleTime,
     Scenario,
+    Shift,
     Summary,
     Target,
     fewest_agents,
+    peak_staff,
     simulate,
 )
 from streams.simulation.statistics import Estimate, GroupSummary
@@ -73,9 +77,37 @@ def parse_targets(text: str) -> dict[str, Target]:
     return targets
 
 
+SHIFT_FIELDS = ("start_hour", "end_hour", "agents")
+
+
+def parse_shifts(path: str) -> tuple[Shift, ...]:
+    """A shift table: JSON (a list of ``{"start_hour", "end_hour", "agents"}`` or of
+    ``[start, end, agents]``) or CSV (rows ``start_hour,end_hour,agents``, a header line
+    optional). Hours of the day, 0–24; an end at or before the start runs past midnight."""
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"--shifts: {exc}") from None
+    try:
+        if text.lstrip().startswith("["):
+            rows = [
+                [row[f] for f in SHIFT_FIELDS] if isinstance(row, dict) else list(row)
+                for row in json.loads(text)
+            ]
+        else:
+            rows = [r for r in csv.reader(text.splitlines()) if r and r[0].strip() != "start_hour"]
+        shifts = tuple(Shift(float(s), float(e), int(a)) for s, e, a in rows)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise argparse.ArgumentTypeError(f"--shifts: {path}: {exc}") from None
+    if not shifts or peak_staff(shifts) < 1:
+        raise argparse.ArgumentTypeError(f"--shifts: {path} staffs no agent")
+    return shifts
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("--agents", type=int, default=10, help="agents, all ready from the start")
+    add("--shifts", type=parse_shifts, help="shift table (CSV or JSON) instead of --agents")
     add("--arrivals", type=parse_arrivals, required=True, help="CLASS[:CHANNEL]=PER_HOUR,...")
     add("--handle-seconds", type=float, default=300.0, help="mean handle time")
     add("--handle-dist", choices=("exponential", "lognormal"), default="exponential")
@@ -98,9 +130,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def scenario_from(args: argparse.Namespace, settings: WorkerSettings) -> Scenario:
     weights = args.class_weights or settings.class_weights
+    shifts: tuple[Shift, ...] = args.shifts or ()
     return Scenario(
         arrivals=args.arrivals,
-        agents=args.agents,
+        agents=peak_staff(shifts) if shifts else args.agents,
+        shifts=shifts,
         handle=HandleTime(args.handle_seconds, args.handle_dist, args.handle_cv),
         hours=args.hours,
         patience_seconds=args.patience_seconds,
@@ -152,6 +186,12 @@ def run(args: argparse.Namespace, settings: WorkerSettings) -> int:
         print(f"contactcenter simulate: {exc}", file=sys.stderr)
         return 2
     if args.staffing:
+        if scenario.shifts:
+            print(
+                "contactcenter simulate: --staffing searches --agents, not --shifts",
+                file=sys.stderr,
+            )
+            return 2
         if not args.target:
             print("contactcenter simulate: --staffing needs --target", file=sys.stderr)
             return 2

@@ -3,9 +3,12 @@
 * ``POST /twilio/voice`` (the number's voice URL): greet, ``<Gather>`` one digit of at most four
   choices (0 = a person); no input falls through to 0.
 * ``POST /twilio/voice/menu``: the choice picks the skill; the contact arrives and the caller
-  holds.
-* ``POST /twilio/voice/hold``: the hold loop; pressing 1 asks for a callback, which keeps the
-  caller's place in the queue, and ends the call.
+  holds. When routing predicts a wait above ``callback_offer_threshold_seconds`` for the
+  caller's class (or no agent serves calls), the caller hears the expected wait and is offered
+  a callback. Routing stores that prediction with its state after every batch; the gateway
+  reads it through routing's typed reader (``streams.routing.live_view.predicted_wait``).
+* ``POST /twilio/voice/hold``: the hold loop (``?offer=callback`` repeats the offer); pressing
+  1 asks for a callback, which keeps the caller's place in the queue, and ends the call.
 * ``POST /twilio/voice/status`` (status callback): completed → ``ContactEnded``; busy,
   no-answer, canceled, failed → ``ContactAbandoned``. With ``?callback_for=<contact id>`` it is
   the status of the call the desk placed for a callback: its end ends that contact.
@@ -26,12 +29,14 @@ from services.conversations import Conversation
 from services.gateway.arrivals import open_contact, publish
 from services.gateway.context import CONTEXT
 from services.gateway.webhooks import twiml, verified_form
+from streams.routing.live_view import PredictedWait, predicted_wait
 
 log = logging.getLogger(__name__)
 
 PERSON = "0"
 CALLBACK_KEY = "1"
 HOLD_SECONDS = 20
+OFFER_QUERY = "offer=callback"
 ENDED_STATUSES = {"completed"}
 ABANDONED_STATUSES = {"busy", "no-answer", "canceled", "failed"}
 
@@ -85,18 +90,39 @@ async def menu(request: web.Request) -> web.Response:
         subject=f"call: {choices.get(digit, 'agent')}",
     )
     await open_contact(ctx, conversation, profile, skills=skills)
-    return twiml(hold_twiml(first=True))
+    predicted = await predicted_wait(
+        ctx.conversations.pool, ctx.pool_id, conversation.customer_class, "voice"
+    )
+    offer = predicted is not None and predicted.exceeds(
+        ctx.settings.callback_offer_threshold_seconds
+    )
+    return twiml(hold_twiml(first=True, offer_callback=offer, predicted=predicted))
 
 
-def hold_twiml(first: bool = False) -> VoiceResponse:
+def wait_phrase(predicted: PredictedWait | None) -> str:
+    if predicted is None or predicted.seconds is None:
+        return "All our agents are busy."
+    minutes = max(1, round(predicted.seconds / 60))
+    return f"Your expected wait is about {minutes} minute{'s' if minutes > 1 else ''}."
+
+
+def hold_twiml(
+    first: bool = False, *, offer_callback: bool = False, predicted: PredictedWait | None = None
+) -> VoiceResponse:
+    """The hold loop; with ``offer_callback`` every round offers a callback (the first one
+    with the expected wait). Pressing the key asks for one either way."""
     response = VoiceResponse()
-    gather = Gather(num_digits=1, action="/twilio/voice/hold", method="POST", timeout=1)
+    action = "/twilio/voice/hold" + (f"?{OFFER_QUERY}" if offer_callback else "")
+    gather = Gather(num_digits=1, action=action, method="POST", timeout=1)
     if first:
         gather.say("Please hold, the next available agent will be with you shortly.")
-    gather.say(f"To be called back without losing your place, press {CALLBACK_KEY}.")
+        if offer_callback:
+            gather.say(wait_phrase(predicted))
+    if offer_callback:
+        gather.say(f"To be called back without losing your place, press {CALLBACK_KEY}.")
     gather.pause(length=HOLD_SECONDS)
     response.append(gather)
-    response.redirect("/twilio/voice/hold", method="POST")
+    response.redirect(action, method="POST")
     return response
 
 
@@ -104,7 +130,7 @@ async def hold(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     params = await verified_form(request, "CallSid", "From")
     if params.get("Digits") != CALLBACK_KEY:
-        return twiml(hold_twiml())
+        return twiml(hold_twiml(offer_callback=request.query_string == OFFER_QUERY))
     conversation = await ctx.conversations.by_external("voice", params["CallSid"])
     if conversation is None:
         raise web.HTTPBadRequest(text=f"no queued call {params['CallSid']}")

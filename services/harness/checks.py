@@ -32,6 +32,7 @@ from schemas.routing import (
     OfferMade,
     OfferRescinded,
 )
+from streams.routing.replay import compare
 
 LOST = "lost"
 LEFT_WAITING = "left_waiting"
@@ -44,6 +45,7 @@ EVENT_ID_CONFLICT = "event_id_conflict"
 CONTACT_ROW = "contact_row"
 DEAD_LETTER = "dead_letter"
 NOT_QUIET = "not_quiet"
+REPLAY = "replay_differs"
 
 KINDS: tuple[str, ...] = (
     LOST,
@@ -104,6 +106,8 @@ class Observation:
         default_factory=dict
     )  # routing_decisions: OfferMade event id → (offer id, outcome)
     contact_rows: Mapping[str, ContactRow] = field(default_factory=dict)
+    # routing's outputs made again from the recorded inputs and batches (contactcenter replay)
+    replayed: Sequence[Record] | None = None
 
 
 def first_copies(records: Iterable[Record]) -> list[Record]:
@@ -235,6 +239,22 @@ def _overload(
     if any(ch in exclusive for ch in load) and len(held) > 1:
         over.append(f"exclusive work shared: {dict(sorted(load.items()))}")
     return "; ".join(over)
+
+
+def replay_differences(
+    interactions: Sequence[Record], replayed: Sequence[Record] | None
+) -> list[Violation]:
+    """Every decision published must be the one routing makes again from what it recorded
+    (its inputs and ticks on the routing topic, its batches and their processing times)."""
+    if replayed is None:
+        return []
+    published = {r.event_id: r for r in first_copies(interactions)}
+    pools = sorted({str(getattr(r, "pool_id", "")) for r in [*published.values(), *replayed]})
+    return [
+        Violation(REPLAY, difference.event_id, difference.describe())
+        for pool_id in pools
+        for difference in compare(published, replayed, pool_id=pool_id)
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -401,6 +421,7 @@ def check(observation: Observation) -> list[Violation]:
         *event_id_conflicts([*observation.interactions, *observation.offers]),
         *contact_row_mismatches(interactions, observation.contact_rows),
         *unexpected_dead_letters(dead, observation.deliberate_dead_letters),
+        *replay_differences(interactions, observation.replayed),
         *(
             Violation(EVENT_ID_CONFLICT, "?", f"undecodable output: {v[:80]!r}")
             for v in [*bad_interactions, *bad_offers]

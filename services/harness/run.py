@@ -21,12 +21,13 @@ import asyncpg
 
 from schemas.base import Record
 from schemas.codec import decode
-from schemas.topics import DEAD_LETTER, INTERACTIONS, OFFERS
+from schemas.topics import DEAD_LETTER, INTERACTIONS, OFFERS, ROUTING
 from services.bus import TopicReader, open_bus
 from services.harness import checks, report
 from services.harness.faults import Faults, Fleet
 from services.harness.load import Agents, AppliedInputs, Customers, Inputs, LoadProfile
 from services.harness.pg_proxy import SwitchableProxy
+from services.replay import replay_recorded
 from services.runtime.broker import LocalBroker
 from services.runtime.local import isolated_settings
 from services.runtime.postgres import EmbeddedPostgres
@@ -317,6 +318,12 @@ async def _observe(
     in_routing = await db.fetch("SELECT contact_id, status FROM routing_contacts")
     decisions = await db.fetch("SELECT event_id, offer_id, outcome FROM routing_decisions")
     rows = await db.fetch("SELECT contact_id, status, wait_seconds, handle_seconds FROM contacts")
+    replayed: list[Record] = []
+    for partition in await db.fetch(
+        "SELECT DISTINCT partition FROM routing_batches WHERE topic = $1 ORDER BY partition",
+        ROUTING.full_name(settings.topic_prefix),
+    ):
+        replayed.extend((await replay_recorded(settings, db, partition["partition"]))[2])
     return checks.Observation(
         arrived=dict(customers.arrived),
         capacity=agents.capacity(),
@@ -331,6 +338,7 @@ async def _observe(
             r["contact_id"]: checks.ContactRow(r["status"], r["wait_seconds"], r["handle_seconds"])
             for r in rows
         },
+        replayed=replayed,
     )
 
 

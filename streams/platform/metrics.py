@@ -20,6 +20,7 @@ metric                                                 type       updated by
 =====================================================  =========  ==============================
 contactcenter_queue_depth                              gauge      routing (per pool/class/chan.)
 contactcenter_queue_longest_wait_seconds               gauge      routing
+contactcenter_predicted_wait_seconds                   gauge      routing (a new arrival's)
 contactcenter_agents                                   gauge      routing (per pool and state)
 contactcenter_offers_total                             counter    routing (per pool and outcome)
 contactcenter_routing_decision_duration_seconds        histogram  routing
@@ -119,6 +120,12 @@ QUEUE_DEPTH = Gauge(
 QUEUE_LONGEST_WAIT = Gauge(
     "contactcenter_queue_longest_wait_seconds",
     "Seconds the longest-waiting queued contact has waited, by pool, class and channel.",
+    ["pool", "customer_class", "channel"],
+)
+PREDICTED_WAIT = Gauge(
+    "contactcenter_predicted_wait_seconds",
+    "Wait routing predicts for a contact arriving now, by pool, class and channel"
+    " (+Inf: no ready agent serves the channel).",
     ["pool", "customer_class", "channel"],
 )
 AGENTS = Gauge(

@@ -95,6 +95,8 @@ class RoutingSettings(_Section):
     offer_timeout_seconds: float = 20.0
     max_missed_offers: int = 3
     last_agent_window_seconds: float = 86400.0
+    # the handle time the predicted wait assumes on a channel until a contact completes there
+    default_handle_seconds: float = 300.0
     # how long routing recognises an applied input by its event id, and a finished contact
     routing_input_memory_seconds: float = 3600.0
     routing_finished_memory_seconds: float = 7 * 86400.0
@@ -187,6 +189,8 @@ class GatewaySettings(PlatformSettings, TwilioSettings, EmailRelaySettings, Surv
     gateway_class_pools: dict[str, str] = {}
     gateway_max_body_bytes: int = 65_536
     ivr_choices: dict[str, str] = {"1": "billing", "2": "orders", "3": "technical"}
+    # the IVR offers a callback when routing predicts a longer wait than this for the caller
+    callback_offer_threshold_seconds: float = 120.0
     # a web chat whose customer left without "end" and did not reconnect within this time is
     # ended (assigned) or abandoned (waiting)
     chat_reconnect_grace_seconds: float = 120.0

@@ -17,6 +17,7 @@ from schemas.topics import AGENT_EVENTS, CONTACTS, DEAD_LETTER, ROUTING
 from streams.platform import metrics
 from streams.platform.deps import WorkerDeps
 from streams.platform.retry import retry_transient
+from streams.platform.settings import WorkerSettings
 from streams.platform.steps import decode_or_dead_letter
 from streams.routing import domain
 from streams.routing.metrics import RoutingGauges
@@ -31,8 +32,7 @@ MAX_BACKOFF_SECONDS = 5.0  # routing resumes within seconds once PostgreSQL is b
 INPUT_TYPES = CONTACT_INPUTS | AGENT_INPUTS
 
 
-def pool_config(deps: WorkerDeps) -> domain.PoolConfig:
-    s = deps.settings
+def pool_config(s: WorkerSettings) -> domain.PoolConfig:
     return domain.PoolConfig(
         class_weights=dict(s.class_weights),
         aging_per_second=s.aging_per_second,
@@ -43,6 +43,7 @@ def pool_config(deps: WorkerDeps) -> domain.PoolConfig:
         last_agent_window_seconds=s.last_agent_window_seconds,
         input_memory_seconds=s.routing_input_memory_seconds,
         finished_memory_seconds=s.routing_finished_memory_seconds,
+        default_handle_seconds=s.default_handle_seconds,
     )
 
 
@@ -76,7 +77,7 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
                 PostgresRoutingStore(await deps.db()),
                 FaustPublisher(deps),
                 topic=routing_name,
-                config=pool_config(deps),
+                config=pool_config(deps.settings),
             )
         return processor
 

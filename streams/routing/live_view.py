@@ -1,7 +1,8 @@
 """Routing's live contacts and agents for readers outside routing (the agent desk, the chat's
-place in line, ops), typed: they read the view ``routing_live_contacts`` (deploy/migrations/008,
-009) and routing's agent rows through this module, so the JSON row format of routing's state
-rows stays routing's own."""
+place in line, the IVR's callback offer, ops), typed: they read the view
+``routing_live_contacts`` (deploy/migrations/008, 009), routing's agent rows and the view
+``routing_predicted_waits`` (010) through this module, so the JSON row format of routing's
+state rows stays routing's own."""
 
 from __future__ import annotations
 
@@ -147,6 +148,36 @@ async def ready_agents(pool: asyncpg.Pool, pool_id: str) -> int:
             "SELECT count(*) FROM routing_agents WHERE pool_id = $1 AND status = 'ready'",
             pool_id,
         )
+    )
+
+
+@dataclass(frozen=True)
+class PredictedWait:
+    """Routing's prediction for a contact arriving now (deploy/migrations/012): ``seconds``
+    None means unbounded (no ready agent serves the channel); ``predicted_at`` is the pool's
+    clock when it was made (routing stores it with every batch that changes the pool)."""
+
+    seconds: float | None
+    predicted_at: float
+
+    def exceeds(self, threshold_seconds: float) -> bool:
+        return self.seconds is None or self.seconds > threshold_seconds
+
+
+async def predicted_wait(
+    pool: asyncpg.Pool, pool_id: str, customer_class: str, channel: str
+) -> PredictedWait | None:
+    """None when routing has made no prediction for the pool, class and channel (a pool it
+    never routed, a class it does not know)."""
+    row = await pool.fetchrow(
+        "SELECT predicted_wait_seconds, predicted_at FROM routing_predicted_waits"
+        " WHERE pool_id = $1 AND customer_class = $2 AND channel = $3",
+        pool_id,
+        customer_class,
+        channel,
+    )
+    return (
+        None if row is None else PredictedWait(row["predicted_wait_seconds"], row["predicted_at"])
     )
 
 

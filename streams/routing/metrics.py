@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 
 from streams.platform import metrics
@@ -15,7 +16,7 @@ OFFER_OUTCOMES = {
     "offer_rescinded": "rescinded",
 }
 
-_QueueLabels = tuple[str, str, str]
+_QueueLabels = tuple[str, str, str]  # pool, class, channel
 _AgentLabels = tuple[str, str]
 
 
@@ -26,10 +27,12 @@ class RoutingGauges:
     def __init__(self) -> None:
         self._queues: dict[int, set[_QueueLabels]] = {}
         self._agents: dict[int, set[_AgentLabels]] = {}
+        self._predicted: dict[int, set[_QueueLabels]] = {}
 
     def update(self, partition: int, routers: Mapping[str, domain.Router]) -> None:
         queues: set[_QueueLabels] = set()
         agents: set[_AgentLabels] = set()
+        predicted: set[_QueueLabels] = set()
         for pool_id, router in routers.items():
             for outcome in OFFER_OUTCOMES.values():  # from 0 once the pool is known
                 metrics.OFFERS.labels(pool=pool_id, outcome=outcome)
@@ -42,12 +45,21 @@ class RoutingGauges:
             for state, count in router.agent_states().items():
                 metrics.AGENTS.labels(pool_id, state).set(count)
                 agents.add((pool_id, state))
+            for cls, per_channel in router.predicted_waits().items():
+                for channel, seconds in per_channel.items():
+                    labels = (pool_id, cls, channel)
+                    value = math.inf if seconds is None else seconds
+                    metrics.PREDICTED_WAIT.labels(*labels).set(value)
+                    predicted.add(labels)
+        for labels in self._predicted.get(partition, set()) - predicted:
+            metrics.PREDICTED_WAIT.remove(*labels)
         for labels in self._queues.get(partition, set()) - queues:
             metrics.QUEUE_DEPTH.labels(*labels).set(0)
             metrics.QUEUE_LONGEST_WAIT.labels(*labels).set(0)
             queues.add(labels)
         self._queues[partition] = queues
         self._agents[partition] = agents
+        self._predicted[partition] = predicted
 
     def forget(self, partition: int) -> None:
         for labels in self._queues.pop(partition, set()):
@@ -55,6 +67,8 @@ class RoutingGauges:
             metrics.QUEUE_LONGEST_WAIT.remove(*labels)
         for agent_labels in self._agents.pop(partition, set()):
             metrics.AGENTS.remove(*agent_labels)
+        for labels in self._predicted.pop(partition, set()):
+            metrics.PREDICTED_WAIT.remove(*labels)
 
 
 def count_offers(pool_id: str, decisions: Iterable[domain.Decision]) -> None:

@@ -40,13 +40,16 @@ class PoolRows:
     agents: list[Snapshot]
     inputs: Remembered = field(default_factory=list)
     finished: Remembered = field(default_factory=list)
+    estimator: Snapshot | None = None
 
 
 @dataclass
 class PoolChanges:
     """What one batch changed in one pool; a None snapshot means the row is gone. ``inputs``
     and ``finished`` are ids newly remembered (with their pool time); storage may forget
-    those older than ``forget_inputs_before`` / ``forget_finished_before``."""
+    those older than ``forget_inputs_before`` / ``forget_finished_before``. ``estimator`` is
+    what the predicted wait remembers, ``predicted_waits`` its prediction per class and
+    channel (None keeps what is stored)."""
 
     pool_id: str
     clock: float
@@ -56,6 +59,8 @@ class PoolChanges:
     finished: dict[str, float] = field(default_factory=dict)
     forget_inputs_before: float = float("-inf")
     forget_finished_before: float = float("-inf")
+    estimator: Snapshot | None = None
+    predicted_waits: Snapshot | None = None
 
 
 class BatchClaimLost(Exception):

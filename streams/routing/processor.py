@@ -139,6 +139,7 @@ class RoutingProcessor:
                 pool.clock,
                 inputs=pool.inputs,
                 finished=pool.finished,
+                estimator=pool.estimator,
             )
             for pool in rows
         }
@@ -253,4 +254,6 @@ def _changes(router: domain.Router) -> PoolChanges:
         finished=finished,
         forget_inputs_before=forget_inputs,
         forget_finished_before=forget_finished,
+        estimator=router.estimator_row(),
+        predicted_waits=dict(router.predicted_waits()),
     )

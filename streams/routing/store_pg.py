@@ -15,6 +15,7 @@ from streams.routing.ports import (
     PoolChanges,
     PoolRows,
     RoutingTransaction,
+    Snapshot,
 )
 
 # Reuse the claimed time while some inputs it covers may be out uncommitted (offset below
@@ -34,10 +35,13 @@ RETURNING "offset", batch_time
 LOCK_OFFSET = 'SELECT "offset" FROM routing_offsets WHERE topic = $1 AND partition = $2 FOR UPDATE'
 
 SAVE_POOLS = """
-INSERT INTO routing_pools (pool_id, topic, partition, clock)
-SELECT pool_id, $1, $2, clock FROM unnest($3::text[], $4::float8[]) AS u(pool_id, clock)
+INSERT INTO routing_pools AS p (pool_id, topic, partition, clock, estimator, predicted_waits)
+SELECT pool_id, $1, $2, clock, estimator::jsonb, predicted::jsonb
+FROM unnest($3::text[], $4::float8[], $5::text[], $6::text[])
+    AS u(pool_id, clock, estimator, predicted)
 ON CONFLICT (pool_id) DO UPDATE SET topic = EXCLUDED.topic, partition = EXCLUDED.partition,
-    clock = EXCLUDED.clock, updated_at = now()
+    clock = EXCLUDED.clock, estimator = coalesce(EXCLUDED.estimator, p.estimator),
+    predicted_waits = coalesce(EXCLUDED.predicted_waits, p.predicted_waits), updated_at = now()
 """
 
 UPSERT_ROWS = """
@@ -65,10 +69,16 @@ USING unnest($1::text[], $2::text[], $3::float8[]) AS u(pool_id, kind, before)
 WHERE m.pool_id = u.pool_id AND m.kind = u.kind AND m.at < u.before
 """
 
-ADVANCE_OFFSET = (
-    'UPDATE routing_offsets SET "offset" = GREATEST("offset", $3), updated_at = now()'
-    " WHERE topic = $1 AND partition = $2"
+# advances the offset and records the batch (the inputs after the stored offset, with their
+# processing time) for replay, in one statement
+ADVANCE_OFFSET = """
+WITH recorded AS (
+    INSERT INTO routing_batches (topic, partition, after_offset, last_offset, processed_at)
+    VALUES ($1, $2, $4, $3, $5) ON CONFLICT DO NOTHING
 )
+UPDATE routing_offsets SET "offset" = GREATEST("offset", $3), updated_at = now()
+WHERE topic = $1 AND partition = $2
+"""
 
 
 class _PostgresTransaction:
@@ -96,7 +106,8 @@ class _PostgresTransaction:
 
     async def load_pools(self) -> list[PoolRows]:
         pools = await self._connection.fetch(
-            "SELECT pool_id, clock FROM routing_pools WHERE topic = $1 AND partition = $2"
+            "SELECT pool_id, clock, estimator FROM routing_pools"
+            " WHERE topic = $1 AND partition = $2"
             " ORDER BY pool_id",
             self._topic,
             self._partition,
@@ -126,6 +137,7 @@ class _PostgresTransaction:
                     finished=[
                         (r["item_id"], r["at"]) for r in remembered if r["kind"] == "finished"
                     ],
+                    estimator=_json_or_none(pool["estimator"]),
                 )
             )
         return loaded
@@ -139,6 +151,8 @@ class _PostgresTransaction:
                 self._partition,
                 [c.pool_id for c in changes],
                 [c.clock for c in changes],
+                [_json_text(c.estimator) for c in changes],
+                [_json_text(c.predicted_waits) for c in changes],
             )
         for table, key, rows in (
             ("routing_contacts", "contact_id", [(c.pool_id, c.contacts) for c in changes]),
@@ -165,7 +179,14 @@ class _PostgresTransaction:
                     DELETE_ROWS.format(table=table, key=key), *_columns(deletes, 2)
                 )
         await self._remember(changes)
-        await connection.execute(ADVANCE_OFFSET, self._topic, self._partition, offset)
+        await connection.execute(
+            ADVANCE_OFFSET,
+            self._topic,
+            self._partition,
+            offset,
+            self._stored_offset,
+            self._processed_at,
+        )
 
     async def _remember(self, changes: Sequence[PoolChanges]) -> None:
         remembered = [
@@ -187,6 +208,14 @@ class _PostgresTransaction:
         ]
         if horizons:
             await self._connection.execute(FORGET, *_columns(horizons, 3))
+
+
+def _json_text(value: object) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+def _json_or_none(text: str | None) -> Snapshot | None:
+    return None if text is None else dict(json.loads(text))
 
 
 def _columns(rows: Sequence[tuple[object, ...]], width: int) -> list[list[object]]:

@@ -1,7 +1,7 @@
 """Discrete-event simulation of the routing policy in virtual time, with the queueing
 formulas (Erlang C, Cobham) it is checked against and a staffing search on top."""
 
-from streams.simulation.config import ArrivalStream, HandleTime, Scenario
+from streams.simulation.config import ArrivalStream, HandleTime, Scenario, Shift, peak_staff
 from streams.simulation.engine import run_replication
 from streams.simulation.runner import run_replications, simulate
 from streams.simulation.staffing import Staffing, Target, fewest_agents
@@ -13,10 +13,12 @@ __all__ = [
     "HandleTime",
     "RunResult",
     "Scenario",
+    "Shift",
     "Staffing",
     "Summary",
     "Target",
     "fewest_agents",
+    "peak_staff",
     "run_replication",
     "run_replications",
     "simulate",

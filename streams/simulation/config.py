@@ -57,6 +57,52 @@ class HandleTime:
 
 
 @dataclass(frozen=True)
+class Shift:
+    """``agents`` staffed from ``start_hour`` to ``end_hour`` of every day (hours of the day,
+    0–24; an end at or before the start runs past midnight)."""
+
+    start_hour: float
+    end_hour: float
+    agents: int
+
+    def __post_init__(self) -> None:
+        for hour in (self.start_hour, self.end_hour):
+            if not (math.isfinite(hour) and 0 <= hour <= 24):
+                raise ValueError(f"shift hours must be within 0..24, got {hour}")
+        if self.agents < 0:
+            raise ValueError("a shift's agents must be >= 0")
+
+    @property
+    def duration_seconds(self) -> float:
+        hours = (self.end_hour - self.start_hour) % 24 or 24.0
+        return hours * 3600
+
+    def periods(self, end: float) -> list[tuple[float, float]]:
+        """(login, logout) instants in seconds from the run's start (midnight of day 0) of
+        every period that overlaps ``[0, end)``; one that began the day before starts at 0."""
+        periods = []
+        day = -1
+        while (start := day * 86400 + self.start_hour * 3600) < end:
+            stop = start + self.duration_seconds
+            if stop > 0:
+                periods.append((max(start, 0.0), stop))
+            day += 1
+        return periods
+
+    def covers(self, hour: float) -> bool:
+        return (hour - self.start_hour) % 24 < self.duration_seconds / 3600
+
+
+def peak_staff(shifts: tuple[Shift, ...]) -> int:
+    """The most agents the shifts staff at once (staff changes only at a shift's start or
+    end, so a maximum is at some start)."""
+    return max(
+        (sum(s.agents for s in shifts if s.covers(start.start_hour)) for start in shifts),
+        default=0,
+    )
+
+
+@dataclass(frozen=True)
 class Team:
     """A pool of agents. ``classes`` None: every class no other team is dedicated to."""
 
@@ -70,7 +116,9 @@ class Scenario:
     """One simulated contact center. Agents log in and get ready at time 0; statistics count
     contacts that arrive after ``warmup_hours`` and before ``hours``; a contact arriving in
     that window is followed to its end. ``dedicated`` maps a class to the agents of its own
-    pool, taken out of ``agents``; the rest form the shared pool."""
+    pool, taken out of ``agents``; the rest form the shared pool. With ``shifts`` the shared
+    pool is staffed by them instead, its agents logging in at a shift's start and out at its
+    end (``agents`` is then only the size the team is reported with)."""
 
     arrivals: tuple[ArrivalStream, ...]
     agents: int
@@ -87,10 +135,13 @@ class Scenario:
         default_factory=lambda: {"voice": 1, "chat": 3, "email": 5, "sms": 5}
     )
     exclusive_channels: frozenset[str] = frozenset({"voice"})
+    shifts: tuple[Shift, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.arrivals:
             raise ValueError("at least one arrival stream is needed")
+        if self.shifts and self.dedicated:
+            raise ValueError("shifts staff the shared pool only: no dedicated pools with them")
         if self.agents < 1:
             raise ValueError("at least one agent is needed")
         if not math.isfinite(self.hours) or self.hours <= 0:
@@ -123,6 +174,7 @@ class Scenario:
             exclusive_channels=frozenset(Channel(ch) for ch in self.exclusive_channels),
             input_memory_seconds=0.0,
             finished_memory_seconds=0.0,
+            default_handle_seconds=self.handle.mean_seconds,
         )
 
     def teams(self) -> tuple[Team, ...]:

@@ -5,7 +5,9 @@ and patience expiries. Each becomes a routing input at its instant. The simulate
 accept every offer at once (``OfferAccepted`` at the offer's instant), complete a contact
 after its handle time (``ContactCompleted``), and a customer whose patience runs out while
 still waiting abandons (``ContactAbandoned``). Offers never expire, so no ``Tick`` is
-needed. Arrivals stop at the end of the run; what arrived before is followed to its end."""
+needed. Arrivals stop at the end of the run; what arrived before is followed to its end.
+With shifts, a shift's agents log in and get ready (``AgentLoggedIn``, ``AgentReady``) at its
+start and log out (``AgentLoggedOut``) at its end, finishing the contacts in hand."""
 
 from __future__ import annotations
 
@@ -17,11 +19,13 @@ from dataclasses import dataclass
 
 from streams.routing.domain import (
     AgentLoggedIn,
+    AgentLoggedOut,
     AgentReady,
     ContactAbandoned,
     ContactArrived,
     ContactAssigned,
     ContactCompleted,
+    ContactQueued,
     ContactReleased,
     ContactRemoved,
     OfferAccepted,
@@ -30,10 +34,9 @@ from streams.routing.domain import (
     RoutingInput,
 )
 from streams.simulation.config import Scenario, Team
-from streams.simulation.prediction import RecentHandleTimes, WaitPredictor
 from streams.simulation.statistics import RunResult, Tally
 
-_ARRIVAL, _COMPLETION, _PATIENCE = 0, 1, 2
+_ARRIVAL, _COMPLETION, _PATIENCE, _SHIFT = 0, 1, 2, 3
 
 
 @dataclass(slots=True)
@@ -77,32 +80,14 @@ class _Engine:
             (self.classes[s.customer_class], self.groups[(s.customer_class, s.channel.value)])
             for s in streams
         ]
-        self.predictors = (
-            [
-                WaitPredictor(
-                    policy,
-                    team.agents,
-                    self.rates_of(index),
-                    RecentHandleTimes(scenario.handle.mean_seconds),
-                )
-                for index, team in enumerate(self.teams)
-            ]
-            if predict
-            else []
-        )
+        self.predict = predict
+        self.last_prediction: float | None = None
+        self.shift_changes: list[tuple[bool, tuple[str, ...]]] = []  # (log in?, agents)
+        self.staffed = [float(team.agents) * (self.end - self.start) for team in self.teams]
         patience = scenario.patience_seconds
         self.patience: Callable[[], float] | None = (
             None if patience is None else (lambda: self.rng.expovariate(1.0 / patience))
         )
-
-    def rates_of(self, team: int) -> dict[str, float]:
-        """Arrivals per second of every class the team serves."""
-        rates: dict[str, float] = {}
-        for stream in self.scenario.arrivals:
-            cls = stream.customer_class
-            if self.team_of_class.get(cls, 0) == team:
-                rates[cls] = rates.get(cls, 0.0) + stream.per_hour / 3600
-        return rates
 
     def push(self, at: float, kind: int, ref: int) -> None:
         self.sequence += 1
@@ -110,6 +95,9 @@ class _Engine:
 
     def run(self) -> RunResult:
         for index, team in enumerate(self.teams):
+            if index == 0 and self.scenario.shifts:
+                self.schedule_shifts()
+                continue
             for n in range(team.agents):
                 agent_id = f"{team.name}-{n}"
                 self.agent_team[agent_id] = index
@@ -124,6 +112,8 @@ class _Engine:
             now, _, kind, ref = heapq.heappop(heap)
             if kind == _ARRIVAL:
                 self.arrive(ref, now)
+            elif kind == _SHIFT:
+                self.change_shift(ref, now)
             elif kind == _COMPLETION:
                 done = contacts.pop(ref)
                 self.apply(done.team, ContactCompleted(str(ref), done.agent_id), now)
@@ -135,7 +125,34 @@ class _Engine:
             channels=self.groups,
             busy_seconds={team.name: self.busy[i] for i, team in enumerate(self.teams)},
             team_agents={team.name: team.agents for team in self.teams},
+            staffed_seconds={team.name: self.staffed[i] for i, team in enumerate(self.teams)},
         )
+
+    def schedule_shifts(self) -> None:
+        """The shared pool's agents per shift, in and out at every period of the run; the
+        agent-seconds staffed within the window replace agents × window for occupancy."""
+        name = self.teams[0].name
+        self.staffed[0] = 0.0
+        for number, shift in enumerate(self.scenario.shifts):
+            agents = tuple(f"{name}-s{number}-{n}" for n in range(shift.agents))
+            for agent_id in agents:
+                self.agent_team[agent_id] = 0
+                self.agent_work[agent_id] = 0
+            for login, logout in shift.periods(self.end):
+                overlap = min(logout, self.end) - max(login, self.start)
+                self.staffed[0] += max(0.0, overlap) * shift.agents
+                for at, logs_in in ((login, True), (logout, False)):
+                    self.shift_changes.append((logs_in, agents))
+                    self.push(at, _SHIFT, len(self.shift_changes) - 1)
+
+    def change_shift(self, ref: int, now: float) -> None:
+        logs_in, agents = self.shift_changes[ref]
+        for agent_id in agents:
+            if logs_in:
+                self.apply(0, AgentLoggedIn(agent_id, {}), now)
+                self.apply(0, AgentReady(agent_id), now)
+            else:
+                self.apply(0, AgentLoggedOut(agent_id), now)
 
     def arrive(self, index: int, now: float) -> None:
         stream = self.scenario.arrivals[index]
@@ -153,9 +170,8 @@ class _Engine:
                 tally.offered += 1
         event = ContactArrived(str(contact_id), stream.channel, stream.customer_class, {})
         self.apply(team, event, now)
-        if contact.waiting and self.predictors:
-            queue = self.routers[team].queue_view()
-            contact.predicted = self.predictors[team].predict(stream.customer_class, queue)
+        if contact.waiting and self.predict:
+            contact.predicted = self.last_prediction
         if contact.waiting and self.patience is not None:
             self.push(now + self.patience(), _PATIENCE, contact_id)
 
@@ -175,8 +191,9 @@ class _Engine:
                 elif kind is ContactReleased:
                     assert isinstance(decision, ContactReleased)
                     self.release(decision.agent_id, now)
-                    if self.predictors:
-                        self.predictors[team].handle.add(decision.handle_seconds)
+                elif kind is ContactQueued:
+                    assert isinstance(decision, ContactQueued)
+                    self.last_prediction = decision.predicted_wait_seconds
                 elif kind is ContactRemoved:
                     assert isinstance(decision, ContactRemoved)
                     self.abandon(int(decision.contact_id))
@@ -214,6 +231,6 @@ class _Engine:
 
 def run_replication(scenario: Scenario, seed: int, *, predict: bool = False) -> RunResult:
     """One independent run of the scenario with its own random stream. With ``predict``,
-    every contact that has to queue gets a predicted wait (``WaitPredictor``) when it
-    joins, and the tallies keep the predictions with the waits that followed."""
+    the tallies keep, for every contact that has to queue, the wait routing predicted on its
+    ``ContactQueued`` with the wait that followed."""
     return _Engine(scenario, seed, predict=predict).run()

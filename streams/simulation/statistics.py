@@ -63,12 +63,19 @@ class RunResult:
     channels: dict[tuple[str, str], Tally]
     busy_seconds: dict[str, float]
     team_agents: dict[str, int]
+    staffed_seconds: dict[str, float] | None = None
 
     def occupancy(self, team: str | None = None) -> float:
-        """Share of agent time with at least one contact in hand (of one team, or all)."""
+        """Share of agent time with at least one contact in hand (of one team, or all), of
+        the agent-seconds staffed in the window (agents × window without shifts)."""
         names = [team] if team is not None else list(self.team_agents)
-        seats = sum(self.team_agents[name] for name in names) * self.window_seconds
-        return sum(self.busy_seconds[name] for name in names) / seats
+        staffed = self.staffed_seconds
+        seats = sum(
+            staffed[name] if staffed is not None else self.team_agents[name] * self.window_seconds
+            for name in names
+        )
+        busy = sum(self.busy_seconds[name] for name in names)
+        return busy / seats if seats else 0.0
 
 
 @dataclass(frozen=True)

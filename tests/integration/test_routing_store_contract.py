@@ -149,3 +149,16 @@ async def test_a_claimed_processing_time_covers_every_replay_of_its_inputs(
             raise RuntimeError("failed before publishing anything")
     async with store.partition(TOPIC, 7, now=NOW + 150, until=20, renew=True) as tx:
         assert tx.processed_at == NOW + 150  # nothing went out with the last claim
+
+
+async def test_the_prediction_memory_loads_back_and_none_keeps_it(store: RoutingStore) -> None:
+    estimator = {"handle": {"voice": [61.25, 3]}, "arrivals": {"voice": {"vip": [1.5, 10.0]}}}
+    waits = {"standard": {"voice": 120.5, "chat": None}}
+    async with store.partition(TOPIC, 5, now=NOW, until=UNTIL) as tx:
+        assert tx.stored_offset == -1
+        await tx.save([PoolChanges("p5", 1.0, estimator=estimator, predicted_waits=waits)], 1)
+    async with store.partition(TOPIC, 5, now=NOW, until=UNTIL) as tx:
+        await tx.save([PoolChanges("p5", 2.0)], 2)
+    async with store.partition(TOPIC, 5, now=NOW, until=UNTIL) as tx:
+        (pool,) = await tx.load_pools()
+        assert (pool.clock, pool.estimator) == (2.0, estimator)

@@ -19,15 +19,19 @@ async def answer_offers(
     *,
     handle_seconds: float,
     timeout: float = 90,
+    agents: frozenset[str] | None = None,
 ) -> list[OfferMade]:
     """Accept each new offer read from ``offers``, wait ``handle_seconds`` (the agents talk to
-    the customers), complete the contacts; until ``count`` offers are handled."""
+    the customers), complete the contacts; until ``count`` offers are handled. With
+    ``agents``, only theirs: the others' offers are left to expire."""
     handled: dict[str, OfferMade] = {}
 
     async def work() -> bool:
         accepted: list[OfferMade] = []
         for record in await offers.records(0.3):
             if not isinstance(record, OfferMade) or record.offer_id in handled:
+                continue
+            if agents is not None and record.agent_id not in agents:
                 continue
             handled[record.offer_id] = record
             accepted.append(record)

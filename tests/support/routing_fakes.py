@@ -22,6 +22,8 @@ from streams.routing.ports import (
 class _Tables:
     offsets: dict[tuple[str, int], int] = field(default_factory=dict)
     pools: dict[str, tuple[str, int, float]] = field(default_factory=dict)
+    estimators: dict[str, Snapshot] = field(default_factory=dict)
+    predicted_waits: dict[str, Snapshot] = field(default_factory=dict)
     contacts: dict[str, dict[str, Snapshot]] = field(default_factory=dict)
     agents: dict[str, dict[str, Snapshot]] = field(default_factory=dict)
     memory: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
@@ -53,6 +55,7 @@ class _MemoryTransaction:
                 [copy.deepcopy(r) for _k, r in sorted(t.agents.get(pool_id, {}).items())],
                 _oldest_first(t.memory.get((pool_id, "input"), {})),
                 _oldest_first(t.memory.get((pool_id, "finished"), {})),
+                copy.deepcopy(t.estimators.get(pool_id)),
             )
             for pool_id, (topic, partition, clock) in sorted(t.pools.items())
             if (topic, partition) == (self._topic, self._partition)
@@ -62,6 +65,12 @@ class _MemoryTransaction:
         t = self._tables
         for change in changes:
             t.pools[change.pool_id] = (self._topic, self._partition, change.clock)
+            for stored, snapshot in (
+                (t.estimators, change.estimator),
+                (t.predicted_waits, change.predicted_waits),
+            ):
+                if snapshot is not None:
+                    stored[change.pool_id] = copy.deepcopy(snapshot)
             for table, rows in ((t.contacts, change.contacts), (t.agents, change.agents)):
                 pool_rows = table.setdefault(change.pool_id, {})
                 for key, row in rows.items():

@@ -330,3 +330,15 @@ def test_history_lists_every_copy_of_one_contact_in_order() -> None:
     assert lines[1] == lines[2]  # the replayed copy is shown
     assert "offer_id=c1:2 agent_id=a2" in lines[6]
     assert len(lines) == 8
+
+
+def test_replay_finds_a_decision_routing_would_not_make_again() -> None:
+    published = [queued("c1"), offer("c1", "a1"), offer("c1", "a1"), assigned("c1", "a1")]
+    assert checks.replay_differences(published, None) == []
+    assert checks.replay_differences(published, published[:2] + published[3:]) == []
+    replayed = [queued("c1"), offer("c1", "a2"), assigned("c1", "a1")]
+    (found,) = checks.replay_differences(published, replayed)
+    assert (found.kind, found.subject) == (checks.REPLAY, "o-c1-1")
+    assert "agent_id: 'a1' → 'a2'" in found.detail
+    (missing,) = checks.replay_differences(published, replayed[:1] + replayed[2:])
+    assert missing.detail.startswith("recorded, not replayed: o-c1-1")

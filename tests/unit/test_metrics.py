@@ -9,9 +9,10 @@ import urllib.request
 from prometheus_client import REGISTRY, CollectorRegistry, Gauge, generate_latest
 
 from streams.platform import metrics, metrics_roles, ops_server
-from streams.routing.domain import PoolConfig, Router
+from streams.routing.domain import AgentNotReady, PoolConfig, Router
 from streams.routing.metrics import RoutingGauges
 from tests.support.metrics import metric_names, parse_exposition, sample_total, sample_value
+from tests.unit.domain.scenario import Pool
 
 
 def _families() -> list:
@@ -159,3 +160,18 @@ def test_offer_counters_of_a_pool_start_at_zero_once_routing_knows_the_pool() ->
         frozenset({("pool", "p-known")}),
     )
     assert samples[redelivered] == 0
+
+
+def test_the_gauge_follows_the_pools_owned_here() -> None:
+    pool = Pool()
+    pool.busy("a1", "first")
+    gauges = RoutingGauges()
+    labels = {"pool": "pool-1", "customer_class": "standard", "channel": "voice"}
+    name = "contactcenter_predicted_wait_seconds"
+    gauges.update(7, {"pool-1": pool.router})
+    assert REGISTRY.get_sample_value(name, labels) == 300.0
+    pool.send(AgentNotReady("a1", "break"))
+    gauges.update(7, {"pool-1": pool.router})
+    assert REGISTRY.get_sample_value(name, labels) == float("inf")
+    gauges.forget(7)
+    assert REGISTRY.get_sample_value(name, labels) is None

@@ -88,12 +88,16 @@ class Explanation(_Plain):
 
 @dataclass(frozen=True)
 class ContactQueued(_Plain):
+    """A contact joined the queue; ``predicted_wait_seconds`` is what it can expect to wait
+    (None when unbounded: no ready agent serves its channel)."""
+
     KIND: ClassVar[str] = "contact_queued"
     contact_id: str
     customer_class: str
     channel: str
     priority: float
     arrived_at: float
+    predicted_wait_seconds: float | None = None
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,12 @@ class QueueIndex:
         queue = self._queues.get(key)
         return iter(queue) if queue is not None else iter(())
 
+    def counts(self, channel: Channel) -> Iterator[tuple[str, int]]:
+        """(class, waiting count) of the channel's groups, unsorted; O(groups)."""
+        for (group_channel, cls), group in self._groups.items():
+            if group_channel is channel and group:
+                yield cls, len(group)
+
     def groups(self) -> Iterator[tuple[Channel, str, int, float]]:
         """(channel, class, waiting count, earliest arrival), sorted, non-empty groups."""
         for (channel, cls), group in sorted(self._groups.items()):

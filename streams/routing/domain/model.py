@@ -50,7 +50,8 @@ class PoolConfig:
     (0 disables the rule). ``last_agent_window_seconds``: how long a contact's last agent is
     preferred. ``input_memory_seconds``: how long an applied input is recognised by its event
     id (longer than any redelivery); ``finished_memory_seconds``: how long a finished contact
-    stays finished (an arrival of it sent again is ignored).
+    stays finished (an arrival of it sent again is ignored). ``default_handle_seconds``: the
+    handle time the predicted wait assumes on a channel until one completes there.
     """
 
     class_weights: Mapping[str, float] = field(default_factory=_default_weights)
@@ -62,6 +63,7 @@ class PoolConfig:
     last_agent_window_seconds: float = 86400.0
     input_memory_seconds: float = 3600.0
     finished_memory_seconds: float = 7 * 86400.0
+    default_handle_seconds: float = 300.0
 
     def __post_init__(self) -> None:
         if not self.class_weights:
@@ -82,6 +84,8 @@ class PoolConfig:
             raise ValueError("last_agent_window_seconds must be >= 0")
         if self.input_memory_seconds < 0 or self.finished_memory_seconds < 0:
             raise ValueError("input_memory_seconds and finished_memory_seconds must be >= 0")
+        if not math.isfinite(self.default_handle_seconds) or self.default_handle_seconds <= 0:
+            raise ValueError("default_handle_seconds must be > 0")
         weights = {str(k): float(v) for k, v in self.class_weights.items()}
         object.__setattr__(self, "class_weights", MappingProxyType(weights))
         object.__setattr__(self, "capacity", MappingProxyType(capacity))

@@ -36,7 +36,11 @@ class Router(PoolState):
 
     Persistence: ``take_dirty()`` gives the rows changed since its last call, and
     ``Router.restore(config, pool_id, contacts, agents, clock)`` rebuilds an equivalent
-    router from the stored rows (see ``PoolState``)."""
+    router from the stored rows (see ``PoolState``).
+
+    Every ``ContactQueued`` carries the arrival's predicted wait (``prediction``), made from
+    the pool's state before the contact joins; ``predicted_waits()`` gives it for a new
+    arrival of every class and channel."""
 
     # ---------------------------------------------------------------- entry point
 
@@ -94,11 +98,14 @@ class Router(PoolState):
             step.ignore("contact_finished", event.contact_id)
             return
         arrived = step.now if event.arrived_at is None else min(event.arrived_at, step.now)
+        effective = self.config.effective_class(event.customer_class)
+        predicted = self._predict(event.channel, effective, step.now)
+        self._estimator.arrived(event.channel.value, effective, step.now)
         contact = ContactRecord(
             contact_id=event.contact_id,
             channel=event.channel,
             customer_class=event.customer_class,
-            effective_class=self.config.effective_class(event.customer_class),
+            effective_class=effective,
             weight=self.config.weight(event.customer_class),
             skills=dict(event.skills),
             arrived_at=arrived,
@@ -114,6 +121,7 @@ class Router(PoolState):
                 channel=contact.channel.value,
                 priority=contact.priority(self.config.aging_per_second, step.now),
                 arrived_at=contact.arrived_at,
+                predicted_wait_seconds=predicted,
             )
         )
         step.contacts[contact.contact_id] = "contact_arrived"
@@ -176,6 +184,7 @@ class Router(PoolState):
             self._drop(contact)
             assigned_at = step.at if contact.assigned_at is None else contact.assigned_at
             handled = max(0.0, step.at - assigned_at)
+            self._estimator.handled(contact.channel.value, handled)
             step.out.append(
                 decisions.ContactReleased(
                     contact.contact_id, agent.agent_id, event.disposition, handled

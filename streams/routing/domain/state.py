@@ -3,7 +3,8 @@ and the rows it is stored as."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -19,6 +20,7 @@ from streams.routing.domain.model import (
     PoolConfig,
     QueueKey,
 )
+from streams.routing.domain.prediction import SlotTotals, WaitEstimator, expected_wait
 from streams.routing.domain.snapshot import agent_from_row, agent_row, contact_from_row, contact_row
 
 Row = dict[str, Any]
@@ -76,6 +78,8 @@ class PoolState:
         self._inputs = RecentIds()
         self._finished = RecentIds()
         self._saved_clock = 0.0
+        self._estimator = WaitEstimator(config.default_handle_seconds)
+        self._slots = SlotTotals(config)
 
     @property
     def clock(self) -> float:
@@ -159,6 +163,45 @@ class PoolState:
     def _agent_changed(self, agent: AgentRecord) -> None:
         self._available.update(agent)
         self._dirty_agents.add(agent.agent_id)
+        self._slots.update(agent)
+
+    # ---------------------------------------------------------------- predicted wait
+
+    def _predict(self, channel: Channel, customer_class: str, now: float) -> float | None:
+        """The expected wait of a contact of the class joining the channel's queue now,
+        behind the contacts waiting there (see ``prediction``); None when unbounded: no
+        ready agent serves the channel, or higher classes take every slot."""
+        weight = self.config.weight(customer_class)
+        ahead = sum(
+            count
+            for cls, count in self._queues.counts(channel)
+            if cls == customer_class or self.config.weight(cls) > weight
+        )
+        estimator = self._estimator
+        wait = expected_wait(
+            ahead,
+            self._slots.free(channel),
+            self._slots.slots(channel),
+            estimator.handle_seconds(channel.value),
+            estimator.higher_erlangs(channel.value, weight, self.config.class_weights, now),
+        )
+        return round(wait, 3) if math.isfinite(wait) else None
+
+    def predicted_waits(self) -> dict[str, dict[str, float | None]]:
+        """The predicted wait of a new arrival per class and channel at the pool's clock,
+        for every configured class and every channel the configuration or a ready agent
+        gives capacity."""
+        channels = [
+            ch for ch in Channel if self.config.capacity.get(ch, 0) > 0 or self._slots.slots(ch)
+        ]
+        return {
+            cls: {ch.value: self._predict(ch, cls, self._clock) for ch in channels}
+            for cls in sorted(self.config.class_weights)
+        }
+
+    def estimator_row(self) -> dict[str, Any]:
+        """What the prediction remembers, as stored with the pool."""
+        return self._estimator.to_row()
 
     # ---------------------------------------------------------------- views and persistence
 
@@ -188,6 +231,7 @@ class PoolState:
         self._dirty_contacts.clear()
         self._dirty_agents.clear()
         self._saved_clock = self._clock
+        self._estimator.changed = False
         return contacts, agents
 
     def take_memory(self) -> tuple[dict[str, float], dict[str, float]]:
@@ -211,6 +255,7 @@ class PoolState:
             or self._clock != self._saved_clock
             or self._inputs.has_new()
             or self._finished.has_new()
+            or self._estimator.changed
         )
 
     @classmethod
@@ -223,13 +268,15 @@ class PoolState:
         clock: float,
         inputs: Iterable[tuple[str, float]] = (),
         finished: Iterable[tuple[str, float]] = (),
+        estimator: Mapping[str, Any] | None = None,
     ) -> Self:
-        """A router equal in behaviour to the one whose rows (and remembered ids) these are;
-        indexes are rebuilt."""
+        """A router equal in behaviour to the one whose rows (and remembered ids, and
+        prediction memory: ``estimator_row()``) these are; indexes are rebuilt."""
         router = cls(config, pool_id)
         router._clock = router._saved_clock = float(clock)
         router._inputs = RecentIds(inputs)
         router._finished = RecentIds(finished)
+        router._estimator = WaitEstimator.from_row(estimator, config.default_handle_seconds)
         for row in agents:
             agent = agent_from_row(row)
             router._agents[agent.agent_id] = agent
@@ -248,4 +295,6 @@ class PoolState:
                 router._expiry.add(contact.offer_expires_at, contact.offer_id)
         for key in list(router._queues.active_keys()):
             router._available.register(key, router._agents.values())
+        for agent in router._agents.values():
+            router._slots.update(agent)
         return router

@@ -75,10 +75,18 @@ def test_restored_router_decides_like_the_original(seed: int) -> None:
             _collect(original, contacts, agents)
     _collect(original, contacts, agents)
 
-    stored = json.loads(json.dumps({"contacts": contacts, "agents": agents}))
-    restored = Router.restore(
-        config, "p", stored["contacts"].values(), stored["agents"].values(), original.clock
+    stored = json.loads(
+        json.dumps({"contacts": contacts, "agents": agents, "estimator": original.estimator_row()})
     )
+    restored = Router.restore(
+        config,
+        "p",
+        stored["contacts"].values(),
+        stored["agents"].values(),
+        original.clock,
+        estimator=stored["estimator"],
+    )
+    assert restored.predicted_waits() == original.predicted_waits()
     assert restored.clock == original.clock
     assert restored.queue_view() == original.queue_view()
     assert restored.agent_states() == original.agent_states()

@@ -1,13 +1,12 @@
-"""Predicted wait: the formula, and its accuracy on the simulated policy."""
+"""Predicted wait: the formula, and the accuracy of routing's prediction on the simulated
+policy."""
 
 from __future__ import annotations
 
 import math
 
-import pytest
-
+from streams.routing.domain.prediction import expected_wait, predicted_wait
 from streams.simulation import run_replication
-from streams.simulation.prediction import RecentHandleTimes, predicted_wait
 from tests.unit.simulation.scenarios import HANDLE, classes, single_class
 
 
@@ -19,12 +18,10 @@ def test_formula() -> None:
     assert predicted_wait(0, 0, 60.0) == math.inf
 
 
-def test_recent_handle_times_keep_a_window() -> None:
-    recent = RecentHandleTimes(default=100.0, size=3)
-    assert recent.mean() == 100.0
-    for seconds in (10.0, 20.0, 30.0, 40.0):
-        recent.add(seconds)
-    assert recent.mean() == pytest.approx(30.0)
+def test_free_slots_absorb_the_contacts_ahead() -> None:
+    assert expected_wait(2, 3, 4, 60.0) == 0.0
+    assert expected_wait(3, 1, 4, 60.0) == predicted_wait(2, 4, 60.0)
+    assert expected_wait(0, 0, 0, 60.0) == math.inf
 
 
 def constant_mae(waits: list[float], guess: float) -> float:
