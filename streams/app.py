@@ -8,10 +8,14 @@ This is the composition root: it imports the features, nothing imports it but en
 from __future__ import annotations
 
 import importlib
+from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import faust
 
+from streams.platform import metrics
 from streams.platform.deps import WorkerDeps
 from streams.platform.settings import WorkerSettings
 from streams.platform.worker import App
@@ -53,4 +57,22 @@ def create_app(settings: WorkerSettings, features: tuple[str, ...] = FEATURES) -
     async def _close_database(_app: faust.App, **_kwargs: object) -> None:
         await deps.close()
 
+    @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+    async def _assigned(_app: faust.App, _assigned: object, **_kwargs: object) -> None:
+        count_assigned(app.consumer.assignment(), settings.topic_prefix)
+
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+    async def _revoked(_app: faust.App, _revoked: object, **_kwargs: object) -> None:
+        count_assigned(set(), settings.topic_prefix)  # nothing held until the next assignment
+
     return app
+
+
+def count_assigned(assignment: Iterable[Any], prefix: str) -> None:
+    """``contactcenter_assigned_partitions`` per topic: what the worker consumes now (its
+    readiness to route: 0 until it has joined its group)."""
+    held = Counter(metrics.topic_label(tp.topic, prefix) for tp in assignment)
+    for labels in metrics.label_sets(metrics.ASSIGNED_PARTITIONS):
+        metrics.ASSIGNED_PARTITIONS.labels(*labels).set(0)
+    for topic, count in held.items():
+        metrics.ASSIGNED_PARTITIONS.labels(topic=topic).set(count)

@@ -171,19 +171,24 @@ class Stack:
         }
 
     async def wait_ready(self, timeout: float = 60.0) -> None:
-        """Every child answers /healthz (and none exited meanwhile)."""
+        """Every child answers /healthz (and none exited meanwhile), and the worker has joined
+        its group: it holds the routing partitions, so what is published now is routed."""
         deadline = time.monotonic() + timeout
         pending = dict(self.health_urls())
+        routing = f"http://127.0.0.1:{self.settings.metrics_port}/metrics"
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as http:
             while pending:
                 self.check_alive(restart=False)
                 for name, url in list(pending.items()):
                     with contextlib.suppress(aiohttp.ClientError, TimeoutError):
-                        async with http.get(url) as response:
-                            if response.status == 200:
+                        async with http.get(routing if name == "routing" else url) as response:
+                            text = await response.text()
+                            if response.status == 200 and (name != "routing" or _routes(text)):
                                 del pending[name]
+                                if name == "worker":
+                                    pending["routing"] = routing
                 if pending and time.monotonic() > deadline:
-                    raise StackFailed(f"not healthy after {timeout:.0f} s: {', '.join(pending)}")
+                    raise StackFailed(f"not ready after {timeout:.0f} s: {', '.join(pending)}")
                 await asyncio.sleep(0.2)
 
     # ------------------------------------------------------------------ supervision
@@ -210,3 +215,11 @@ class Stack:
             self.check_alive()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), interval)
+
+
+def _routes(metrics_page: str) -> bool:
+    """The worker holds at least one routing partition (its assignment gauge)."""
+    for line in metrics_page.splitlines():
+        if line.startswith('contactcenter_assigned_partitions{topic="routing"}'):
+            return float(line.rsplit(" ", 1)[1]) > 0
+    return False

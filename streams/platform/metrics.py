@@ -45,6 +45,7 @@ contactcenter_db_write_batch_size                      histogram  every PostgreS
 contactcenter_db_write_failures_total                  counter    every PostgreSQL batch writer
 contactcenter_db_up                                    gauge      every PostgreSQL batch writer
 contactcenter_consumer_lag_messages                    gauge      every consumer
+contactcenter_assigned_partitions                      gauge      workers (per consumed topic)
 contactcenter_gateway_requests_total                   counter    gateway (per channel, outcome)
 contactcenter_desk_connections                         gauge      agent desk (open offer streams)
 contactcenter_guide_events_total                       counter    agent desk (guide, audit kind)
@@ -291,6 +292,11 @@ CONSUMER_LAG = Gauge(
     "Records behind the end of the partition for this process's consumer.",
     ["topic", "partition"],
 )
+ASSIGNED_PARTITIONS = Gauge(
+    "contactcenter_assigned_partitions",
+    "Partitions of a topic this worker consumes now (0 until it has joined its group).",
+    ["topic"],
+)
 BUILD_INFO = Gauge(
     "contactcenter_build_info",
     "Always 1; the version label tells which build runs.",
@@ -356,10 +362,10 @@ def replace_gauge(gauge: Gauge, values: Mapping[tuple[str, ...], float]) -> None
     window no longer shows its last value)."""
     for labels, value in values.items():
         gauge.labels(*labels).set(value)
-    for stale in set(_label_sets(gauge)) - set(values):
+    for stale in set(label_sets(gauge)) - set(values):
         gauge.remove(*stale)
 
 
-def _label_sets(gauge: Gauge) -> list[tuple[str, ...]]:
+def label_sets(gauge: Gauge) -> list[tuple[str, ...]]:
     with gauge._lock:
         return [tuple(labels) for labels in gauge._metrics]

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from streams.platform.metrics import (
+    ASSIGNED_PARTITIONS,
     CONTACTS_ABANDONED,
     CONTACTS_ANSWERED,
     CONTACTS_ARRIVED,
@@ -72,6 +73,7 @@ class Role:
     notices: bool = False
     dead_letters: bool = False
     gateway: bool = False
+    group_member: bool = False  # consumes in a consumer group: partitions assigned to it
     surveys: bool = False  # satisfaction surveys: answers (by class, channel, reason) and sends
 
 
@@ -97,6 +99,7 @@ ROLES: dict[str, Role] = {
         contacts=True,
         notices=True,
         dead_letters=True,
+        group_member=True,
     ),
     "gateway": Role(
         consumes=(("contacts", "gateway_chat"), ("agent-events", "gateway_chat_end")),
@@ -128,6 +131,9 @@ def initialise(
     known = ROLES[role]
     for topic, consumer in known.consumes:
         EVENTS_IN.labels(topic=topic, consumer=consumer)
+    if known.group_member:
+        for topic in sorted({topic for topic, _consumer in known.consumes}):
+            ASSIGNED_PARTITIONS.labels(topic=topic)
     for topic in known.produces:
         EVENTS_OUT.labels(topic=topic)
     for writer in known.writers:
