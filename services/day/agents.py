@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import random
 import zlib
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +16,7 @@ import aiohttp
 
 from services.day.customers import Customers
 from services.day.plan import Shift
+from services.desk.client import DeskClient
 
 log = logging.getLogger(__name__)
 
@@ -29,25 +28,6 @@ REPLIES = {
     "sms": "Hello, this is support: we are on it.",
     "email": "Hello, thank you for writing. We have refunded the duplicate charge.",
 }
-
-
-async def sse_events(
-    http: aiohttp.ClientSession, url: str, headers: dict[str, str]
-) -> AsyncIterator[dict[str, Any]]:
-    """The desk's event stream, one decoded event at a time (``type`` plus its data)."""
-    timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
-    async with http.get(url, headers=headers, timeout=timeout) as response:
-        response.raise_for_status()
-        kind, data = None, []
-        async for raw in response.content:
-            line = raw.decode().rstrip("\n")
-            if line.startswith("event: "):
-                kind = line[7:]
-            elif line.startswith("data: "):
-                data.append(line[6:])
-            elif not line and kind:
-                yield {"type": kind, **json.loads("".join(data))}
-                kind, data = None, []
 
 
 @dataclass
@@ -65,20 +45,13 @@ class DeskAgent:
     on_break: bool = False
     on_shift: bool = False
     work: set[asyncio.Task[None]] = field(default_factory=set)
+    desk: DeskClient = field(init=False)
 
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
+    def __post_init__(self) -> None:
+        self.desk = DeskClient(self.http, self.desk_url, self.token)
 
     async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        async with self.http.request(
-            method, self.desk_url + path, json=body, headers=self.headers
-        ) as response:
-            text = await response.text()
-            try:
-                return response.status, json.loads(text)
-            except json.JSONDecodeError:
-                return response.status, text
+        return await self.desk.call(method, path, body)
 
     async def wait(self, day_seconds: float) -> None:
         await asyncio.sleep(max(0.0, day_seconds / self.scale))
@@ -113,12 +86,12 @@ class DeskAgent:
                 await listener
 
     async def _listen(self) -> None:
-        async for event in sse_events(self.http, self.desk_url + "/api/stream", self.headers):
-            if event["type"] == "offer":
+        async for kind, event in self.desk.events():
+            if kind == "offer":
                 task = asyncio.create_task(self._guard(self.take(event["offer"])))
                 self.work.add(task)
                 task.add_done_callback(self.work.discard)
-            elif event["type"] == "agent_state_changed":
+            elif kind == "agent_state_changed":
                 record = event.get("record", {})
                 # routing made the agent not ready (missed offers): back to ready
                 if record.get("state") == "not_ready" and self.on_shift and not self.on_break:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from typing import Any
 
 import aiohttp
 
+from services.desk.client import DeskClient
 from tests.support.workers import eventually
 
 
 class AgentClient:
     def __init__(self, http: aiohttp.ClientSession, base_url: str, agent_id: str, token: str):
+        self.desk = DeskClient(http, base_url, token)
         self.http = http
         self.base_url = base_url
         self.agent_id = agent_id
@@ -24,17 +25,10 @@ class AgentClient:
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
+        return self.desk.headers
 
     async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        async with self.http.request(
-            method, self.base_url + path, json=body, headers=self.headers
-        ) as response:
-            text = await response.text()
-            try:
-                return response.status, json.loads(text)
-            except json.JSONDecodeError:
-                return response.status, text
+        return await self.desk.call(method, path, body)
 
     async def start(self) -> AgentClient:
         self._task = asyncio.create_task(self._listen())
@@ -48,22 +42,8 @@ class AgentClient:
                 await self._task
 
     async def _listen(self) -> None:
-        timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
-        async with self.http.get(
-            self.base_url + "/api/stream", headers=self.headers, timeout=timeout
-        ) as response:
-            assert response.status == 200, response.status
-            self._connected.set()
-            kind, data = None, []
-            async for raw in response.content:
-                line = raw.decode().rstrip("\n")
-                if line.startswith("event: "):
-                    kind = line[7:]
-                elif line.startswith("data: "):
-                    data.append(line[6:])
-                elif not line and kind:
-                    self.events.append({"event": kind, **json.loads("".join(data))})
-                    kind, data = None, []
+        async for kind, data in self.desk.events(on_open=self._connected.set):
+            self.events.append({"event": kind, **data})
 
     def offers(self, contact_id: str | None = None) -> list[dict[str, Any]]:
         return [
