@@ -169,50 +169,59 @@ class Router(PoolState):
             self._dirty_contacts.add(contact.contact_id)
 
     def _completed(self, event: events.ContactCompleted, step: Step) -> None:
-        contact = self._contacts.get(event.contact_id)
-        if contact is None:
-            step.ignore(self._missing(event.contact_id), event.contact_id)
-        elif contact.status not in HELD:
-            step.ignore("not_assigned", event.contact_id)
-        elif contact.agent_id != event.agent_id:
-            step.ignore("agent_mismatch", event.contact_id)
-        else:
-            agent = self._agents[event.agent_id]
-            agent.remove_work(contact.contact_id, self.config)
-            agent.idle_since = step.now
-            self._agent_changed(agent)
-            self._drop(contact)
-            assigned_at = step.at if contact.assigned_at is None else contact.assigned_at
-            handled = max(0.0, step.at - assigned_at)
-            self._estimator.handled(contact.channel.value, handled)
-            step.out.append(
-                decisions.ContactReleased(
-                    contact.contact_id, agent.agent_id, event.disposition, handled
-                )
+        held = self._release(event.contact_id, event.agent_id, HELD, step)
+        if held is None:
+            return
+        contact, agent = held
+        self._drop(contact)
+        assigned_at = step.at if contact.assigned_at is None else contact.assigned_at
+        handled = max(0.0, step.at - assigned_at)
+        self._estimator.handled(contact.channel.value, handled)
+        step.out.append(
+            decisions.ContactReleased(
+                contact.contact_id, agent.agent_id, event.disposition, handled
             )
-            step.agents.add(agent.agent_id)
+        )
+        step.agents.add(agent.agent_id)
 
     def _transferred(self, event: events.ContactTransferred, step: Step) -> None:
         """Escalation: the agent is freed; the contact waits for the new skills, keeping its
         original arrival time (its place among the contacts of its class)."""
-        contact = self._contacts.get(event.contact_id)
+        held = self._release(event.contact_id, event.agent_id, (ContactStatus.ASSIGNED,), step)
+        if held is None:
+            return
+        contact, agent = held
+        contact.agent_id = contact.offer_id = None
+        contact.assigned_at = None
+        contact.skills = dict(event.skills)
+        contact.declined.add(agent.agent_id)
+        self._requeue(contact, "transferred", step)
+        step.agents.add(agent.agent_id)
+
+    def _release(
+        self,
+        contact_id: str,
+        agent_id: str,
+        statuses: tuple[ContactStatus, ...],
+        step: Step,
+    ) -> tuple[ContactRecord, AgentRecord] | None:
+        """Free ``agent_id`` of the contact it holds in one of ``statuses``; None (the input
+        ignored with its reason) when the contact is not held so by that agent."""
+        contact = self._contacts.get(contact_id)
         if contact is None:
-            step.ignore(self._missing(event.contact_id), event.contact_id)
-        elif contact.status is not ContactStatus.ASSIGNED:
-            step.ignore("not_assigned", event.contact_id)
-        elif contact.agent_id != event.agent_id:
-            step.ignore("agent_mismatch", event.contact_id)
-        else:
-            agent = self._agents[event.agent_id]
-            agent.remove_work(contact.contact_id, self.config)
-            agent.idle_since = step.now
-            self._agent_changed(agent)
-            contact.agent_id = contact.offer_id = None
-            contact.assigned_at = None
-            contact.skills = dict(event.skills)
-            contact.declined.add(agent.agent_id)
-            self._requeue(contact, "transferred", step)
-            step.agents.add(agent.agent_id)
+            step.ignore(self._missing(contact_id), contact_id)
+            return None
+        if contact.status not in statuses:
+            step.ignore("not_assigned", contact_id)
+            return None
+        if contact.agent_id != agent_id:
+            step.ignore("agent_mismatch", contact_id)
+            return None
+        agent = self._agents[agent_id]
+        agent.remove_work(contact.contact_id, self.config)
+        agent.idle_since = step.now
+        self._agent_changed(agent)
+        return contact, agent
 
     def _missing(self, contact_id: str) -> str:
         return "contact_finished" if contact_id in self._finished else "unknown_contact"
