@@ -177,17 +177,7 @@ async def desk_page(
     async with Browser(chromium) as browser:
         await browser.viewport(*DESKTOP)
         await browser.goto(f"http://127.0.0.1:{page_settings.desk_port}/")
-        await browser.wait_for(f"!!{q('#signin-form')} && !{q('#signin')}.hidden")
-        await browser.evaluate(f"{q('#token')}.value = {token!r}")
-        await browser.evaluate(f"{q('#signin-form')}.requestSubmit()")
-        try:
-            await browser.wait_for("document.body.dataset.stream === 'open'")
-        except AssertionError as exc:  # say what the page shows
-            shown = await browser.evaluate(
-                "JSON.stringify({data: {...document.body.dataset}, signin: !"
-                f"{q('#signin')}.hidden, text: document.body.innerText.slice(0, 400)}})"
-            )
-            raise AssertionError(f"{exc}; the page: {shown}") from exc
+        await browser.sign_in_to_desk(token)
         assert "token" not in await browser.evaluate("location.href")
         await browser.wait_for("document.body.dataset.state === 'not_ready'", 30)
         # only the valid state change is offered

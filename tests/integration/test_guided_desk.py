@@ -301,10 +301,7 @@ async def test_the_guide_panel_in_headless_chromium(
                 return f"document.querySelector({json.dumps(selector)})"
 
             await browser.goto(f"http://127.0.0.1:{desk.port}/")
-            await browser.wait_for(f"!!{q('#signin-form')} && !{q('#signin')}.hidden")
-            await browser.evaluate(f"{q('#token')}.value = {pia.token!r}")
-            await browser.evaluate(f"{q('#signin-form')}.requestSubmit()")
-            await browser.wait_for("document.body.dataset.stream === 'open'")
+            await browser.sign_in_to_desk(pia.token)
             await browser.wait_for(f"{q('#guide-panel')}.dataset.ready === '1'")
             await floor.contact("p-1", {"delivery": 1}, customer)
             await floor.answered("p-1")

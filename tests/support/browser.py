@@ -141,3 +141,22 @@ class Browser:
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"timed out after {timeout} s waiting for {expression}")
             await asyncio.sleep(0.2)
+
+    async def sign_in_to_desk(self, token: str) -> None:
+        """On the desk page: the sign-in form filled and sent (the token never in a URL), then
+        the agent's stream open; a failure says what the page shows."""
+        form, token_field, signin = (
+            f"document.querySelector({json.dumps(s)})"
+            for s in ("#signin-form", "#token", "#signin")
+        )
+        await self.wait_for(f"!!{form} && !{signin}.hidden")
+        await self.evaluate(f"{token_field}.value = {token!r}")
+        await self.evaluate(f"{form}.requestSubmit()")
+        try:
+            await self.wait_for("document.body.dataset.stream === 'open'")
+        except AssertionError as exc:
+            shown = await self.evaluate(
+                "JSON.stringify({data: {...document.body.dataset}, signin: !"
+                f"{signin}.hidden, text: document.body.innerText.slice(0, 400)}})"
+            )
+            raise AssertionError(f"{exc}; the page: {shown}") from exc

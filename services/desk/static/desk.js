@@ -91,9 +91,14 @@
     location.reload();
   };
 
+  let starts = 0;
   async function start(fresh) {
+    // the form stays hidden until the first check is answered; a check answered after a newer
+    // one began (a sign-in while the page was loading) is stale and decides nothing
+    const run = ++starts;
     let me;
-    try { me = await api("GET", "/api/me"); } catch (e) { showSignIn(fresh ? e.message : ""); return; }
+    try { me = await api("GET", "/api/me"); } catch (e) { if (run === starts) showSignIn(fresh ? e.message : ""); return; }
+    if (run !== starts) return;
     desk.agent = me;
     try { desk.config = await api("GET", "/api/config"); } catch (e) { note("settings: " + e.message); }
     $("who").textContent = me.name || me.agent_id;
