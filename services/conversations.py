@@ -139,16 +139,6 @@ class ConversationStore:
             raise RuntimeError(f"conversation {c.contact_id} neither created nor found")
         return existing, False
 
-    async def delete(self, contact_id: str) -> None:
-        """Undo a conversation whose arrival could not be published."""
-        async with self.pool.acquire() as connection, connection.transaction():
-            await connection.execute(
-                "DELETE FROM channel_messages WHERE contact_id = $1", contact_id
-            )
-            await connection.execute(
-                "DELETE FROM channel_conversations WHERE contact_id = $1", contact_id
-            )
-
     async def close(self, contact_id: str) -> bool:
         status = await self.pool.execute(
             "UPDATE channel_conversations SET status = 'closed', closed_at = now()"
@@ -182,18 +172,6 @@ class ConversationStore:
             float(grace_seconds),
         )
         return [(r["contact_id"], r["pool_id"], r["routing_status"]) for r in rows]
-
-    async def reopen(self, contact_id: str) -> bool:
-        """Undo a close whose record could not be published (the next sweep retries)."""
-        try:
-            status = await self.pool.execute(
-                "UPDATE channel_conversations SET status = 'open', closed_at = NULL"
-                " WHERE contact_id = $1 AND status = 'closed'",
-                contact_id,
-            )
-        except asyncpg.UniqueViolationError:  # the customer opened a new chat meanwhile
-            return False
-        return str(status).endswith(" 1")
 
     async def set_callback(self, contact_id: str, number: str) -> None:
         await self.pool.execute(

@@ -28,6 +28,10 @@ class PublishFailed(Exception):
 class Publisher(Protocol):
     async def publish(self, topic: TopicSpec, key: str, record: Record) -> None: ...
 
+    async def publish_encoded(
+        self, topic: TopicSpec, key: str, value: bytes, record_type: str
+    ) -> None: ...
+
 
 class BrokerPublisher:
     def __init__(self, bootstrap_servers: str, prefix: str = "", timeout: float = 5.0) -> None:
@@ -55,19 +59,23 @@ class BrokerPublisher:
             return self._producer
 
     async def publish(self, topic: TopicSpec, key: str, record: Record) -> None:
+        await self.publish_encoded(topic, key, record.to_bytes(), record.TYPE)
+
+    async def publish_encoded(
+        self, topic: TopicSpec, key: str, value: bytes, record_type: str
+    ) -> None:
+        """Publish a record already encoded (the edge outbox keeps the bytes it staged)."""
         try:
             producer = await self._started()
             await asyncio.wait_for(
-                producer.send_and_wait(
-                    topic.full_name(self.prefix), key=key.encode(), value=record.to_bytes()
-                ),
+                producer.send_and_wait(topic.full_name(self.prefix), key=key.encode(), value=value),
                 self.timeout,
             )
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             metrics.ERRORS.labels(component="publisher", kind=type(exc).__name__).inc()
-            log.warning("publishing %s to %s failed: %r", record.TYPE, topic.name, exc)
+            log.warning("publishing %s to %s failed: %r", record_type, topic.name, exc)
             await self._reset()
             raise PublishFailed(f"broker unavailable: {type(exc).__name__}") from exc
         metrics.EVENTS_OUT.labels(topic=topic.name).inc()

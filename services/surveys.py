@@ -65,13 +65,20 @@ async def plan_survey(
     return Planned(route.channel, status, survey_link(public_url, contact_id, token))
 
 
-async def _answer(pool: asyncpg.Pool, where: str, args: list[object], answer: Answer) -> bool:
+async def _answer(
+    pool: asyncpg.Pool,
+    where: str,
+    args: list[object],
+    answer: Answer,
+    message_id: str | None = None,
+) -> bool:
     row = await pool.fetchrow(
         "UPDATE csat_surveys SET status = 'answered', score = $1, comment = $2,"
-        f" answered_at = now() WHERE {where} AND status = 'sent'"
+        f" answered_at = now(), answer_message_id = $3 WHERE {where} AND status = 'sent'"
         " RETURNING customer_class, channel, reason",
         answer.score,
         answer.comment or None,
+        message_id,
         *args,
     )
     if row is None:
@@ -83,17 +90,32 @@ async def _answer(pool: asyncpg.Pool, where: str, args: list[object], answer: An
 
 
 async def answer_by_sms(
-    pool: asyncpg.Pool, number: str, answer: Answer, window: timedelta, now: datetime
+    pool: asyncpg.Pool,
+    number: str,
+    answer: Answer,
+    window: timedelta,
+    now: datetime,
+    message_id: str,
 ) -> bool:
-    """The reply of a number with a survey sent within ``window`` (the latest); False if none."""
+    """The reply of a number with a survey sent within ``window`` (the latest); False if none.
+    The survey remembers ``message_id`` (the SMS's MessageSid): see :func:`answered_by`."""
     return await _answer(
         pool,
-        "contact_id = (SELECT contact_id FROM csat_surveys WHERE address = $3 AND status = 'sent'"
-        " AND channel = 'sms' AND sent_at >= $4 ORDER BY sent_at DESC LIMIT 1)",
+        "contact_id = (SELECT contact_id FROM csat_surveys WHERE address = $4 AND status = 'sent'"
+        " AND channel = 'sms' AND sent_at >= $5 ORDER BY sent_at DESC LIMIT 1)",
         [number, now - window],
         answer,
+        message_id,
     )
 
 
+async def answered_by(pool: asyncpg.Pool, message_id: str) -> bool:
+    """Whether this message answered a survey already (a provider's retry of the answer)."""
+    found = await pool.fetchval(
+        "SELECT 1 FROM csat_surveys WHERE answer_message_id = $1", message_id
+    )
+    return found is not None
+
+
 async def answer_by_link(pool: asyncpg.Pool, contact_id: str, token: str, answer: Answer) -> bool:
-    return await _answer(pool, "contact_id = $3 AND answer_token = $4", [contact_id, token], answer)
+    return await _answer(pool, "contact_id = $4 AND answer_token = $5", [contact_id, token], answer)

@@ -19,6 +19,7 @@ import aiohttp
 import aiosmtplib
 
 from services.day.plan import HANDLE_MEAN, Arrival
+from services.gateway.chat_client import ChatCustomer
 from services.runtime.twilio_local import TwilioApiServer, sign
 from services.stack.seed import SampleCustomer
 from streams.platform.settings import Settings
@@ -191,23 +192,31 @@ class Customers:
 
     # ------------------------------------------------------------------ chat
     async def chat(self, arrival: Arrival, customer: SampleCustomer) -> None:
-        session = {"chat_id": customer.chat_id, "name": customer.name, "email": customer.email}
-        async with self.http.post(self.base + "/chat/sessions", json=session) as answer:
-            token = (await answer.json())["token"]
-        async with self.http.ws_connect(self.base + f"/chat/ws?token={token}") as ws:
-            await ws.send_json({"type": "message", "text": SUBJECTS["chat"], "id": "1"})
-            contact_id = ""
-            while not contact_id:
-                frame = await ws.receive_json(timeout=30)
-                if frame.get("type") == "ack":
-                    contact_id = frame["contact_id"]
-            line = self.lines[contact_id] = Line("chat")
-            self.handles[contact_id] = arrival.handle
-            if not await self._answered_within(line, arrival.patience):
-                self.counters.abandoned += 1
-                line.finished.set()
-                await ws.send_json({"type": "end"})
-                return
-            await line.finished.wait()  # the agent completes; the customer leaves
-            with contextlib.suppress(aiohttp.ClientError, ConnectionError):
-                await ws.send_json({"type": "end"})
+        secret = self.settings.chat_identity_secret
+        async with ChatCustomer(self.base) as browser:
+            await browser.start(  # the shop's site signs who its signed-in customer is
+                name=customer.name,
+                email=customer.email,
+                customer_id=customer.customer_id if secret else None,
+                site_secret=secret.get_secret_value() if secret else None,
+            )
+            async with browser.socket() as ws:
+                await self._chat(ws, arrival)
+
+    async def _chat(self, ws: aiohttp.ClientWebSocketResponse, arrival: Arrival) -> None:
+        await ws.send_json({"type": "message", "text": SUBJECTS["chat"], "id": "1"})
+        contact_id = ""
+        while not contact_id:
+            frame = await ws.receive_json(timeout=30)
+            if frame.get("type") == "ack":
+                contact_id = frame["contact_id"]
+        line = self.lines[contact_id] = Line("chat")
+        self.handles[contact_id] = arrival.handle
+        if not await self._answered_within(line, arrival.patience):
+            self.counters.abandoned += 1
+            line.finished.set()
+            await ws.send_json({"type": "end"})
+            return
+        await line.finished.wait()  # the agent completes; the customer leaves
+        with contextlib.suppress(aiohttp.ClientError, ConnectionError):
+            await ws.send_json({"type": "end"})

@@ -68,10 +68,12 @@ async def build_screen_pop(
 ) -> dict[str, Any]:
     conversation = await conversations.get(offer.contact_id)
     profile = await profile_for(customers, conversation)
+    # the history and notices of the customer routing knows: an anonymous chat visitor's typed
+    # e-mail is shown as given, never used to look up someone's interactions
+    context = await customers.context(profile, limit=6)
     if conversation is not None and conversation.channel == "chat" and not profile.known:
         name, email = await conversations.chat_visitor(conversation.address)
         profile = replace(profile, name=name or profile.name, email=email or profile.email)
-    context = await customers.context(profile, limit=6)
     notices = [notice_summary(n) for n in context.notices]
     recent = [r for r in context.recent if r["contact_id"] != offer.contact_id][:5]
     transcript = (

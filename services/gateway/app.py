@@ -16,8 +16,10 @@ from aiohttp import web
 
 from services.conversations import ConversationStore
 from services.customers import CustomerDirectory
+from services.edge.outbox import EdgeOutbox, run_resender
 from services.gateway import chat, chat_tasks, sms, voice
 from services.gateway.chat_hub import ChatHub
+from services.gateway.chat_sessions import ChatSessions
 from services.gateway.context import CONTEXT, GatewayContext
 from services.gateway.email_in import start_smtp_server
 from services.http_input import check_url
@@ -111,6 +113,8 @@ async def running_gateway(
         conversations=ConversationStore(pool),
         signatures=signatures,
         chat=ChatHub(),
+        outbox=EdgeOutbox(pool, publisher),
+        chat_sessions=ChatSessions(pool, settings),
     )
     runner = web.AppRunner(create_app(ctx), access_log=None)
     await runner.setup()
@@ -123,12 +127,19 @@ async def running_gateway(
     delivery = asyncio.create_task(chat_tasks.run_delivery(ctx, ready))
     agent_ends = asyncio.create_task(chat_tasks.run_agent_ends(ctx, ends_ready))
     sweep = asyncio.create_task(chat_tasks.run_left_chat_sweep(ctx))
+    resender = asyncio.create_task(
+        run_resender(
+            ctx.outbox,
+            resend_after_seconds=settings.edge_resend_after_seconds,
+            keep_seconds=settings.edge_outbox_keep_days * 86_400,
+        )
+    )
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(asyncio.gather(ready.wait(), ends_ready.wait()), delivery_wait)
     try:
         yield RunningGateway(ctx, http_port, smtp_port)
     finally:
-        for task in (delivery, agent_ends, sweep):
+        for task in (delivery, agent_ends, sweep, resender):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

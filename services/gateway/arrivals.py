@@ -6,7 +6,7 @@ the tier), the language skill and the last agent without a lookup of its own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import replace
 
 from schemas.base import Record, utc_now
@@ -14,8 +14,8 @@ from schemas.contacts import Channel, ContactArrived, CustomerRef
 from schemas.topics import CONTACTS
 from services.conversations import Conversation
 from services.customers import CustomerProfile
+from services.edge.outbox import Outgoing
 from services.gateway.context import GatewayContext
-from services.publisher import PublishFailed
 
 
 def language_skill(language: str) -> str:
@@ -59,9 +59,20 @@ def contact_arrived(
     )
 
 
+def outgoing(record: Record) -> Outgoing:
+    """A gateway record on the contacts topic, keyed by its contact."""
+    return Outgoing(CONTACTS, str(getattr(record, "contact_id", "")), record)
+
+
 async def publish(ctx: GatewayContext, *records: Record) -> None:
-    for record in records:
-        await ctx.publisher.publish(CONTACTS, str(getattr(record, "contact_id", "")), record)
+    """Stage and publish through the edge outbox: a retry of the same request (same event ids)
+    publishes nothing twice, and publishes what its first attempt could not."""
+    await ctx.outbox.publish(*(outgoing(r) for r in records))
+
+
+async def publish_pending(ctx: GatewayContext, contact_id: str) -> None:
+    """Publish what is staged for this contact and not published yet (its arrival)."""
+    await ctx.outbox.flush([(CONTACTS, contact_id)])
 
 
 async def open_contact(
@@ -70,16 +81,17 @@ async def open_contact(
     profile: CustomerProfile,
     *,
     skills: Mapping[str, int] | None = None,
-    then: Sequence[Record] = (),
 ) -> tuple[Conversation, bool]:
-    """Store the conversation and publish its arrival (then ``then``). An equivalent open
-    conversation (a retried webhook) is returned as it is, with nothing published for it. When
-    the arrival cannot be published the new conversation is removed again, so a retry starts
-    over."""
+    """Store the conversation and stage its arrival in the edge outbox, without publishing it:
+    the caller stores the contact's first message and publishes it, and the arrival leaves
+    first (:func:`publish`, or :func:`publish_pending` for a contact without a message). So a
+    broker away loses nothing that was said: the retry, or the re-sender, publishes both.
+
+    An equivalent conversation stored before (a retried webhook) is returned as it is, and
+    the flag says so; its arrival is staged again, which changes nothing when it was staged
+    before and closes the gap when a crash came between the two writes."""
     conversation = replace(conversation, pool_id=ctx.pool_for(conversation.customer_class))
     stored, created = await ctx.conversations.create(conversation)
-    if not created:
-        return stored, False
     arrived = contact_arrived(
         ctx,
         profile,
@@ -88,10 +100,5 @@ async def open_contact(
         skills=skills,
         subject=stored.subject,
     )
-    try:
-        await publish(ctx, arrived)
-    except PublishFailed:
-        await ctx.conversations.delete(stored.contact_id)
-        raise
-    await publish(ctx, *then)
-    return stored, True
+    await ctx.outbox.stage([outgoing(arrived)])
+    return stored, created

@@ -1,15 +1,19 @@
-"""Web chat: sessions with a per-session token, a WebSocket for messages both ways, and the page.
+"""Web chat: a session per browser, a WebSocket for messages both ways, and the page.
 
-* ``POST /chat/sessions`` (JSON ``{"name", "email", "chat_id"}``, all optional) → ``{"token",
-  "session_id", "chat_id"}``; only the token's SHA-256 is stored.
-* ``GET /chat/ws?token=…`` (WebSocket). Customer → gateway: ``{"type": "message", "text",
-  "id"?}``, ``{"type": "end"}``, ``{"type": "status"}``, ``{"type": "transcript", "email"}``.
-  Gateway → customer: ``history``, ``ack`` (the message is stored and published: only then
-  may a page show it as sent), ``message`` (from the agent, with their name and time),
-  ``status`` (``waiting`` with the place in line, ``offered``, ``with_agent``), ``ended``
-  (``by`` the customer or the agent), ``transcript_sent``, ``error`` (with the message's ``id``
-  when a message was not taken: the page sends it again). The first message opens the
-  contact; ``end`` ends it. A message id sent again is stored and published once.
+* ``POST /chat/sessions`` (JSON ``{"name", "email", "customer_id", "identity_hash"}``, all
+  optional; ``customer_id`` needs the site's ``identity_hash``) → ``{"session_id", "known"}``
+  and the session's secret in an HttpOnly cookie (``chat_sessions``: who may read, write and
+  end a chat). ``POST /chat/session/resume`` rotates the secret (a page load);
+  ``DELETE /chat/session`` ends the session (the site's customer signed out).
+* ``GET /chat/ws`` (WebSocket, the cookie proves the session). Customer → gateway:
+  ``{"type": "message", "text", "id"?}``, ``{"type": "end"}``, ``{"type": "status"}``,
+  ``{"type": "transcript", "email"}``. Gateway → customer: ``history``, ``ack`` (the message
+  is stored and published: only then may a page show it as sent), ``message`` (from the agent,
+  with their name and time), ``status`` (``waiting`` with the place in line, ``offered``,
+  ``with_agent``), ``ended`` (``by`` the customer or the agent), ``transcript_sent``, ``error``
+  (with the message's ``id`` when a message was not taken: the page sends it again). The first
+  message opens the contact; ``end`` ends it. A message id sent again is stored and published
+  once (the edge outbox), also when its first attempt found the broker away.
 * ``GET /chat`` the embeddable page (``/chat?embed=1`` in an iframe); ``GET /chat/config`` its
   greeting, business hours and whether it shows the pre-chat form.
 
@@ -26,9 +30,7 @@ routing has it assigned, ``ContactAbandoned`` while it waits or is offered.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import secrets
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -42,7 +44,17 @@ from schemas.contacts import (
     ContactMessageReceived,
 )
 from services.conversations import Conversation
+from services.customers import CustomerProfile
 from services.gateway.arrivals import open_contact, publish
+from services.gateway.chat_sessions import (
+    ChatSession,
+    SessionRefused,
+    check_origin,
+    clear_cookie,
+    secret_from,
+    set_cookie,
+    verify_identity,
+)
 from services.gateway.chat_tasks import WITH_AN_AGENT, agent_names
 from services.gateway.chat_transcript import (
     TranscriptNotSent,
@@ -69,10 +81,6 @@ FRAMES = (
 )  # routing statuses in which an agent has the contact
 
 
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 async def page(request: web.Request) -> web.Response:
     return web.Response(text=PAGE.read_text(), content_type="text/html")
 
@@ -84,51 +92,101 @@ async def page_config(request: web.Request) -> web.Response:
             "greeting": settings.chat_greeting,
             "business_hours": settings.chat_business_hours,
             "prechat_form": settings.chat_prechat_form,
+            # the sites that may post a signed identity into the page (an embedding iframe)
+            "embed_origins": settings.chat_allowed_origins,
         }
     )
 
 
 async def create_session(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
-    body = await read_json_object(request)
-    if not all(
-        isinstance(value := body.get(k), str | None) and len(value or "") <= MAX_SESSION_FIELD
-        for k in ("name", "email", "chat_id")
+    try:
+        check_origin(request, ctx.settings)
+        body = await read_json_object(request)
+        name, email, customer_id = _session_fields(body)
+        chat_id = None
+        if customer_id is not None:
+            verify_identity(
+                ctx.settings.chat_identity_secret, customer_id, body.get("identity_hash")
+            )
+            profile = await ctx.customers.find(customer_id=customer_id)
+            chat_id = profile.chat_id or f"customer-{customer_id}"
+        session, secret = await ctx.chat_sessions.create(
+            name=name, email=email, customer_id=customer_id, chat_id=chat_id
+        )
+    except SessionRefused as refused:
+        return refused.response()
+    response = web.json_response({"session_id": session.session_id, "known": session.verified})
+    set_cookie(request, response, secret, ctx.settings)
+    return response
+
+
+def _session_fields(body: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    if "chat_id" in body:
+        raise web.HTTPBadRequest(
+            text="chat_id is not accepted: a chat is resumed with its session cookie, and a"
+            " known customer is named by customer_id with the site's identity_hash"
+        )
+    unknown = set(body) - {"name", "email", "customer_id", "identity_hash"}
+    values = [body.get(k) for k in ("name", "email", "customer_id")]
+    if unknown or not all(
+        isinstance(v, str | None) and len(v or "") <= MAX_SESSION_FIELD for v in values
     ):
         raise web.HTTPBadRequest(
-            text="expected an object with optional string name/email/chat_id"
+            text="expected an object with optional string name/email/customer_id/identity_hash"
             f" of at most {MAX_SESSION_FIELD} characters"
+            + (f"; unknown fields: {', '.join(sorted(map(str, unknown)))}" if unknown else "")
         )
-    token = secrets.token_urlsafe(24)
-    session_id = uuid.uuid4().hex
-    chat_id = body.get("chat_id") or f"web-{session_id[:16]}"
-    await ctx.conversations.pool.execute(
-        "INSERT INTO chat_sessions (session_id, token_hash, chat_id, name, email)"
-        " VALUES ($1, $2, $3, $4, $5)",
-        session_id,
-        token_hash(token),
-        chat_id,
-        body.get("name"),
-        body.get("email"),
+    name, email, customer_id = values
+    return name or None, email or None, customer_id or None
+
+
+async def resume_session(request: web.Request) -> web.Response:
+    """A page load: prove the session, rotate its secret, say whether a chat is open."""
+    ctx = request.app[CONTEXT]
+    try:
+        check_origin(request, ctx.settings)
+        session, secret = await ctx.chat_sessions.rotate(secret_from(request))
+    except SessionRefused as refused:
+        return refused.response()
+    conversation = await ctx.conversations.open_for("chat", session.chat_id)
+    response = web.json_response(
+        {
+            "session_id": session.session_id,
+            "known": session.verified,
+            "name": session.name,
+            "email": session.email,
+            "open": conversation is not None,
+        }
     )
-    return web.json_response({"token": token, "session_id": session_id, "chat_id": chat_id})
+    set_cookie(request, response, secret, ctx.settings)
+    return response
+
+
+async def end_session(request: web.Request) -> web.Response:
+    """The customer signed out of the embedding site: this browser's session ends."""
+    ctx = request.app[CONTEXT]
+    try:
+        check_origin(request, ctx.settings)
+        await ctx.chat_sessions.revoke(secret_from(request))
+    except SessionRefused as refused:
+        return refused.response()
+    response = web.Response(status=204)
+    clear_cookie(response)
+    return response
 
 
 async def socket(request: web.Request) -> web.StreamResponse:
     ctx = request.app[CONTEXT]
-    token = request.query.get("token", "")
-    session = None
-    if token:
-        session = await ctx.conversations.pool.fetchrow(
-            "SELECT session_id, chat_id, name, email FROM chat_sessions WHERE token_hash = $1",
-            token_hash(token),
-        )
-    if session is None:
+    try:
+        check_origin(request, ctx.settings)
+        session = await ctx.chat_sessions.prove(secret_from(request))
+    except SessionRefused as refused:
         metrics.GATEWAY_REQUESTS.labels(channel="chat", outcome="unauthorized").inc()
-        raise web.HTTPUnauthorized(text="missing or unknown chat token")
+        return refused.response()
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=64 * 1024)
     await ws.prepare(request)
-    chat = _ChatSession(ctx, ws, dict(session))
+    chat = _ChatSession(ctx, ws, session)
     ctx.chat.open.add(ws)
     try:
         await chat.resume()
@@ -147,7 +205,7 @@ async def socket(request: web.Request) -> web.StreamResponse:
 
 
 class _ChatSession:
-    def __init__(self, ctx: GatewayContext, ws: web.WebSocketResponse, session: dict[str, Any]):
+    def __init__(self, ctx: GatewayContext, ws: web.WebSocketResponse, session: ChatSession):
         self.ctx = ctx
         self.ws = ws
         self.session = session
@@ -155,7 +213,7 @@ class _ChatSession:
         self.last_contact_id: str | None = None  # for a transcript after the end
 
     async def resume(self) -> None:
-        self.conversation = await self.ctx.conversations.open_for("chat", self.session["chat_id"])
+        self.conversation = await self.ctx.conversations.open_for("chat", self.session.chat_id)
         if self.conversation is not None:
             self.ctx.chat.join(self.conversation.contact_id, self.ws)
             await self.ctx.conversations.customer_present(self.conversation.contact_id, True)
@@ -225,15 +283,19 @@ class _ChatSession:
             await self.error(f"text must be a non-empty string of at most {MAX_TEXT} characters")
             return
         client_id = frame.get("id")
-        message_id = f"chat:{self.session['session_id']}:{client_id or uuid.uuid4().hex}"[:200]
-        if self.conversation is not None:  # the agent may have completed it meanwhile
+        message_id = f"chat:{self.session.session_id}:{client_id or uuid.uuid4().hex}"[:200]
+        known = await self.ctx.conversations.message(message_id)
+        if known is not None:  # sent again (no ack reached the page): the same message
+            self.conversation = await self.ctx.conversations.get(known.contact_id)
+        elif self.conversation is not None:  # the agent may have completed it meanwhile
             self.conversation = await self.ctx.conversations.get(self.conversation.contact_id)
-        if self.conversation is None or self.conversation.status != "open":
+        if self.conversation is None or (known is None and self.conversation.status != "open"):
             await self.open(text)
         assert self.conversation is not None
-        await self.ctx.conversations.add_message(
-            message_id, self.conversation.contact_id, "in", self.session["chat_id"], text
-        )
+        if known is None:
+            await self.ctx.conversations.add_message(
+                message_id, self.conversation.contact_id, "in", self.session.chat_id, text
+            )
         await publish(
             self.ctx,
             ContactMessageReceived(
@@ -241,7 +303,7 @@ class _ChatSession:
                 pool_id=self.conversation.pool_id,
                 contact_id=self.conversation.contact_id,
                 channel=Channel.CHAT,
-                body=text,
+                body=known.body if known is not None else text,
                 message_id=message_id,
             ),
         )
@@ -258,18 +320,24 @@ class _ChatSession:
 
     async def open(self, first_text: str) -> None:
         ctx = self.ctx
-        profile = await ctx.customers.find(
-            chat_id=self.session["chat_id"], email=self.session.get("email")
-        )
-        if profile.name is None and self.session.get("name"):
-            profile = replace(profile, name=self.session["name"])
+        session = self.session
+        if session.customer_id is not None:  # the embedding site signed who this is
+            profile = await ctx.customers.find(customer_id=session.customer_id)
+            if not profile.known:
+                profile = replace(profile, chat_id=session.chat_id)
+        else:  # anonymous: what the visitor typed names nobody
+            profile = CustomerProfile(
+                chat_id=session.chat_id, language=ctx.settings.default_language
+            )
+        if profile.name is None and session.name:
+            profile = replace(profile, name=session.name)
         self.conversation, _created = await open_contact(
             ctx,
             Conversation(
                 contact_id=f"chat-{uuid.uuid4().hex}",
                 pool_id=ctx.pool_id,
                 channel="chat",
-                address=self.session["chat_id"],
+                address=session.chat_id,
                 customer_id=profile.customer_id,
                 customer_class=profile.routing_class(ctx.settings.class_weights),
                 subject=first_text[:120],
@@ -349,4 +417,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/chat", page)
     app.router.add_get("/chat/config", page_config)
     app.router.add_post("/chat/sessions", create_session)
+    app.router.add_post("/chat/session/resume", resume_session)
+    app.router.add_delete("/chat/session", end_session)
     app.router.add_get("/chat/ws", socket)

@@ -17,7 +17,6 @@ from schemas.topics import AGENT_EVENTS, CONTACTS
 from services.bus import follow_topic
 from services.gateway.arrivals import publish
 from services.gateway.context import GatewayContext
-from services.publisher import PublishFailed
 from streams.platform import metrics
 
 log = logging.getLogger(__name__)
@@ -86,35 +85,30 @@ def sweep_interval(grace_seconds: float) -> float:
 
 async def end_left_chats(ctx: GatewayContext) -> int:
     """Close the chats left longer than the grace period and tell routing, once each: ended
-    when an agent has it, abandoned otherwise. Returns how many were closed."""
+    when an agent has it, abandoned otherwise. The close is the claim (several gateways may
+    sweep) and the records are staged in the edge outbox with it, so a broker away now only
+    delays them: the re-sender publishes them. Returns how many were closed."""
     closed = await ctx.conversations.close_left_chats(ctx.settings.chat_reconnect_grace_seconds)
-    failed: PublishFailed | None = None
+    records: list[Record] = []
     for contact_id, pool_id, routing_status in closed:
-        if failed is not None:  # the broker is away: leave the rest for the next sweep
-            await ctx.conversations.reopen(contact_id)
-            continue
-        record: Record
         if routing_status in WITH_AN_AGENT:
-            record = ContactEnded(
-                event_id=f"{contact_id}:ended",
-                pool_id=pool_id,
-                contact_id=contact_id,
-                reason="customer_left",
+            records.append(
+                ContactEnded(
+                    event_id=f"{contact_id}:ended",
+                    pool_id=pool_id,
+                    contact_id=contact_id,
+                    reason="customer_left",
+                )
             )
         else:
-            record = ContactAbandoned(
-                event_id=f"{contact_id}:abandoned", pool_id=pool_id, contact_id=contact_id
+            records.append(
+                ContactAbandoned(
+                    event_id=f"{contact_id}:abandoned", pool_id=pool_id, contact_id=contact_id
+                )
             )
-        try:
-            await publish(ctx, record)
-        except PublishFailed as exc:
-            await ctx.conversations.reopen(contact_id)  # the next sweep tries again
-            failed = exc
-            continue
         outcome = "ended_left" if routing_status in WITH_AN_AGENT else "abandoned"
         metrics.GATEWAY_REQUESTS.labels(channel="chat", outcome=outcome).inc()
-    if failed is not None:
-        raise failed
+    await publish(ctx, *records)
     return len(closed)
 
 

@@ -8,7 +8,9 @@ from aiohttp import web
 
 from services.conversations import ConversationStore
 from services.customers import CustomerDirectory
+from services.edge.outbox import EdgeOutbox
 from services.gateway.chat_hub import ChatHub
+from services.gateway.chat_sessions import ChatSessions
 from services.publisher import Publisher
 from services.twilio_client import SignatureCheck
 from streams.platform.settings import GatewaySettings
@@ -24,6 +26,8 @@ class GatewayContext:
     conversations: ConversationStore
     signatures: SignatureCheck
     chat: ChatHub
+    outbox: EdgeOutbox
+    chat_sessions: ChatSessions
 
     def __post_init__(self) -> None:
         choices = self.settings.ivr_choices

@@ -26,7 +26,7 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from schemas.contacts import CallbackRequested, ContactAbandoned, ContactEnded
 from services.conversations import Conversation
-from services.gateway.arrivals import open_contact, publish
+from services.gateway.arrivals import open_contact, publish, publish_pending
 from services.gateway.context import CONTEXT
 from services.gateway.webhooks import twiml, verified_form
 from streams.routing.live_view import PredictedWait, predicted_wait
@@ -90,6 +90,7 @@ async def menu(request: web.Request) -> web.Response:
         subject=f"call: {choices.get(digit, 'agent')}",
     )
     await open_contact(ctx, conversation, profile, skills=skills)
+    await publish_pending(ctx, conversation.contact_id)
     predicted = await predicted_wait(
         ctx.conversations.pool, ctx.pool_id, conversation.customer_class, "voice"
     )

@@ -106,6 +106,8 @@ def stack_settings(
         public_base_url=f"http://127.0.0.1:{gateway}",
         notifier_public_url=f"http://127.0.0.1:{notifier}",
         twilio_auth_token=SecretStr(token),
+        # the local site's key for signed chat identities (sample customers chat as themselves)
+        chat_identity_secret=settings.chat_identity_secret or SecretStr(secrets.token_hex(16)),
         twilio_from_number=settings.twilio_from_number or OUR_NUMBER,
         state_dir=str(home / "worker"),
     )

@@ -47,6 +47,11 @@ contactcenter_db_up                                    gauge      every PostgreS
 contactcenter_consumer_lag_messages                    gauge      every consumer
 contactcenter_assigned_partitions                      gauge      workers (per consumed topic)
 contactcenter_gateway_requests_total                   counter    gateway (per channel, outcome)
+contactcenter_edge_retries_recognised_total            counter    gateway (records staged before)
+contactcenter_edge_resent_total                        counter    gateway (re-sender published)
+contactcenter_edge_outbox_pending                      gauge      gateway (staged, not published)
+contactcenter_edge_outbox_oldest_pending_seconds       gauge      gateway
+contactcenter_chat_sessions_refused_total              counter    gateway (per reason)
 contactcenter_desk_connections                         gauge      agent desk (open offer streams)
 contactcenter_guide_events_total                       counter    agent desk (guide, audit kind)
 contactcenter_csat_surveys_total                       counter    desk, notifier (by outcome)
@@ -308,6 +313,38 @@ GATEWAY_REQUESTS = Counter(
     "email, chat) and outcome (accepted, malformed, bad_signature, too_large, unauthorized, "
     "unavailable, error).",
     ["channel", "outcome"],
+)
+EDGE_RETRIES_RECOGNISED = Counter(
+    "contactcenter_edge_retries_recognised_total",
+    "Records a provider's retry (same MessageSid, CallSid, Message-ID or chat frame id) built "
+    "again and the edge outbox already held: not published a second time.",
+)
+EDGE_RESENT = Counter(
+    "contactcenter_edge_resent_total",
+    "Records the gateway's re-sender published because their first attempt could not and no "
+    "retry came for them.",
+)
+EDGE_OUTBOX_PENDING = Gauge(
+    "contactcenter_edge_outbox_pending",
+    "Records the gateway staged and the broker has not acknowledged yet.",
+)
+EDGE_OUTBOX_OLDEST_PENDING = Gauge(
+    "contactcenter_edge_outbox_oldest_pending_seconds",
+    "Age of the oldest record staged and not yet published (0 when none).",
+)
+CHAT_SESSIONS_REFUSED = Counter(
+    "contactcenter_chat_sessions_refused_total",
+    "Chat session requests refused, by reason (no_secret, unknown_secret, expired, "
+    "bad_identity, identity_not_configured, bad_origin).",
+    ["reason"],
+)
+CHAT_REFUSAL_REASONS = (
+    "no_secret",
+    "unknown_secret",
+    "expired",
+    "bad_identity",
+    "identity_not_configured",
+    "bad_origin",
 )
 DESK_CONNECTIONS = Gauge(
     "contactcenter_desk_connections",

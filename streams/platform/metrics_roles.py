@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from streams.platform.metrics import (
     ASSIGNED_PARTITIONS,
+    CHAT_REFUSAL_REASONS,
+    CHAT_SESSIONS_REFUSED,
     CONTACTS_ABANDONED,
     CONTACTS_ANSWERED,
     CONTACTS_ARRIVED,
@@ -170,6 +172,8 @@ def initialise(
         for channel in CHANNELS:
             for outcome in GATEWAY_OUTCOMES:
                 GATEWAY_REQUESTS.labels(channel=channel, outcome=outcome)
+        for reason in CHAT_REFUSAL_REASONS:
+            CHAT_SESSIONS_REFUSED.labels(reason=reason)
 
 
 def _initialise_surveys(classes: tuple[str, ...], reasons: tuple[str, ...]) -> None:

@@ -12,7 +12,7 @@ Nothing else in the project reads ``os.environ``.
 from __future__ import annotations
 
 import json
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -202,6 +202,27 @@ class GatewaySettings(PlatformSettings, TwilioSettings, EmailRelaySettings, Surv
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 2525
     smtp_max_message_bytes: int = 10_000_000
+    # exactly once at the edge: a record staged but not published (broker away, and no retry
+    # came) is published by the re-sender after this long; published records are remembered
+    # this long to recognise late retries (SMTP clients retry for days)
+    edge_resend_after_seconds: float = 5.0
+    edge_outbox_keep_days: float = 7.0
+    # web chat identity (docs/security.md): the secret the embedding site signs customer ids
+    # with (HMAC-SHA256, hex); without it every chat is anonymous
+    chat_identity_secret: SecretStr | None = None
+    # a chat session unused this long is gone (the customer starts a new one)
+    chat_session_idle_hours: float = 24.0
+    # after a resume rotates the session's secret, the previous one still works this long
+    # (a second tab of the same browser resuming at the same moment)
+    chat_session_rotation_grace_seconds: float = 30.0
+    # the session cookie: Secure when the request came over TLS (None) or as set (behind a
+    # TLS-terminating proxy: true); SameSite=None (with Secure) lets a page of another site
+    # embed the chat in an iframe
+    chat_cookie_secure: bool | None = None
+    chat_cookie_samesite: Literal["Strict", "Lax", "None"] = "Strict"
+    # origins (scheme://host[:port]) of the sites that embed the chat: they may open a session
+    # and post a signed identity to the page; the gateway's own origin always may
+    chat_allowed_origins: list[str] = []
 
 
 class DeskSettings(

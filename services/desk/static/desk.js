@@ -162,7 +162,8 @@
     const facts = el("dl");
     const fact = (name, value) => { if (value !== undefined && value !== null && value !== "") facts.append(el("dt", { textContent: name }), el("dd", { textContent: value })); };
     fact("Language", c.language);
-    fact("Phone", c.phone); fact("E-mail", c.email);
+    fact("Phone", c.phone);
+    fact(c.known || pop.channel !== "chat" ? "E-mail" : "E-mail (given, not verified)", c.email);
     fact("Address", pop.address);
     if ("sms_consent" in c) fact("SMS consent", c.sms_consent ? "yes" : "no");
     if ("email_consent" in c) fact("E-mail consent", c.email_consent ? "yes" : "no");

@@ -1,0 +1,1 @@
+"""What every edge service (gateway, desk, notifier) shares: exactly-once publishing."""
