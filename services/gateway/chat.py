@@ -168,7 +168,8 @@ async def end_session(request: web.Request) -> web.Response:
     ctx = request.app[CONTEXT]
     try:
         check_origin(request, ctx.settings)
-        await ctx.chat_sessions.revoke(secret_from(request))
+        if not await ctx.chat_sessions.revoke(secret_from(request)):
+            raise SessionRefused("unknown_secret", 401, "unknown chat session")
     except SessionRefused as refused:
         return refused.response()
     response = web.Response(status=204)

@@ -24,6 +24,7 @@ from services.bus import TopicReader, open_bus
 from services.desk.app import running_desk
 from services.desk.auth import issue_token
 from services.gateway.app import RunningGateway, running_gateway
+from services.gateway.chat_client import ChatCustomer
 from services.runtime.broker import LocalBroker
 from services.twilio_client import make_async_twilio_client
 from streams.platform.settings import Settings
@@ -340,15 +341,14 @@ async def _callback_flag(db: asyncpg.Pool, contact_id: str) -> bool:
     return bool(state and json.loads(state).get("callback"))
 
 
-async def chat_contact(http: aiohttp.ClientSession, base: str, text: str) -> tuple[str, str]:
-    async with http.post(base + "/chat/sessions", json={}) as response:
-        token = (await response.json())["token"]
-    ws = await http.ws_connect(f"{base}/chat/ws?token={token}")
-    await ws.send_json({"type": "message", "text": text, "id": "1"})
-    ack = await ws.receive_json(timeout=10)
-    await ws.close()  # closed without "end"
+async def chat_contact(browser: ChatCustomer, text: str) -> str:
+    await browser.start()
+    async with browser.socket() as ws:
+        await ws.send_json({"type": "message", "text": text, "id": "1"})
+        ack = await ws.receive_json(timeout=10)
+    # closed without "end"
     assert ack["type"] == "ack"
-    return str(ack["contact_id"]), token
+    return str(ack["contact_id"])
 
 
 async def test_chats_left_without_end_are_abandoned_or_ended_once_after_the_grace(
@@ -370,11 +370,13 @@ async def test_chats_left_without_end_are_abandoned_or_ended_once_after_the_grac
         await eventually(lambda: _true(gus.of("agent_state_changed")), 30, "routing has gus")
         base = f"http://127.0.0.1:{gateway.http_port}"
 
-        kept, kept_token = await chat_contact(http, base, "I will reload the page")
+        kept_browser, left_browser = ChatCustomer(base), ChatCustomer(base)
+        kept = await chat_contact(kept_browser, "I will reload the page")
         # a reload: the socket closes and the customer is back within the grace period
-        async with http.ws_connect(f"{base}/chat/ws?token={kept_token}") as ws:
+        await kept_browser.resume()
+        async with kept_browser, left_browser, kept_browser.socket() as ws:
             assert (await ws.receive_json(timeout=10))["type"] == "history"
-            left, _ = await chat_contact(http, base, "Anyone there?")  # never comes back
+            left = await chat_contact(left_browser, "Anyone there?")  # never comes back
             [abandoned] = await records.wait_for(ContactAbandoned, contact_id=left, timeout=15)
             assert abandoned.event_id == f"{left}:abandoned"
             await asyncio.sleep(grace + 0.5)  # past the grace of the first socket's close

@@ -174,9 +174,10 @@ def gateway_url(gateway: RunningGateway) -> str:
 
 @pytest.fixture(scope="module")
 async def chat_token(gateway_url: str, http: aiohttp.ClientSession) -> str:
-    async with http.post(gateway_url + "/chat/sessions", json={"chat_id": "fuzz"}) as response:
+    """A chat session's secret (the cookie's value)."""
+    async with http.post(gateway_url + "/chat/sessions", json={"name": "fuzz"}) as response:
         assert response.status == 200
-        return str((await response.json())["token"])
+        return str(response.cookies["cc_chat"].value)
 
 
 @pytest.fixture(scope="module")
@@ -277,7 +278,14 @@ async def test_signed_sms_with_wrong_parameters(
 @given(
     body=json_values
     | st.fixed_dictionaries(
-        {}, optional={"name": json_values, "email": json_values, "chat_id": json_values}
+        {},
+        optional={
+            "name": json_values,
+            "email": json_values,
+            "chat_id": json_values,
+            "customer_id": json_values,
+            "identity_hash": json_values,
+        },
     )
 )
 async def test_chat_sessions_with_wrong_json(
@@ -289,6 +297,25 @@ async def test_chat_sessions_with_wrong_json(
     assert unexpected_errors() == errors
 
 
+@fuzz
+@given(cookie=texts, origin=st.none() | texts, method=st.sampled_from(["POST", "DELETE", "GET"]))
+async def test_chat_session_routes_with_wrong_cookies_and_origins(
+    gateway_url: str, http: aiohttp.ClientSession, cookie: str, origin: str | None, method: str
+) -> None:
+    """Resume, sign-out and the socket with any cookie and Origin: a 4xx, never a 500."""
+    errors = unexpected_errors()
+    headers = {"Cookie": "cc_chat=" + "".join(c for c in cookie if c.isprintable() and c != ";")}
+    if origin is not None:
+        headers["Origin"] = "".join(c for c in origin if c.isprintable())
+    path = {"POST": "/chat/session/resume", "DELETE": "/chat/session", "GET": "/chat/ws"}[method]
+    try:
+        async with http.request(method, gateway_url + path, headers=headers) as response:
+            assert 400 <= response.status < 500, (method, headers, response.status)
+    except ValueError:  # a header value aiohttp itself will not send
+        return
+    assert unexpected_errors() == errors
+
+
 async def test_gateway_still_serves_after_the_fuzz(
     gateway_url: str, http: aiohttp.ClientSession
 ) -> None:
@@ -296,7 +323,7 @@ async def test_gateway_still_serves_after_the_fuzz(
     status, body = await post_webhook(http, gateway_url, "/twilio/voice", params, TOKEN)
     assert status == 200 and "<Gather" in body
     async with http.post(gateway_url + "/chat/sessions", json={"name": "after"}) as response:
-        assert response.status == 200 and (await response.json())["token"]
+        assert response.status == 200 and (await response.json())["session_id"]
 
 
 # ------------------------------------------------------------------ chat WebSocket
@@ -321,7 +348,7 @@ async def test_chat_socket_answers_every_frame(
 ) -> None:
     errors = unexpected_errors()
     async with http.ws_connect(
-        f"{gateway_url}/chat/ws?token={chat_token}", max_msg_size=0
+        f"{gateway_url}/chat/ws", headers={"Cookie": f"cc_chat={chat_token}"}, max_msg_size=0
     ) as socket:
         if isinstance(frame, bytes):
             await socket.send_bytes(frame)
@@ -343,7 +370,8 @@ async def test_chat_socket_answers_every_frame(
 async def test_chat_socket_still_serves_after_the_fuzz(
     gateway_url: str, http: aiohttp.ClientSession, chat_token: str
 ) -> None:
-    async with http.ws_connect(f"{gateway_url}/chat/ws?token={chat_token}") as socket:
+    cookie = {"Cookie": f"cc_chat={chat_token}"}
+    async with http.ws_connect(f"{gateway_url}/chat/ws", headers=cookie) as socket:
         await socket.send_json({"type": "message", "text": "still there?", "id": "after"})
         while (answer := await socket.receive_json(timeout=10))["type"] != "ack":
             assert answer["type"] != "error", answer

@@ -12,6 +12,7 @@ from schemas import contacts as ct
 from schemas.topics import CONTACTS
 from services.bus import TopicReader
 from services.gateway.app import RunningGateway, running_gateway
+from services.gateway.chat_client import ChatCustomer
 from services.runtime.broker import LocalBroker, free_port
 from streams.platform.settings import Settings
 from tests.support.channels import PUBLIC_BASE, Records, post_webhook, seed_customer
@@ -203,11 +204,16 @@ async def test_sms_threads_by_number_and_keywords_change_consent(
     assert not [r for r in contacts.all if getattr(r, "message_id", None) in {"SM3", "SM4"}]
 
 
-async def test_broker_unreachable_answers_503_and_keeps_nothing(
+async def test_broker_unreachable_answers_503_and_keeps_the_message_for_the_retry(
     gw_settings: Settings, http: aiohttp.ClientSession
 ) -> None:
+    """Answered 503 (Twilio retries), and nothing said is lost: the conversation, the message
+    and both records wait in the edge outbox (tests/integration/test_edge_retries.py has the
+    retry and the re-sender)."""
     dead = gw_settings.with_values(
-        kafka_bootstrap_servers=f"127.0.0.1:{free_port()}", gateway_publish_timeout=1.0
+        kafka_bootstrap_servers=f"127.0.0.1:{free_port()}",
+        gateway_publish_timeout=1.0,
+        edge_resend_after_seconds=3600,
     )
     params = {
         "MessageSid": "SMdown",
@@ -221,12 +227,20 @@ async def test_broker_unreachable_answers_503_and_keeps_nothing(
         assert (await post_webhook(http, url(down), "/healthz", {}, TOKEN))[0] in {200, 405}
     connection = await asyncpg.connect(gw_settings.require_database_url())
     try:
-        left = await connection.fetchval(
-            "SELECT count(*) FROM channel_conversations WHERE address = '+15550100009'"
+        body = await connection.fetchval(
+            "SELECT body FROM channel_messages WHERE message_id = 'SMdown'"
         )
-        assert left == 0
+        staged = await connection.fetch(
+            "SELECT event_id, published_at FROM edge_outbox WHERE record_key = 'sms-SMdown'"
+            " ORDER BY seq"
+        )
     finally:
         await connection.close()
+    assert body == "hello?"
+    assert [(r["event_id"], r["published_at"]) for r in staged] == [
+        ("sms-SMdown:arrived", None),
+        ("sms:SMdown", None),
+    ]
 
 
 async def test_smtp_refuses_malformed_and_oversized_mail(
@@ -260,9 +274,9 @@ async def test_chat_rejects_bad_frames_without_closing(
         base + "/chat/sessions", data=b"{not json", headers={"Content-Type": "application/json"}
     ) as response:
         assert response.status == 400
-    async with http.post(base + "/chat/sessions", json={"chat_id": "web-7"}) as response:
-        token = (await response.json())["token"]
-    async with http.ws_connect(f"{base}/chat/ws?token={token}") as ws:
+    browser = ChatCustomer(base)
+    await browser.start()
+    async with browser, browser.socket() as ws:
         await ws.send_str("not json")
         assert (await ws.receive_json(timeout=5))["type"] == "error"
         await ws.send_json({"type": "message", "text": ""})
@@ -271,7 +285,7 @@ async def test_chat_rejects_bad_frames_without_closing(
         ack = await ws.receive_json(timeout=5)
         assert ack["type"] == "ack"
     [arrived] = await contacts.wait_for(ct.ContactArrived, contact_id=ack["contact_id"])
-    assert arrived.channel is ct.Channel.CHAT and arrived.customer.chat_id == "web-7"
+    assert arrived.channel is ct.Channel.CHAT and arrived.customer.chat_id.startswith("web-")
 
 
 async def test_undecodable_bodies_get_4xx_with_a_reason_and_publish_nothing(

@@ -19,6 +19,7 @@ from services.bus import TopicReader, open_bus
 from services.desk.app import RunningDesk, running_desk
 from services.desk.auth import issue_token
 from services.gateway.app import RunningGateway, running_gateway
+from services.gateway.chat_client import ChatCustomer
 from services.runtime.broker import LocalBroker, free_port
 from services.runtime.processes import kill, start_command
 from streams.platform.settings import Settings
@@ -240,35 +241,22 @@ async def test_secrets_never_reach_the_logs_or_the_ops_endpoints(
 
 
 # ------------------------------------------------------------------ web chat
-async def test_chat_tokens_are_stored_as_hashes_and_required_for_the_socket(
+# (who may read, write and end a chat: tests/integration/test_chat_identity.py)
+async def test_chat_secrets_are_stored_as_hashes_and_required_for_the_socket(
     gateway: RunningGateway, http: aiohttp.ClientSession, sec_settings: Settings
 ) -> None:
     base = f"http://127.0.0.1:{gateway.http_port}"
-    async with http.post(base + "/chat/sessions", json={"name": "Eve"}) as response:
-        token = (await response.json())["token"]
+    async with ChatCustomer(base) as browser:
+        answer = await browser.start(name="Eve")
+        secret = browser.secret()
+    assert secret and secret not in json.dumps(answer)
     row = await gateway.ctx.conversations.pool.fetchrow(
         "SELECT * FROM chat_sessions WHERE name = 'Eve'"
     )
-    assert row is not None and token not in json.dumps(dict(row), default=str)
-    for query in ("", "?token=", "?token=" + token + "x"):
+    assert row is not None and secret not in json.dumps(dict(row), default=str)
+    for query in ("", "?token=" + secret):  # a secret in the URL opens nothing
         async with http.get(base + "/chat/ws" + query) as response:
             assert response.status == 401
-
-
-async def test_a_chat_identity_is_asserted_by_the_browser(
-    gateway: RunningGateway, http: aiohttp.ClientSession
-) -> None:
-    """A documented limit: the chat id a session names is not verified, so a second session
-    naming the same chat id resumes that chat's open conversation, history included."""
-    base = f"http://127.0.0.1:{gateway.http_port}"
-    sessions = []
-    for _ in range(2):
-        async with http.post(base + "/chat/sessions", json={"chat_id": "shared-id"}) as response:
-            sessions.append((await response.json())["token"])
-    async with http.ws_connect(f"{base}/chat/ws?token={sessions[0]}") as first:
-        await first.send_json({"type": "message", "text": "first session", "id": "1"})
-        assert (await first.receive_json(timeout=10))["type"] == "ack"
-    async with http.ws_connect(f"{base}/chat/ws?token={sessions[1]}") as second:
-        history = await second.receive_json(timeout=10)
-    assert history["type"] == "history"
-    assert [m["body"] for m in history["messages"]] == ["first session"]
+    for cookie in ("", secret + "x"):
+        async with http.get(base + "/chat/ws", headers={"Cookie": f"cc_chat={cookie}"}) as answer:
+            assert answer.status == 401
