@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import aiosmtplib
@@ -20,6 +21,7 @@ import pytest
 from services.desk.app import RunningDesk, running_desk
 from services.desk.auth import issue_token
 from services.gateway.app import RunningGateway, running_gateway
+from services.gateway.chat_client import ChatCustomer
 from services.runtime.broker import LocalBroker
 from services.twilio_client import make_async_twilio_client
 from streams.platform.settings import Settings
@@ -138,6 +140,10 @@ async def agents(
     yield clients
     for client in clients.values():
         await client.stop()
+
+
+async def _true(value: object) -> bool:
+    return bool(value)
 
 
 async def _state(client: AgentClient, state: str) -> bool:
@@ -265,6 +271,18 @@ async def test_sms_offer_reply_through_twilio_and_complete(
     )[0] == 200
     status, thread = await agent.call("GET", f"/api/contacts/{contact_id}")
     assert [m["body"] for m in thread["messages"]][-1] == "Thanks"
+    # Twilio retries a webhook it thinks failed: the agent sees the message once
+    again = sms("SM" + uuid.uuid4().hex, "Is it on its way?")
+    for _ in range(3):
+        assert (await post_webhook(http, base, "/twilio/sms", again, twilio.auth_token))[0] == 200
+    marker = sms("SM" + uuid.uuid4().hex, "Hello?")
+    assert (await post_webhook(http, base, "/twilio/sms", marker, twilio.auth_token))[0] == 200
+
+    def on_stream(sid: str) -> list[dict[str, Any]]:
+        return [e for e in agent.events if e.get("message", {}).get("message_id") == sid]
+
+    await eventually(lambda: _true(on_stream(marker["MessageSid"])), 15, "the marker message")
+    assert len(on_stream(again["MessageSid"])) == 1
     # after STOP the desk refuses to text the customer
     assert (
         await post_webhook(
@@ -280,7 +298,7 @@ async def test_sms_offer_reply_through_twilio_and_complete(
     )[0] == 200
     row = await lifecycle(e2e_settings, contact_id)
     assert row["channel"] == "sms" and row["disposition"] == "reshipped"
-    assert row["events"].count("contact_message_received") == 2  # STOP changes consent only
+    assert row["events"].count("contact_message_received") == 4  # STOP changes consent only
     assert "contact_message_sent" in row["events"]
 
 
@@ -354,11 +372,11 @@ async def test_chat_socket_offer_agent_message_and_complete(
     http: aiohttp.ClientSession,
 ) -> None:
     base = f"http://127.0.0.1:{gateway.http_port}"
-    async with http.get(base + "/chat/ws?token=nope") as response:
+    async with http.get(base + "/chat/ws", headers={"Cookie": "cc_chat=nope"}) as response:
         assert response.status == 401
-    async with http.post(base + "/chat/sessions", json={"name": "Visitor"}) as response:
-        session = await response.json()
-    async with http.ws_connect(f"{base}/chat/ws?token={session['token']}") as ws:
+    browser = ChatCustomer(base)
+    await browser.start(name="Visitor")
+    async with browser, browser.socket() as ws:
         await ws.send_json({"type": "message", "text": "Do you ship to Norway?", "id": "m1"})
         ack = await ws.receive_json(timeout=10)
         assert ack["type"] == "ack" and ack["id"] == "m1"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
@@ -19,10 +20,12 @@ from typing import Any
 import aiohttp
 import asyncpg
 import pytest
+from pydantic import SecretStr
 
 from services.desk.app import running_desk
 from services.desk.auth import issue_token
 from services.gateway.app import running_gateway
+from services.gateway.chat_sessions import identity_hash
 from services.runtime.broker import LocalBroker, free_port
 from streams.platform.settings import Settings
 from tests.support.browser import Browser, chromium_path
@@ -56,6 +59,7 @@ def _screenshots(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 DESKTOP, PHONE = (1280, 800), (390, 844)
 VIP_PHONE = "+15550300001"
+SITE_SECRET = "page-test-site-secret"  # the shop's key for signed chat identities
 
 
 def q(selector: str) -> str:
@@ -105,6 +109,7 @@ async def page_settings(
         support_email="support@shop.example",
         chat_greeting="Hi! Ask us anything about your order.",
         chat_business_hours="Mon-Fri 08:00-18:00 CET",
+        chat_identity_secret=SecretStr(SITE_SECRET),
     )
     settings = await isolated_settings(broker, postgres_server_url, **values)
     url = settings.require_database_url()
@@ -198,11 +203,25 @@ async def chat_page(
 
 
 async def chat_open(browser: Browser, settings: Settings, query: str = "") -> None:
+    """A new visitor: no session cookie, nothing in the page's storage."""
     await browser.evaluate("try { sessionStorage.clear() } catch {}")
+    await browser.send("Network.clearBrowserCookies")
     await browser.goto(f"http://127.0.0.1:{settings.gateway_port}/chat{query}")
     await browser.wait_for(
         "document.body.dataset.phase === 'prechat' || document.body.dataset.phase === 'new'"
     )
+
+
+async def chat_open_as(browser: Browser, settings: Settings, customer_id: str) -> None:
+    """A signed-in customer of the shop: the site posts its signed identity into the page
+    (as an embedding page does from its own origin), then the customer starts the chat."""
+    await chat_open(browser, settings)
+    signed = {"customer_id": customer_id, "identity_hash": identity_hash(SITE_SECRET, customer_id)}
+    await browser.evaluate(
+        f"window.postMessage({{type: 'cc-identify', ...{json.dumps(signed)}}}, location.origin)"
+    )
+    await browser.evaluate(f"{q('#prechat')}.requestSubmit()")
+    await browser.wait_for("document.body.dataset.phase === 'new'")
 
 
 async def chat_say(browser: Browser, text: str) -> None:
@@ -256,9 +275,12 @@ async def test_chat_both_ways_live_wrap_up_and_the_customer_told(
     assert "Ask us anything" in await chat_page.evaluate(f"{q('#greeting')}.innerText")
     assert "08:00-18:00" in await chat_page.evaluate(f"{q('#hours')}.innerText")
     await shoot(chat_page, "chat-prechat")
-    await chat_open(chat_page, page_settings, "?chat_id=grace")
+    await chat_open_as(chat_page, page_settings, "vip-7")
     await chat_say(chat_page, "Where is order O-77?")
     await chat_page.wait_for(f"{q('.msg.me')}?.dataset.state === 'delivered'")
+    # neither the page's address nor its script holds the chat's id or the session's secret
+    assert await chat_page.evaluate("location.search + location.hash") == ""
+    assert "cc_chat" not in await chat_page.evaluate("document.cookie")
     contact_id = await _contact_of(page_settings, "Where is order O-77?")
 
     offer = f".offer[data-offer-id^='{contact_id}']"
@@ -379,7 +401,7 @@ async def test_desk_down_and_back_and_gateway_stopping_mid_message(
     desk: Restartable,
     gateway: Restartable,
 ) -> None:
-    await chat_open(chat_page, page_settings, "?chat_id=grace")
+    await chat_open_as(chat_page, page_settings, "vip-7")
     await chat_say(chat_page, "Me again about O-77")
     await chat_page.wait_for(f"{q('.msg.me')}?.dataset.state === 'delivered'")
     contact_id = await _contact_of(page_settings, "Me again about O-77")
