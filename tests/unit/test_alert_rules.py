@@ -28,6 +28,7 @@ REQUIRED_ALERTS = {
     "WriterDatabaseDown",
     "NoticesFailing",
     "ScrapeTargetDown",
+    "EdgeOutboxBacklog",
 }
 
 
