@@ -45,16 +45,9 @@ from schemas.contacts import (
 )
 from services.conversations import Conversation
 from services.customers import CustomerProfile
+from services.gateway import chat_session_routes
 from services.gateway.arrivals import open_contact, publish
-from services.gateway.chat_sessions import (
-    ChatSession,
-    SessionRefused,
-    check_origin,
-    clear_cookie,
-    secret_from,
-    set_cookie,
-    verify_identity,
-)
+from services.gateway.chat_sessions import ChatSession, SessionRefused, check_origin, secret_from
 from services.gateway.chat_tasks import WITH_AN_AGENT, agent_names
 from services.gateway.chat_transcript import (
     TranscriptNotSent,
@@ -63,7 +56,7 @@ from services.gateway.chat_transcript import (
     transcript_mail,
 )
 from services.gateway.context import CONTEXT, GatewayContext
-from services.http_input import BadInput, json_object, read_json_object
+from services.http_input import BadInput, json_object
 from services.publisher import PublishFailed
 from services.queue_view import place_in_line
 from streams.platform import metrics
@@ -72,7 +65,6 @@ log = logging.getLogger(__name__)
 
 PAGE = Path(__file__).with_name("chat.html")
 MAX_TEXT = 10_000
-MAX_SESSION_FIELD = 200  # name, e-mail, chat id
 FRAMES = (
     "message",
     "end",
@@ -96,85 +88,6 @@ async def page_config(request: web.Request) -> web.Response:
             "embed_origins": settings.chat_allowed_origins,
         }
     )
-
-
-async def create_session(request: web.Request) -> web.Response:
-    ctx = request.app[CONTEXT]
-    try:
-        check_origin(request, ctx.settings)
-        body = await read_json_object(request)
-        name, email, customer_id = _session_fields(body)
-        chat_id = None
-        if customer_id is not None:
-            verify_identity(
-                ctx.settings.chat_identity_secret, customer_id, body.get("identity_hash")
-            )
-            profile = await ctx.customers.find(customer_id=customer_id)
-            chat_id = profile.chat_id or f"customer-{customer_id}"
-        session, secret = await ctx.chat_sessions.create(
-            name=name, email=email, customer_id=customer_id, chat_id=chat_id
-        )
-    except SessionRefused as refused:
-        return refused.response()
-    response = web.json_response({"session_id": session.session_id, "known": session.verified})
-    set_cookie(request, response, secret, ctx.settings)
-    return response
-
-
-def _session_fields(body: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
-    if "chat_id" in body:
-        raise web.HTTPBadRequest(
-            text="chat_id is not accepted: a chat is resumed with its session cookie, and a"
-            " known customer is named by customer_id with the site's identity_hash"
-        )
-    unknown = set(body) - {"name", "email", "customer_id", "identity_hash"}
-    values = [body.get(k) for k in ("name", "email", "customer_id")]
-    if unknown or not all(
-        isinstance(v, str | None) and len(v or "") <= MAX_SESSION_FIELD for v in values
-    ):
-        raise web.HTTPBadRequest(
-            text="expected an object with optional string name/email/customer_id/identity_hash"
-            f" of at most {MAX_SESSION_FIELD} characters"
-            + (f"; unknown fields: {', '.join(sorted(map(str, unknown)))}" if unknown else "")
-        )
-    name, email, customer_id = values
-    return name or None, email or None, customer_id or None
-
-
-async def resume_session(request: web.Request) -> web.Response:
-    """A page load: prove the session, rotate its secret, say whether a chat is open."""
-    ctx = request.app[CONTEXT]
-    try:
-        check_origin(request, ctx.settings)
-        session, secret = await ctx.chat_sessions.rotate(secret_from(request))
-    except SessionRefused as refused:
-        return refused.response()
-    conversation = await ctx.conversations.open_for("chat", session.chat_id)
-    response = web.json_response(
-        {
-            "session_id": session.session_id,
-            "known": session.verified,
-            "name": session.name,
-            "email": session.email,
-            "open": conversation is not None,
-        }
-    )
-    set_cookie(request, response, secret, ctx.settings)
-    return response
-
-
-async def end_session(request: web.Request) -> web.Response:
-    """The customer signed out of the embedding site: this browser's session ends."""
-    ctx = request.app[CONTEXT]
-    try:
-        check_origin(request, ctx.settings)
-        if not await ctx.chat_sessions.revoke(secret_from(request)):
-            raise SessionRefused("unknown_secret", 401, "unknown chat session")
-    except SessionRefused as refused:
-        return refused.response()
-    response = web.Response(status=204)
-    clear_cookie(response)
-    return response
 
 
 async def socket(request: web.Request) -> web.StreamResponse:
@@ -417,7 +330,5 @@ def add_routes(app: web.Application) -> None:
     app.on_shutdown.append(close_sockets)
     app.router.add_get("/chat", page)
     app.router.add_get("/chat/config", page_config)
-    app.router.add_post("/chat/sessions", create_session)
-    app.router.add_post("/chat/session/resume", resume_session)
-    app.router.add_delete("/chat/session", end_session)
+    chat_session_routes.add_routes(app)
     app.router.add_get("/chat/ws", socket)
