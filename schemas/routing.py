@@ -150,3 +150,18 @@ class DeadLettered(Record):
     payload_truncated: bool = False
     payload_size: int | None = Field(default=None, ge=0)
     payload_sha256: str | None = Field(default=None, pattern="^[0-9a-f]{64}$")
+
+
+# The routing outputs an agent's desk sees: they go to the offers topic (keyed by agent) as well
+# as to interactions.
+AGENT_FACING = frozenset(
+    {
+        "offer_made",
+        "offer_expired",
+        "offer_rescinded",
+        "offer_declined",
+        "contact_assigned",
+        "contact_released",
+        "agent_state_changed",
+    }
+)

@@ -12,24 +12,96 @@ class TopicSpec:
     key: str
     compacted: bool = False
     doc: str = ""
+    producers: tuple[str, ...] = ()  # who writes it (for the AsyncAPI document)
+    consumers: tuple[str, ...] = ()  # who reads it, and as which consumer
 
     def full_name(self, prefix: str = "") -> str:
         return f"{prefix}{self.name}"
 
 
-CONTACTS = TopicSpec("contacts", 4, "contact_id", doc="contact events from the gateways")
-AGENT_EVENTS = TopicSpec("agent-events", 4, "agent_id", doc="agent events from the desk")
+CONTACTS = TopicSpec(
+    "contacts",
+    4,
+    "contact_id",
+    doc="contact events from the gateways and the desk",
+    producers=(
+        "gateway (voice, SMS, e-mail, chat: arrivals, messages, ends, abandons, callbacks)",
+        "desk (agents' replies)",
+        "worker, notices (the call task of a notice)",
+    ),
+    consumers=(
+        "worker: partition-by-pool (to routing), interaction-log",
+        "gateway: chat delivery (every gateway, no group)",
+        "desk: threads (every desk, no group)",
+    ),
+)
+AGENT_EVENTS = TopicSpec(
+    "agent-events",
+    4,
+    "agent_id",
+    doc="agent events from the desk",
+    producers=("desk (log in and out, ready, offers accepted or rejected, completions)",),
+    consumers=(
+        "worker: partition-by-pool (to routing), interaction-log",
+        "gateway: chat ends (every gateway, no group)",
+    ),
+)
 ROUTING = TopicSpec(
-    "routing", 8, "pool_id", doc="contact and agent events repartitioned by pool; clock ticks"
+    "routing",
+    8,
+    "pool_id",
+    doc="contact and agent events repartitioned by pool; clock ticks",
+    producers=("worker: partition-by-pool; the routing clock (one tick per partition)",),
+    consumers=("worker: route (one owner per pool)", "replay (contactcenter replay)"),
 )
-OFFERS = TopicSpec("offers", 4, "agent_id", doc="offers for the agent desk")
-INTERACTIONS = TopicSpec("interactions", 4, "contact_id", doc="every routing decision")
-SHIPMENTS = TopicSpec("shipments", 4, "shipment_id", doc="shipment events from order systems")
-NOTICES = TopicSpec("notices", 4, "customer_id", doc="outbound notices to send")
+OFFERS = TopicSpec(
+    "offers",
+    4,
+    "agent_id",
+    doc="offers for the agent desk",
+    producers=("worker: route (the decisions an agent sees)",),
+    consumers=("desk: offers (every desk, no group; each agent's stream)",),
+)
+INTERACTIONS = TopicSpec(
+    "interactions",
+    4,
+    "contact_id",
+    doc="every routing decision",
+    producers=("worker: route",),
+    consumers=("worker: interaction-log (PostgreSQL)", "replay and the crash harness"),
+)
+SHIPMENTS = TopicSpec(
+    "shipments",
+    4,
+    "shipment_id",
+    doc="shipment events from order systems",
+    producers=("order and shipping systems",),
+    consumers=("worker: notices (delay rules)",),
+)
+NOTICES = TopicSpec(
+    "notices",
+    4,
+    "customer_id",
+    doc="outbound notices to send",
+    producers=("worker: notices (requested, deferred)", "notifier (sent, failed)"),
+    consumers=("audit and CRM systems (the notifier works from PostgreSQL)",),
+)
 GUIDE_EVENTS = TopicSpec(
-    "guide-events", 4, "contact_id", doc="guide steps run on the desk, for audit"
+    "guide-events",
+    4,
+    "contact_id",
+    doc="guide steps run on the desk, for audit",
+    producers=("desk (guided steps)",),
+    consumers=("audit systems",),
 )
-DEAD_LETTER = TopicSpec("dead-letter", 1, "source_topic", doc="inputs that failed, with reason")
+DEAD_LETTER = TopicSpec(
+    "dead-letter",
+    1,
+    "source_topic",
+    doc="inputs that failed, with reason",
+    producers=("every consumer of the worker (the input it could not process)",),
+    consumers=("worker: interaction-log (dead_letters table)", "operators"),
+)
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (
     CONTACTS,

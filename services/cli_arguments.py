@@ -21,6 +21,9 @@ def _features(text: str) -> list[str]:
 
 def _export_schemas(command: argparse.ArgumentParser) -> None:
     command.add_argument("--out", default="schemas/json", help="output folder")
+    command.add_argument(
+        "--asyncapi", help="where to write the AsyncAPI document (default: OUT/asyncapi.yaml)"
+    )
 
 
 def _runtime(command: argparse.ArgumentParser) -> None:

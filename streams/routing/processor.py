@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from schemas.base import Record
 from schemas.codec import InvalidMessage, decode
-from schemas.routing import AdvanceRoutingClock
+from schemas.routing import AGENT_FACING, AdvanceRoutingClock
 from schemas.topics import DEAD_LETTER, INTERACTIONS, OFFERS
 from streams.platform import metrics
 from streams.platform.deps import dead_letter_record
@@ -42,17 +42,6 @@ from streams.routing.translate import ROUTED_TYPES, encode_output, event_time, t
 log = logging.getLogger(__name__)
 
 ACCEPTED_TYPES = ROUTED_TYPES | {AdvanceRoutingClock.TYPE}
-AGENT_FACING = frozenset(
-    {
-        "offer_made",
-        "offer_expired",
-        "offer_rescinded",
-        "offer_declined",
-        "contact_assigned",
-        "contact_released",
-        "agent_state_changed",
-    }
-)
 
 
 class RoutingProcessor:
