@@ -14,7 +14,8 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from schemas.asyncapi import carried, document
-from schemas.codec import RECORD_TYPES
+from schemas.codec import RECORD_TYPES, decode
+from schemas.contacts import ContactArrived
 from schemas.topics import ALL_TOPICS
 from tests.support.records import example
 
@@ -62,3 +63,12 @@ def test_each_message_schema_accepts_a_record_and_refuses_another_type(type_name
     body = example(RECORD_TYPES[type_name])
     validator.validate(body)
     assert not validator.is_valid({**body, "type": "not_" + type_name})
+
+
+def test_the_guides_example_record_is_a_valid_contact_arrived() -> None:
+    """docs/integrate.md's example is what a gateway in another language would publish: the
+    workers' own decoder takes it."""
+    guide = (ROOT / "docs" / "integrate.md").read_text()
+    example_json = guide.split("```json\n", 1)[1].split("```", 1)[0]
+    record = decode(example_json.encode())
+    assert isinstance(record, ContactArrived) and record.contact_id == "acme-4711"
