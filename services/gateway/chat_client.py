@@ -38,12 +38,14 @@ class ChatCustomer:
         email: str | None = None,
         customer_id: str | None = None,
         site_secret: str | None = None,
+        identity: str | None = None,
     ) -> dict[str, Any]:
-        """Open a session; with ``customer_id`` and the site's secret, as that customer."""
+        """Open a session; with ``customer_id`` and the site's secret (or the ``identity`` hash
+        the site computed with it), as that customer."""
         body: dict[str, Any] = {"name": name, "email": email}
         if customer_id is not None:
             body["customer_id"] = customer_id
-            body["identity_hash"] = identity_hash(site_secret or "", customer_id)
+            body["identity_hash"] = identity or identity_hash(site_secret or "", customer_id)
         async with self.http.post(self.base + "/chat/sessions", json=body) as answer:
             answer.raise_for_status()
             result: dict[str, Any] = await answer.json()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import asyncpg
 
+from services.gateway.chat_sessions import identity_hash
 from services.runtime.local import local_runtime
 from services.runtime.processes import stop_on_signals
 from services.stack.seed import load_agents, load_customers, sample_agents, sample_customers
@@ -27,6 +28,7 @@ SHARED_FIELDS = (
     "topic_prefix",
     "twilio_account_sid",
     "twilio_auth_token",
+    "chat_identity_secret",
     "twilio_api_base_url",
     "twilio_from_number",
     "public_base_url",
@@ -82,6 +84,7 @@ def banner(stack: Stack, tokens: dict[str, str]) -> str:
     if tokens:
         lines += ["", "desk tokens of the sample agents (Authorization: Bearer <token>):"]
         lines += [f"  {agent}  {token}" for agent, token in tokens.items()]
+        lines += chat_as_sample_customers(s)
     lines += [
         "",
         "send a signed test webhook (after the exports above):",
@@ -90,6 +93,21 @@ def banner(stack: Stack, tokens: dict[str, str]) -> str:
         "Ctrl-C stops everything.",
     ]
     return "\n".join(lines)
+
+
+def chat_as_sample_customers(settings: Settings) -> list[str]:
+    """How to chat as a sample customer: the identity the shop's site would sign for them."""
+    secret = settings.chat_identity_secret
+    if secret is None:
+        return []
+    lines = ["", "chat as a sample customer (open the chat page, then in its console):"]
+    for customer in sample_customers(SEED_CUSTOMERS, SEED_VIP_SHARE, seed=1)[:3]:
+        signed = identity_hash(secret.get_secret_value(), customer.customer_id)
+        lines.append(
+            f"  {customer.name} ({customer.tier}, {customer.language}):"
+            f"  ccChat.identify('{customer.customer_id}', '{signed}')"
+        )
+    return lines
 
 
 async def seed(settings: Settings) -> dict[str, str]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from services.gateway.chat_client import ChatCustomer
 from tests.support.desk_client import AgentClient, offer_for
 from tests.support.workers import eventually
 
@@ -107,6 +108,16 @@ async def test_up_seed_routes_a_signed_webhook_to_a_sample_agent(
         agent, offer = await offer_for(agents, "sms-SMtest0001", timeout=60)
         assert offer["channel"] == "sms"
         assert offer["customer"]["customer_id"] == "cust-0003"
+
+        # the banner's signed identity makes a chat that sample customer's
+        customer_id, signed = re.findall(r"ccChat\.identify\('([^']+)', '([0-9a-f]+)'\)", banner)[0]
+        async with ChatCustomer(env["CC_PUBLIC_BASE_URL"]) as browser:
+            assert (await browser.start(customer_id=customer_id, identity=signed))["known"]
+            async with browser.socket() as ws:
+                await ws.send_json({"type": "message", "text": "Hello from the banner", "id": "1"})
+                ack = await ws.receive_json(timeout=15)
+        _agent, offer = await offer_for(agents, ack["contact_id"], timeout=60)
+        assert offer["customer"]["customer_id"] == customer_id
         for client in agents:
             await client.stop()
     finally:
