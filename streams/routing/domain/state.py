@@ -20,6 +20,7 @@ from streams.routing.domain.model import (
     PoolConfig,
     QueueKey,
 )
+from streams.routing.domain.pool_policy import PoolPolicy
 from streams.routing.domain.prediction import SlotTotals, WaitEstimator, expected_wait
 from streams.routing.domain.snapshot import agent_from_row, agent_row, contact_from_row, contact_row
 
@@ -65,6 +66,9 @@ class PoolState:
     def __init__(self, config: PoolConfig, pool_id: str) -> None:
         self.config = config
         self.pool_id = pool_id
+        self._defaults = config  # the worker's; ``policy`` is applied on top of them
+        self.policy = PoolPolicy()
+        self._policy_changed = False
         self._clock = 0.0
         self._contacts: dict[str, ContactRecord] = {}
         self._agents: dict[str, AgentRecord] = {}
@@ -139,6 +143,30 @@ class PoolState:
                 explanation=why,
             )
         )
+
+    def _set_policy(self, policy: PoolPolicy) -> None:
+        """Adopt a pool policy: the configuration it gives, and every index that depends on
+        it rebuilt (weights and aging order the queues); records are unchanged."""
+        self.policy = policy
+        self._policy_changed = True
+        config = policy.applied_to(self._defaults)
+        self.config = config
+        self._queues = QueueIndex(config.aging_per_second)
+        self._available = AgentIndex(config)
+        self._slots = SlotTotals(config)
+        for contact in self._contacts.values():
+            contact.effective_class = config.effective_class(contact.customer_class)
+            contact.weight = config.weight(contact.customer_class)
+            if contact.status is ContactStatus.WAITING:
+                self._queues.add(contact)
+        for key in list(self._queues.active_keys()):
+            self._available.register(key, self._agents.values())
+        for agent in self._agents.values():
+            self._slots.update(agent)
+
+    def policy_row(self) -> dict[str, Any]:
+        """The pool's policy as stored with its state."""
+        return self.policy.to_row()
 
     # ---------------------------------------------------------------- bookkeeping
 
@@ -232,6 +260,7 @@ class PoolState:
         self._dirty_agents.clear()
         self._saved_clock = self._clock
         self._estimator.changed = False
+        self._policy_changed = False
         return contacts, agents
 
     def take_memory(self) -> tuple[dict[str, float], dict[str, float]]:
@@ -256,6 +285,7 @@ class PoolState:
             or self._inputs.has_new()
             or self._finished.has_new()
             or self._estimator.changed
+            or self._policy_changed
         )
 
     @classmethod
@@ -269,10 +299,17 @@ class PoolState:
         inputs: Iterable[tuple[str, float]] = (),
         finished: Iterable[tuple[str, float]] = (),
         estimator: Mapping[str, Any] | None = None,
+        policy: Mapping[str, Any] | None = None,
     ) -> Self:
         """A router equal in behaviour to the one whose rows (and remembered ids, and
-        prediction memory: ``estimator_row()``) these are; indexes are rebuilt."""
+        prediction memory: ``estimator_row()``, and policy: ``policy_row()``) these are;
+        indexes are rebuilt. ``config`` is the worker's default, the policy applies on it."""
         router = cls(config, pool_id)
+        router.policy = PoolPolicy.from_row(policy)
+        config = router.config = router.policy.applied_to(config)
+        router._queues = QueueIndex(config.aging_per_second)
+        router._available = AgentIndex(config)
+        router._slots = SlotTotals(config)
         router._clock = router._saved_clock = float(clock)
         router._inputs = RecentIds(inputs)
         router._finished = RecentIds(finished)

@@ -76,7 +76,14 @@ def test_restored_router_decides_like_the_original(seed: int) -> None:
     _collect(original, contacts, agents)
 
     stored = json.loads(
-        json.dumps({"contacts": contacts, "agents": agents, "estimator": original.estimator_row()})
+        json.dumps(
+            {
+                "contacts": contacts,
+                "agents": agents,
+                "estimator": original.estimator_row(),
+                "policy": original.policy_row(),
+            }
+        )
     )
     restored = Router.restore(
         config,
@@ -85,6 +92,7 @@ def test_restored_router_decides_like_the_original(seed: int) -> None:
         stored["agents"].values(),
         original.clock,
         estimator=stored["estimator"],
+        policy=stored["policy"],
     )
     assert restored.predicted_waits() == original.predicted_waits()
     assert restored.clock == original.clock
