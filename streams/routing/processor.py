@@ -221,9 +221,7 @@ class RoutingProcessor:
                 arrival = admission(
                     decision, pool_id=pool_id, cause_id=cause.event_id, index=index, now=now
                 )
-                result.append(
-                    Outbound(ROUTING, decision.to_pool_id.encode(), arrival.to_bytes())
-                )
+                result.append(Outbound(ROUTING, decision.to_pool_id.encode(), arrival.to_bytes()))
         return result
 
     def _dead_letter(self, reason: str, item: InputRecord) -> Outbound:
