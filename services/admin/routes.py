@@ -95,10 +95,12 @@ class _Refused(Exception):
 
 
 def _authorise(route: Route, principal: Principal, params: Mapping[str, str], body: Any) -> None:
+    """The role first, then every pool the call names (path parameters before the body is
+    read: a caller who may not act learns nothing of the body's validation)."""
     if not principal.may(route.role):
         raise _Refused(403, f"this route needs the {route.role.value} role")
     for name in route.pools:
-        pool_id = params.get(name) or getattr(body, name, None)
+        pool_id = params.get(name) if body is None else getattr(body, name, None)
         if pool_id is None:
             continue
         if not POOL_ID.match(str(pool_id)):
@@ -112,10 +114,10 @@ def wrap(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]
         principal: Principal = request[AGENT].principal
         params = dict(request.match_info)
         try:
-            if not principal.may(route.role):  # before reading anything of the request
-                raise _Refused(403, f"this route needs the {route.role.value} role")
+            _authorise(route, principal, params, None)  # before reading the body
             body = await _body(request, route.body) if route.body is not None else None
-            _authorise(route, principal, params, body)
+            if body is not None:
+                _authorise(route, principal, params, body)
             call = Call(request, principal, body, params, dict(request.query))
             answer = await route.handler(call)
         except _Refused as exc:
