@@ -55,7 +55,7 @@ from services.desk.survey_handlers import add_survey_routes, survey_after_comple
 from services.http_input import check_url, read_json_object
 from services.http_ops import add_ops_routes
 from services.publisher import PublishFailed
-from services.supervisor.api import SUPERVISOR_ROUTES
+from services.supervisor.api import SUPERVISOR_ROUTES, add_floor_page
 from streams.guides.domain import GuideRefused
 from streams.platform import metrics
 
@@ -350,5 +350,6 @@ def create_app(desk: Desk) -> web.Application:
     add_survey_routes(app, desk)
     install_routes(app, ADMIN_ROUTES + SUPERVISOR_ROUTES)
     add_openapi_route(app, ADMIN_ROUTES + SUPERVISOR_ROUTES)
+    add_floor_page(app)
     add_ops_routes(app, desk.settings)
     return app

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from pathlib import Path
 
 from aiohttp import web
 
@@ -26,6 +27,8 @@ from services.supervisor.floor import FloorView, PoolNames, floor_view
 from streams.routing.live_view import routed_pools
 
 KEEPALIVE_SECONDS = 15.0
+PAGE = Path(__file__).with_name("page.html")
+STATIC = Path(__file__).with_name("static")
 
 
 def _actions(call: Call) -> FloorActions:
@@ -196,3 +199,13 @@ SUPERVISOR_ROUTES: tuple[Route, ...] = (
         pools=("pool_id",),
     ),
 )
+
+
+async def page(_request: web.Request) -> web.Response:
+    """The floor page; it signs in through the desk's page (one sign-in for all)."""
+    return web.Response(text=PAGE.read_text(), content_type="text/html")
+
+
+def add_floor_page(app: web.Application) -> None:
+    app.router.add_get("/supervisor", page)
+    app.router.add_static("/floor-static/", STATIC, append_version=False)
