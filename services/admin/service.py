@@ -27,6 +27,7 @@ from services.admin.model import (
 )
 from services.admin.ports import AdminStore, PoolUpdate
 from services.publisher import Publisher
+from streams.platform.metrics import CONTROL_ACTIONS
 
 
 def hash_token(token: str) -> str:
@@ -43,6 +44,7 @@ class AdminService:
         change = Change(actor_id=actor_id, action="agent.create", reason=new.reason)
         created = await self.store.create_agent(new.profile(), change)
         await self._profile_to_routing(created, actor_id)
+        CONTROL_ACTIONS.labels(action=change.action).inc()
         return created
 
     async def update_agent(
@@ -56,17 +58,21 @@ class AdminService:
             await self._force(after, control.ForcedState.LOGGED_OUT, "disabled", actor_id)
         else:
             await self._profile_to_routing(after, actor_id)
+        CONTROL_ACTIONS.labels(action=change.action).inc()
         return after
 
     async def issue_token(self, actor_id: str, agent_id: str, reason: str = "") -> IssuedToken:
         token = secrets.token_urlsafe(32)
         change = Change(actor_id=actor_id, action="token.issue", reason=reason)
         await self.store.set_token(agent_id, hash_token(token), change)
+        CONTROL_ACTIONS.labels(action=change.action).inc()
         return IssuedToken(agent_id=agent_id, token=token)
 
     async def revoke_token(self, actor_id: str, agent_id: str, reason: str = "") -> AgentProfile:
         change = Change(actor_id=actor_id, action="token.revoke", reason=reason)
-        return await self.store.set_token(agent_id, None, change)
+        revoked = await self.store.set_token(agent_id, None, change)
+        CONTROL_ACTIONS.labels(action=change.action).inc()
+        return revoked
 
     async def _profile_to_routing(self, profile: AgentProfile, actor_id: str) -> None:
         record = control.AgentProfileChanged(
@@ -105,6 +111,7 @@ class AdminService:
             actor_id=actor_id,
         )
         await self.publisher.publish(ROUTING, pool_id, record)
+        CONTROL_ACTIONS.labels(action=audited.action).inc()
         return after
 
     async def set_wrapup_codes(self, actor_id: str, pool_id: str, codes: WrapupCodes) -> PoolView:
@@ -112,6 +119,7 @@ class AdminService:
         _, after = await self.store.update_pool(
             pool_id, PoolUpdate(wrapup_codes=list(codes.codes)), change
         )
+        CONTROL_ACTIONS.labels(action=change.action).inc()
         return after
 
     async def set_canned_replies(
@@ -121,4 +129,5 @@ class AdminService:
         _, after = await self.store.update_pool(
             pool_id, PoolUpdate(canned_replies=list(replies.replies)), change
         )
+        CONTROL_ACTIONS.labels(action=change.action).inc()
         return after

@@ -15,6 +15,7 @@ from schemas.topics import AGENT_EVENTS, ROUTING, TopicSpec
 from services.admin.model import Change, PoolId
 from services.admin.ports import AdminStore, NotFound
 from services.publisher import Publisher
+from streams.platform.metrics import CONTROL_ACTIONS
 from streams.routing.live_view import contact_status, pool_agents
 
 Reason = Field(min_length=1, max_length=200, description="why (audited)")
@@ -192,6 +193,7 @@ class FloorActions:
             change, kind, subject, pool_id, dict(before), {**after, "event_id": record.event_id}
         )
         await self.publisher.publish(topic, key, record)
+        CONTROL_ACTIONS.labels(action=action).inc()
         return ActionAccepted(
             action=action, pool_id=pool_id, subject_id=subject, event_id=record.event_id
         )

@@ -449,3 +449,31 @@ async def test_invalid_input_gets_a_clear_4xx(
         document = await response.json()
     assert {r.path for r in ADMIN_ROUTES} <= set(document["paths"])
     await asyncio.sleep(0)
+
+
+async def test_a_pools_wrapup_codes_and_canned_replies_reach_its_agents_desk(
+    desk: RunningDesk, root_token: str, http: aiohttp.ClientSession
+) -> None:
+    admin = Api(http, base_of(desk), root_token)
+    agent = Api(http, base_of(desk), await new_agent(admin, "cody", "floor-c"))
+    before = await agent.ok("GET", "/api/config")
+    assert "resolved" in before["disposition_codes"]  # the desk's defaults
+    await admin.ok(
+        "PUT",
+        "/api/admin/pools/floor-c/wrapup-codes",
+        {"codes": ["refund", "replacement"], "reason": "returns season"},
+    )
+    await admin.ok(
+        "PUT",
+        "/api/admin/pools/floor-c/canned-replies",
+        {"replies": ["Your refund is on its way."]},
+    )
+    after = await agent.ok("GET", "/api/config")
+    assert after == {
+        "disposition_codes": ["refund", "replacement"],
+        "canned_replies": ["Your refund is on its way."],
+    }
+    status, answer = await admin.call(
+        "PUT", "/api/admin/pools/floor-c/wrapup-codes", {"codes": ["Not A Code"]}
+    )
+    assert status == 400 and answer["details"][0].startswith("codes.0")
