@@ -116,6 +116,17 @@ class ContactMoved(RoutingOutput):
     last_agent_at: AwareDatetime | None = None
 
 
+class ContactInputForwarded(RoutingOutput):
+    """The customer's side of a contact this pool moved away (an end, an abandonment, a
+    callback request: ``input_type``) is sent on to ``to_pool_id``, which holds the contact."""
+
+    TYPE: ClassVar[str] = "contact_input_forwarded"
+
+    contact_id: str
+    to_pool_id: str
+    input_type: str
+
+
 class ContactReleased(RoutingOutput):
     TYPE: ClassVar[str] = "contact_released"
 

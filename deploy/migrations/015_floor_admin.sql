@@ -35,4 +35,6 @@ CREATE TABLE admin_audit (
 CREATE INDEX admin_audit_subject ON admin_audit (subject_kind, subject_id, at);
 CREATE INDEX admin_audit_at ON admin_audit (at);
 
-ALTER TABLE routing_pools ADD COLUMN policy jsonb;
+-- where the contacts a supervisor moved away went (contact id → [pool, pool time]): the
+-- customer's side of them still names this pool and is forwarded there
+ALTER TABLE routing_pools ADD COLUMN policy jsonb, ADD COLUMN moved jsonb;

@@ -42,6 +42,7 @@ class PoolRows:
     finished: Remembered = field(default_factory=list)
     estimator: Snapshot | None = None
     policy: Snapshot | None = None
+    moved: Snapshot | None = None
 
 
 @dataclass
@@ -64,6 +65,7 @@ class PoolChanges:
     estimator: Snapshot | None = None
     predicted_waits: Snapshot | None = None
     policy: Snapshot | None = None
+    moved: Snapshot | None = None
 
 
 class BatchClaimLost(Exception):

@@ -42,6 +42,7 @@ from streams.routing.translate import (
     admission,
     encode_output,
     event_time,
+    forwarded_input,
     to_domain,
 )
 
@@ -147,6 +148,7 @@ class RoutingProcessor:
                 finished=pool.finished,
                 estimator=pool.estimator,
                 policy=pool.policy,
+                moved=pool.moved,
             )
             for pool in rows
         }
@@ -222,6 +224,11 @@ class RoutingProcessor:
                     decision, pool_id=pool_id, cause_id=cause.event_id, index=index, now=now
                 )
                 result.append(Outbound(ROUTING, decision.to_pool_id.encode(), arrival.to_bytes()))
+            elif isinstance(decision, domain.ContactInputForwarded):  # to where it was moved
+                sent_on = forwarded_input(
+                    decision, pool_id=pool_id, cause_id=cause.event_id, index=index, now=now
+                )
+                result.append(Outbound(ROUTING, decision.to_pool_id.encode(), sent_on.to_bytes()))
         return result
 
     def _dead_letter(self, reason: str, item: InputRecord) -> Outbound:
@@ -254,6 +261,7 @@ def _timed(
 
 
 def _changes(router: domain.Router) -> PoolChanges:
+    moved = router.moved_row()  # before take_dirty, which marks everything saved
     contacts, agents = router.take_dirty()
     inputs, finished = router.take_memory()
     forget_inputs, forget_finished = router.memory_horizons()
@@ -269,4 +277,5 @@ def _changes(router: domain.Router) -> PoolChanges:
         estimator=router.estimator_row(),
         predicted_waits=dict(router.predicted_waits()),
         policy=router.policy_row(),
+        moved=moved,
     )

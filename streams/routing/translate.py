@@ -29,6 +29,7 @@ OUTPUT_TYPES: dict[str, type[out.RoutingOutput]] = {
     "contact_requeued": out.ContactRequeued,
     "contact_removed": out.ContactRemoved,
     "contact_moved": out.ContactMoved,
+    "contact_input_forwarded": out.ContactInputForwarded,
     "contact_released": out.ContactReleased,
     "agent_state_changed": out.AgentStateChanged,
     "event_ignored": out.RoutingInputIgnored,
@@ -276,6 +277,27 @@ def output_event_id(cause_id: str, pool_id: str, index: int, type_name: str) -> 
     if len(readable) <= EVENT_ID_MAX_LENGTH:
         return readable
     return "sha256:" + hashlib.sha256(readable.encode()).hexdigest()
+
+
+FORWARDED: dict[str, type[contact_records.ContactEvent]] = {
+    contact_records.ContactEnded.TYPE: contact_records.ContactEnded,
+    contact_records.ContactAbandoned.TYPE: contact_records.ContactAbandoned,
+    contact_records.CallbackRequested.TYPE: contact_records.CallbackRequested,
+}
+
+
+def forwarded_input(
+    forward: domain.ContactInputForwarded, *, pool_id: str, cause_id: str, index: int, now: float
+) -> contact_records.ContactEvent:
+    """The input sent on to the pool a contact was moved to; its id is derived like an
+    output's (with the input's type), so a replay sends the same record."""
+    record_type = FORWARDED[forward.input_type]
+    return record_type(
+        event_id=output_event_id(cause_id, pool_id, index, record_type.TYPE),
+        occurred_at=datetime.fromtimestamp(now, UTC),
+        pool_id=forward.to_pool_id,
+        contact_id=forward.contact_id,
+    )
 
 
 def event_time(record: Record) -> float:

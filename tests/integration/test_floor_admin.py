@@ -298,7 +298,11 @@ async def test_a_moved_contact_keeps_its_arrival_time_in_the_log(
         http,
         base_of(desk),
         await new_agent(
-            admin, "boss-m", "ops", role="supervisor", supervised_pools=["floor-m", "floor-n"]
+            admin,
+            "boss-m",
+            "ops",
+            role="supervisor",
+            supervised_pools=["floor-m", "floor-n", "floor-p"],
         ),
     )
     arrived = (datetime.now(UTC) - timedelta(seconds=45)).replace(microsecond=0)
@@ -342,6 +346,26 @@ async def test_a_moved_contact_keeps_its_arrival_time_in_the_log(
             "SELECT arrived_at FROM contacts WHERE contact_id = 'm1'"
         )
         assert logged_arrival == arrived
+
+        # the caller of a moved contact hangs up: the gateway names the pool it arrived in
+        await arrive(bus, "floor-m", "m2")
+        await waiting(db, "floor-m", 1)
+        await boss.ok(
+            "POST",
+            "/api/supervisor/pools/floor-m/contacts/m2/move",
+            {"to_pool_id": "floor-p", "reason": "overflow"},
+        )
+        await waiting(db, "floor-p", 1)
+        await bus.publish(CONTACTS, "m2", ct.ContactAbandoned(pool_id="floor-m", contact_id="m2"))
+        await waiting(db, "floor-p", 0)
+
+        async def abandoned() -> bool:
+            reason = await db.fetchval(
+                "SELECT removed_reason FROM contacts WHERE contact_id = 'm2'"
+            )
+            return bool(reason == "abandoned")
+
+        await eventually(abandoned, 30, "the moved contact's abandonment in the log")
     finally:
         await n1.stop()
 

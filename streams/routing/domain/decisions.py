@@ -195,6 +195,17 @@ class ContactMoved(_Plain):
 
 
 @dataclass(frozen=True)
+class ContactInputForwarded(_Plain):
+    """The customer's side of a contact this pool moved away (``input_type``: contact_ended,
+    contact_abandoned, callback_requested) goes on to the pool it was moved to."""
+
+    KIND: ClassVar[str] = "contact_input_forwarded"
+    contact_id: str
+    to_pool_id: str
+    input_type: str
+
+
+@dataclass(frozen=True)
 class ContactReleased(_Plain):
     KIND: ClassVar[str] = "contact_released"
     contact_id: str
@@ -230,6 +241,7 @@ Decision = (
     | ContactRequeued
     | ContactRemoved
     | ContactMoved
+    | ContactInputForwarded
     | ContactReleased
     | AgentStateChanged
     | EventIgnored

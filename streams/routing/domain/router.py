@@ -64,9 +64,11 @@ class Router(PoolState):
             case events.ContactArrived():
                 self._contact_arrived(event, step)
             case events.ContactAbandoned() | events.ContactEnded():
-                self._contact_gone(event.contact_id, step)
+                if not self._forwarded(event.contact_id, event.KIND, step):
+                    self._contact_gone(event.contact_id, step)
             case events.CallbackRequested():
-                self._callback(event, step)
+                if not self._forwarded(event.contact_id, event.KIND, step):
+                    self._callback(event, step)
             case events.AgentLoggedIn():
                 self._logged_in(event, step)
             case events.AgentLoggedOut():
@@ -107,6 +109,7 @@ class Router(PoolState):
         if event.contact_id in self._finished:
             step.ignore("contact_finished", event.contact_id)
             return
+        self._moved.discard(event.contact_id)  # moved back here
         arrived = step.now if event.arrived_at is None else min(event.arrived_at, step.now)
         effective = self.config.effective_class(event.customer_class)
         predicted = self._predict(event.channel, effective, step.now)
@@ -433,6 +436,7 @@ class Router(PoolState):
         self._queues.remove(contact)
         del self._contacts[contact.contact_id]  # not finished: it may come back later
         self._dirty_contacts.add(contact.contact_id)
+        self._moved.add(contact.contact_id, event.to_pool_id, step.now)
         step.out.append(
             decisions.ContactMoved(
                 contact_id=contact.contact_id,
@@ -448,6 +452,16 @@ class Router(PoolState):
                 last_agent_at=contact.last_agent_at,
             )
         )
+
+    def _forwarded(self, contact_id: str, kind: str, step: Step) -> bool:
+        """Whether the input is about a contact moved away from here (then sent on)."""
+        if contact_id in self._contacts:
+            return False
+        to_pool_id = self._moved.where(contact_id)
+        if to_pool_id is None:
+            return False
+        step.out.append(decisions.ContactInputForwarded(contact_id, to_pool_id, kind))
+        return True
 
     def _offer_to(self, event: events.OfferContact, step: Step) -> None:
         contact = self._waiting(event.contact_id, step)

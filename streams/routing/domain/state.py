@@ -10,7 +10,7 @@ from typing import Any, Self
 
 from streams.routing.domain import decisions
 from streams.routing.domain.indexes import AgentIndex, ExpiryIndex, QueueIndex
-from streams.routing.domain.memory import RecentIds
+from streams.routing.domain.memory import MovedAway, RecentIds
 from streams.routing.domain.model import (
     AgentRecord,
     AgentStatus,
@@ -81,6 +81,7 @@ class PoolState:
         self._dirty_agents: set[str] = set()
         self._inputs = RecentIds()
         self._finished = RecentIds()
+        self._moved = MovedAway()
         self._saved_clock = 0.0
         self._estimator = WaitEstimator(config.default_handle_seconds)
         self._slots = SlotTotals(config)
@@ -93,6 +94,8 @@ class PoolState:
         self._clock = now
         self._inputs.forget_before(now - self.config.input_memory_seconds)
         self._finished.forget_before(now - self.config.finished_memory_seconds)
+        if self._moved:
+            self._moved.forget_before(now - self.config.finished_memory_seconds)
 
     def _end_offer(
         self, contact: ContactRecord, *, indexed: bool = True
@@ -167,6 +170,11 @@ class PoolState:
     def policy_row(self) -> dict[str, Any]:
         """The pool's policy as stored with its state."""
         return self.policy.to_row()
+
+    def moved_row(self) -> dict[str, list[object]] | None:
+        """Where the contacts moved away went, when that changed since the last
+        ``take_dirty`` (None: unchanged, keep what is stored)."""
+        return self._moved.to_row() if self._moved.changed else None
 
     # ---------------------------------------------------------------- bookkeeping
 
@@ -261,6 +269,7 @@ class PoolState:
         self._saved_clock = self._clock
         self._estimator.changed = False
         self._policy_changed = False
+        self._moved.changed = False
         return contacts, agents
 
     def take_memory(self) -> tuple[dict[str, float], dict[str, float]]:
@@ -286,6 +295,7 @@ class PoolState:
             or self._finished.has_new()
             or self._estimator.changed
             or self._policy_changed
+            or self._moved.changed
         )
 
     @classmethod
@@ -300,10 +310,12 @@ class PoolState:
         finished: Iterable[tuple[str, float]] = (),
         estimator: Mapping[str, Any] | None = None,
         policy: Mapping[str, Any] | None = None,
+        moved: Mapping[str, Any] | None = None,
     ) -> Self:
         """A router equal in behaviour to the one whose rows (and remembered ids, and
         prediction memory: ``estimator_row()``, and policy: ``policy_row()``) these are;
-        indexes are rebuilt. ``config`` is the worker's default, the policy applies on it."""
+        indexes are rebuilt. ``config`` is the worker's default, the policy applies on it;
+        ``moved`` is ``moved_row()``."""
         router = cls(config, pool_id)
         router.policy = PoolPolicy.from_row(policy)
         config = router.config = router.policy.applied_to(config)
@@ -313,6 +325,7 @@ class PoolState:
         router._clock = router._saved_clock = float(clock)
         router._inputs = RecentIds(inputs)
         router._finished = RecentIds(finished)
+        router._moved = MovedAway(dict(moved) if moved else None)
         router._estimator = WaitEstimator.from_row(estimator, config.default_handle_seconds)
         for row in agents:
             agent = agent_from_row(row)

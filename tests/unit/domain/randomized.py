@@ -43,6 +43,7 @@ class Traffic:
         self.rng = random.Random(seed)
         self.serial = 0
         self.voice: set[str] = set()
+        self.moved: list[str] = []
         self.profiles: dict[str, tuple[dict[str, int], dict[Channel, int] | None]] = {}
         for n in range(agents):
             skills = {s: self.rng.randint(1, 10) for s in SKILLS if self.rng.random() < 0.6}
@@ -118,7 +119,7 @@ class Traffic:
         agent_id = rng.choice(sorted(self.profiles))
         contacts = sorted(router._contacts)
         cid = rng.choice(contacts) if contacts else "ghost"
-        kind = rng.randrange(5)
+        kind = rng.randrange(6)
         if kind == 0:
             skills = {s: rng.randint(1, 10) for s in SKILLS if rng.random() < 0.6}
             capacity = {Channel.CHAT: rng.randint(0, 4)} if rng.random() < 0.5 else {}
@@ -128,7 +129,11 @@ class Traffic:
             weights = {c: float(rng.choice((0, 50, 100))) for c in sorted(set(CLASSES))}
             return PoolPolicyChanged(PoolPolicy(weights, rng.choice((0.0, 1.0, 2.0))))
         if kind == 2:
+            if cid in router._contacts and router._contacts[cid].status is ContactStatus.WAITING:
+                self.moved.append(cid)  # routing will move it
             return MoveContact(cid, "elsewhere", "test")
+        if kind == 5 and self.moved:  # the customer leaves after the move: sent on
+            return rng.choice((ContactAbandoned, ContactEnded))(rng.choice(self.moved))
         if kind == 3:
             return OfferContact(cid, agent_id, "test")
         return EndContact(cid, "stuck")

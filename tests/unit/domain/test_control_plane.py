@@ -8,9 +8,12 @@ from streams.routing.domain import (
     AgentNotReady,
     AgentProfileChanged,
     AgentReady,
+    CallbackRequested,
     Channel,
+    ContactAbandoned,
     ContactArrived,
     ContactCompleted,
+    ContactInputForwarded,
     ContactMoved,
     ContactReleased,
     ContactRemoved,
@@ -34,6 +37,7 @@ from .scenario import Pool, of_type, only
 
 
 def restored(router: Router) -> Router:
+    moved = router.moved_row()  # what a save would store (before the save clears it)
     contacts, agents = router.take_dirty()
     return Router.restore(
         PoolConfig(),
@@ -42,6 +46,7 @@ def restored(router: Router) -> Router:
         [row for row in agents.values() if row is not None],
         router.clock,
         policy=router.policy_row(),
+        moved=moved,
     )
 
 
@@ -112,6 +117,19 @@ def test_a_moved_contact_leaves_with_its_arrival_and_offer_count() -> None:
     )
     offer = only(of_type(other.handle(arrival, pool.now), OfferMade))
     assert offer.offer_id == "c1:1"
+
+
+def test_the_customers_side_of_a_moved_contact_goes_on_to_its_new_pool() -> None:
+    pool = Pool()
+    pool.contact("c1", Channel.VOICE)
+    pool.send(MoveContact("c1", "pool-2", "specialists"))
+    router = restored(pool.router)  # where it went is stored with the pool
+    for event in (CallbackRequested("c1"), ContactAbandoned("c1")):
+        out = router.handle(event, pool.now + 1)
+        assert out == [ContactInputForwarded("c1", "pool-2", event.KIND)]
+    back = ContactArrived("c1", Channel.VOICE, "standard", {}, arrived_at=pool.now)
+    router.handle(back, pool.now + 2)  # moved back: its inputs are this pool's again
+    assert not of_type(router.handle(ContactAbandoned("c1"), pool.now + 3), ContactInputForwarded)
 
 
 def test_offer_to_a_named_agent_and_back_to_its_place_on_expiry() -> None:

@@ -82,6 +82,7 @@ def test_restored_router_decides_like_the_original(seed: int) -> None:
                 "agents": agents,
                 "estimator": original.estimator_row(),
                 "policy": original.policy_row(),
+                "moved": original._moved.to_row(),
             }
         )
     )
@@ -93,6 +94,7 @@ def test_restored_router_decides_like_the_original(seed: int) -> None:
         original.clock,
         estimator=stored["estimator"],
         policy=stored["policy"],
+        moved=stored["moved"],
     )
     assert restored.predicted_waits() == original.predicted_waits()
     assert restored.clock == original.clock
