@@ -8,11 +8,12 @@ import asyncio
 import contextlib
 import json
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
 from services.admin.model import PoolPolicySpec, Role
-from services.admin.routes import Call, Route, refuse
+from services.admin.routes import Call, Handler, Route, refuse
 from services.desk.keys import DESK
 from services.supervisor.actions import (
     ActionAccepted,
@@ -124,8 +125,8 @@ POOL = "/api/supervisor/pools/{pool_id}"
 CONTACT = POOL + "/contacts/{contact_id}"
 
 
-def _route(method: str, path: str, op: str, summary: str, handler: object, **kw: object) -> Route:
-    return Route(method, path, op, summary, SUPERVISOR, handler, tag="supervisor", **kw)  # type: ignore[arg-type]
+def _route(method: str, path: str, op: str, summary: str, handler: Handler, **kw: Any) -> Route:
+    return Route(method, path, op, summary, SUPERVISOR, handler, tag="supervisor", **kw)
 
 
 SUPERVISOR_ROUTES: tuple[Route, ...] = (
