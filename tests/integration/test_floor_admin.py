@@ -501,3 +501,37 @@ async def test_a_pools_wrapup_codes_and_canned_replies_reach_its_agents_desk(
         "PUT", "/api/admin/pools/floor-c/wrapup-codes", {"codes": ["Not A Code"]}
     )
     assert status == 400 and answer["details"][0].startswith("codes.0")
+
+
+def test_the_command_line_refuses_bad_input_naming_it(floor_settings: Settings) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "services.cli",
+            "admin",
+            "agent-create",
+            "bad",
+            "--pool",
+            "p1",
+            "--skill",
+            "billing=11",
+            "--capacity",
+            "fax=1",
+        ],
+        env=child_environment(floor_settings),
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    errors = done.stderr.decode()
+    assert "invalid skills.billing" in errors and "invalid capacity.fax" in errors
+    missing = subprocess.run(
+        [sys.executable, "-m", "services.cli", "admin", "agent-update", "ghost", "--name", "x"],
+        env=child_environment(floor_settings),
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert missing.returncode == 1 and "no agent 'ghost'" in missing.stderr.decode()
