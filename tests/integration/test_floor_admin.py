@@ -179,6 +179,12 @@ async def test_an_agent_created_through_the_command_line_gets_a_contact_needing_
     token = str(admin_cli(floor_settings, "token-issue", "ann")["token"])
     stored = await desk.desk.pool.fetchval("SELECT token_hash FROM agents WHERE agent_id = 'ann'")
     assert stored and token not in stored
+    jar = aiohttp.CookieJar(unsafe=True)  # the sign-in page's way: the token into a cookie
+    async with aiohttp.ClientSession(cookie_jar=jar) as page:
+        async with page.post(base_of(desk) + "/session", json={"token": token}) as signed_in:
+            assert signed_in.status == 200
+        async with page.get(base_of(desk) + "/api/me") as me:
+            assert (await me.json())["role"] == "agent"
     ann = await at_work(http, desk, "ann", token, desk.desk.pool, "floor-a")
     try:
         await arrive(bus, "floor-a", "fr-1", skills={"lang_fr": 5})
