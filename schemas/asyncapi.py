@@ -13,7 +13,7 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
-from schemas import guides, notices, routing, shipments
+from schemas import agents, control, guides, notices, routing, shipments
 from schemas.base import Record
 from schemas.codec import AGENT_INPUTS, CONTACT_INPUTS, RECORD_TYPES, json_schemas
 from schemas.topics import (
@@ -62,12 +62,23 @@ def _of(*bases: type[Record]) -> list[str]:
     return sorted(t for t, c in RECORD_TYPES.items() if issubclass(c, bases))
 
 
+def _pool_control() -> list[str]:
+    """The control plane's inputs that belong to a pool, not to an agent's stream."""
+    return sorted(
+        t
+        for t, c in RECORD_TYPES.items()
+        if c.__module__ == control.__name__ and not issubclass(c, agents.AgentEvent)
+    )
+
+
 def carried() -> dict[str, list[str]]:
     """The record types that travel on each topic."""
     return {
         CONTACTS.name: sorted(CONTACT_INPUTS),
         AGENT_EVENTS.name: sorted(AGENT_INPUTS),
-        ROUTING.name: sorted(CONTACT_INPUTS | AGENT_INPUTS | {routing.AdvanceRoutingClock.TYPE}),
+        ROUTING.name: sorted(
+            {*CONTACT_INPUTS, *AGENT_INPUTS, routing.AdvanceRoutingClock.TYPE, *_pool_control()}
+        ),
         OFFERS.name: sorted(routing.AGENT_FACING),
         INTERACTIONS.name: _of(routing.RoutingOutput),
         SHIPMENTS.name: _of(shipments.ShipmentEvent),

@@ -97,6 +97,36 @@ class ContactRemoved(RoutingOutput):
     waited_seconds: float
 
 
+class ContactMoved(RoutingOutput):
+    """A supervisor moved the waiting contact to ``to_pool_id``; it joins that pool with the
+    same ``arrived_at`` (routing sends it there as ``admit_contact``)."""
+
+    TYPE: ClassVar[str] = "contact_moved"
+
+    contact_id: str
+    to_pool_id: str
+    reason: str = ""
+    channel: str
+    customer_class: str
+    skills: dict[str, int] = Field(default_factory=dict)
+    arrived_at: AwareDatetime
+    attempts: int = 0
+    callback: bool = False
+    last_agent_id: str | None = None
+    last_agent_at: AwareDatetime | None = None
+
+
+class ContactInputForwarded(RoutingOutput):
+    """The customer's side of a contact this pool moved away (an end, an abandonment, a
+    callback request: ``input_type``) is sent on to ``to_pool_id``, which holds the contact."""
+
+    TYPE: ClassVar[str] = "contact_input_forwarded"
+
+    contact_id: str
+    to_pool_id: str
+    input_type: str
+
+
 class ContactReleased(RoutingOutput):
     TYPE: ClassVar[str] = "contact_released"
 

@@ -40,7 +40,10 @@ AGENT_EVENTS = TopicSpec(
     4,
     "agent_id",
     doc="agent events from the desk",
-    producers=("desk (log in and out, ready, offers accepted or rejected, completions)",),
+    producers=(
+        "desk (log in and out, ready, offers accepted or rejected, completions)",
+        "desk admin and supervisor (agent profile changes, forced states)",
+    ),
     consumers=(
         "worker: partition-by-pool (to routing), interaction-log",
         "gateway: chat ends (every gateway, no group)",
@@ -51,7 +54,11 @@ ROUTING = TopicSpec(
     8,
     "pool_id",
     doc="contact and agent events repartitioned by pool; clock ticks",
-    producers=("worker: partition-by-pool; the routing clock (one tick per partition)",),
+    producers=(
+        "worker: partition-by-pool; the routing clock (one tick per partition)",
+        "desk admin and supervisor (pool policies, moves, offers to a named agent, ends)",
+        "worker: route (a moved contact admitted to its new pool)",
+    ),
     consumers=("worker: route (one owner per pool)", "replay (contactcenter replay)"),
 )
 OFFERS = TopicSpec(

@@ -165,6 +165,12 @@ def _desk(args: argparse.Namespace, settings: DeskSettings) -> int:
     return 0
 
 
+def _admin(args: argparse.Namespace, settings: DeskSettings) -> int:
+    from services.admin.cli import run
+
+    return run(args, settings)
+
+
 def _crash_harness(args: argparse.Namespace, settings: Settings) -> int:
     from services.harness.load import LoadProfile
     from services.harness.run import SCENARIOS, ScenarioConfig, run_command
@@ -231,6 +237,11 @@ COMMANDS: dict[str, tuple[str, Handler, type[PlatformSettings]]] = {
     "desk": (
         "serve the agent desk (offers, screen pop, replies); --issue-token AGENT",
         _desk,
+        DeskSettings,
+    ),
+    "admin": (
+        "agents, tokens, pools, wrap-up codes, canned replies and the audit (as the admin API)",
+        _admin,
         DeskSettings,
     ),
     "simulate": (

@@ -74,6 +74,12 @@ def _desk(command: argparse.ArgumentParser) -> None:
     command.add_argument("--pool", help="the agent's pool when the agent is new")
 
 
+def _admin(command: argparse.ArgumentParser) -> None:
+    from services.admin.cli import add_arguments
+
+    add_arguments(command)
+
+
 def _replay(command: argparse.ArgumentParser) -> None:
     from services.replay import add_arguments
 
@@ -114,6 +120,7 @@ ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
     "sign-webhook": _sign_webhook,
     "worker": _worker,
     "desk": _desk,
+    "admin": _admin,
     "simulate": _simulate,
     "replay": _replay,
     "crash-harness": _crash_harness,

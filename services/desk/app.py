@@ -14,6 +14,8 @@ import asyncpg
 from aiohttp import web
 
 from schemas.routing import OfferMade
+from services.admin.service import AdminService
+from services.admin.store_pg import PostgresAdminStore
 from services.conversations import ConversationStore
 from services.customers import CustomerDirectory
 from services.desk.channels import ChannelActions
@@ -64,7 +66,8 @@ async def running_desk(
 
     hub = OfferHub(screen_pop)
     actions = ChannelActions(settings, conversations, customers, publisher)
-    desk = Desk(settings, pool, publisher, hub, conversations, actions, guides=guides)
+    admin = AdminService(PostgresAdminStore(pool), publisher)
+    desk = Desk(settings, pool, publisher, hub, conversations, actions, guides=guides, admin=admin)
     ready, threads_ready = asyncio.Event(), asyncio.Event()
     consumers = [
         asyncio.create_task(run_offers(settings, hub, ready)),

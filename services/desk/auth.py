@@ -1,5 +1,7 @@
-"""Agent tokens: issued once, stored as SHA-256 in ``agents.token_hash``, presented as
-``Authorization: Bearer <token>`` (or ``?token=`` where a browser cannot set headers: SSE)."""
+"""Tokens of everyone who signs in (agents, supervisors, admins): issued once, stored as
+SHA-256 in ``agents.token_hash``, presented as ``Authorization: Bearer <token>`` (or the
+page's cookie); a disabled person's token stops working. The role says what else the token
+may do (``services.admin.routes``)."""
 
 from __future__ import annotations
 
@@ -7,9 +9,12 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 
+from services.admin.model import Role
+from services.admin.ports import Principal
 from streams.platform.settings import PlatformSettings
 
 
@@ -20,6 +25,13 @@ class Agent:
     name: str | None = None
     skills: dict[str, int] = field(default_factory=dict)
     voice_endpoint: str | None = None
+    role: Role = Role.AGENT
+    supervised_pools: tuple[str, ...] = ()
+    capacity: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def principal(self) -> Principal:
+        return Principal(self.agent_id, self.pool_id, self.role, self.supervised_pools)
 
 
 def hash_token(token: str) -> str:
@@ -48,21 +60,27 @@ async def agent_for_token(pool: asyncpg.Pool, token: str) -> Agent | None:
     if not token or not token.isascii():  # issued tokens are URL-safe ASCII
         return None
     row = await pool.fetchrow(
-        "SELECT agent_id, pool_id, name, skills, voice_endpoint FROM agents WHERE token_hash = $1",
+        "SELECT agent_id, pool_id, name, skills, voice_endpoint, role, supervised_pools,"
+        " capacity FROM agents WHERE token_hash = $1 AND enabled",
         hash_token(token),
     )
     if row is None:
         return None
-    skills = row["skills"]
-    if isinstance(skills, str):
-        skills = json.loads(skills)
+    skills, capacity = (_json(row[name]) for name in ("skills", "capacity"))
     return Agent(
         agent_id=row["agent_id"],
         pool_id=row["pool_id"],
         name=row["name"],
-        skills={str(k): int(v) for k, v in (skills or {}).items()},
+        skills={str(k): int(v) for k, v in skills.items()},
         voice_endpoint=row["voice_endpoint"],
+        role=Role(row["role"]),
+        supervised_pools=tuple(row["supervised_pools"]),
+        capacity={str(k): int(v) for k, v in capacity.items()},
     )
+
+
+def _json(value: Any) -> dict[str, Any]:
+    return dict(json.loads(value) if isinstance(value, str) else value or {})
 
 
 async def issue_token_command(

@@ -14,6 +14,7 @@ import asyncpg
 from schemas.base import Record
 from schemas.routing import ContactAssigned
 from schemas.topics import AGENT_EVENTS
+from services.admin.service import AdminService
 from services.conversations import ConversationStore
 from services.desk.auth import Agent
 from services.desk.channels import ChannelActions
@@ -44,6 +45,8 @@ class Desk:
     connects: OrderedDict[str, asyncio.Task[str | None]] = field(default_factory=OrderedDict)
     # the guides agents follow on their contacts (None: no guides)
     guides: GuideDesk | None = None
+    # the admin and supervisor APIs' operations (None: not served)
+    admin: AdminService | None = None
 
     def __post_init__(self) -> None:
         self.hub.on_assigned = self._assigned

@@ -42,6 +42,9 @@ from aiohttp import web
 from schemas import agents as ag
 from schemas.base import Record
 from schemas.routing import ContactAssigned, OfferMade
+from services.admin.api import ADMIN_ROUTES
+from services.admin.openapi import add_openapi_route
+from services.admin.routes import install as install_routes
 from services.desk.auth import Agent, agent_for_token
 from services.desk.channels import ChannelRefused, ChannelUnavailable
 from services.desk.desk import Desk
@@ -52,6 +55,7 @@ from services.desk.survey_handlers import add_survey_routes, survey_after_comple
 from services.http_input import check_url, read_json_object
 from services.http_ops import add_ops_routes
 from services.publisher import PublishFailed
+from services.supervisor.api import SUPERVISOR_ROUTES, add_floor_page
 from streams.guides.domain import GuideRefused
 from streams.platform import metrics
 
@@ -112,6 +116,8 @@ async def me(request: web.Request) -> web.Response:
             "pool_id": agent.pool_id,
             "name": agent.name,
             "skills": agent.skills,
+            "role": agent.role.value,
+            "supervised_pools": list(agent.supervised_pools),
         }
     )
 
@@ -158,7 +164,11 @@ async def login(request: web.Request) -> web.Response:
     await desk.publish(
         agent,
         ag.AgentLoggedIn(
-            pool_id=agent.pool_id, agent_id=agent.agent_id, skills=agent.skills, name=agent.name
+            pool_id=agent.pool_id,
+            agent_id=agent.agent_id,
+            skills=agent.skills,
+            capacity=agent.capacity or None,
+            name=agent.name,
         ),
     )
     return web.json_response({"status": "logged_in"})
@@ -338,5 +348,8 @@ def create_app(desk: Desk) -> web.Application:
     if desk.guides is not None:
         add_guide_routes(app, desk.guides, _own_contact)
     add_survey_routes(app, desk)
+    install_routes(app, ADMIN_ROUTES + SUPERVISOR_ROUTES)
+    add_openapi_route(app, ADMIN_ROUTES + SUPERVISOR_ROUTES)
+    add_floor_page(app)
     add_ops_routes(app, desk.settings)
     return app

@@ -66,13 +66,14 @@ async def sign_out(request: web.Request) -> web.Response:
 
 
 async def desk_config(request: web.Request) -> web.Response:
-    settings = request.app[DESK].settings
-    return web.json_response(
-        {
-            "disposition_codes": settings.desk_disposition_codes,
-            "canned_replies": settings.desk_canned_replies,
-        }
-    )
+    """The wrap-up codes and canned replies of the agent's pool, as an admin set them
+    (``/api/admin/pools/{pool}/…``), else the desk's defaults (``CC_DESK_*``)."""
+    desk, agent = request.app[DESK], request[AGENT]
+    codes, replies = desk.settings.desk_disposition_codes, desk.settings.desk_canned_replies
+    if desk.admin is not None and (pool := await desk.admin.store.pool(agent.pool_id)):
+        codes = pool.wrapup_codes or codes
+        replies = pool.canned_replies or replies
+    return web.json_response({"disposition_codes": codes, "canned_replies": replies})
 
 
 async def queue(request: web.Request) -> web.Response:

@@ -21,6 +21,7 @@ from typing import Any
 
 from schemas import agents as ag
 from schemas import contacts as ct
+from schemas import control
 from schemas.base import PoolRecord, Record
 from schemas.routing import (
     AgentStateChanged,
@@ -208,6 +209,41 @@ class Inputs:
         ):
             await self._bus.publish_raw(CONTACTS, f"poison-{n}".encode(), payload)
             self.poison.append(payload)
+
+
+class PolicyChanges:
+    """An admin changing the pools' class weights and aging while the load runs: routing
+    inputs on the routing topic (as the admin API sends them), stored with each pool's state,
+    so kills, rebalances and the replay check meet them too. They are not inputs the log
+    records (it does not read the routing topic), so they are counted apart."""
+
+    POLICIES = (
+        ({"vip": 100.0, "standard": 0.0}, 1.0),
+        ({"vip": 0.0, "standard": 50.0}, 0.0),
+        ({"vip": 30.0, "standard": 0.0}, 2.0),
+    )
+
+    def __init__(self, bus: Bus, rng: random.Random, profile: LoadProfile, run_id: str) -> None:
+        self._bus = bus
+        self._rng = rng
+        self._profile = profile
+        self._run_id = run_id
+        self.sent = 0
+
+    async def run(self, interval: float = 2.0) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            pool = self._rng.choice(self._profile.pool_ids())
+            weights, aging = self._rng.choice(self.POLICIES)
+            record = control.PoolPolicyChanged(
+                event_id=f"{self._run_id}-policy-{self.sent}",
+                pool_id=pool,
+                class_weights=weights,
+                aging_per_second=aging,
+                actor_id="harness",
+            )
+            await self._bus.publish_raw(ROUTING, pool.encode(), record.to_bytes())
+            self.sent += 1
 
 
 class Customers:

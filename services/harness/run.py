@@ -25,7 +25,14 @@ from schemas.topics import DEAD_LETTER, INTERACTIONS, OFFERS, ROUTING
 from services.bus import TopicReader, open_bus
 from services.harness import checks, report
 from services.harness.faults import Faults, Fleet
-from services.harness.load import Agents, AppliedInputs, Customers, Inputs, LoadProfile
+from services.harness.load import (
+    Agents,
+    AppliedInputs,
+    Customers,
+    Inputs,
+    LoadProfile,
+    PolicyChanges,
+)
 from services.harness.pg_proxy import SwitchableProxy
 from services.replay import replay_recorded
 from services.runtime.broker import LocalBroker
@@ -166,7 +173,11 @@ async def run_scenario(
             await _agents_ready(db, len(agents.pools), fault_task)
             phases.lap("start")
             await inputs.send_poison(1)
+            policies = PolicyChanges(bus, rng, profile, run_id)
+            changing = asyncio.create_task(policies.run())
+            background.append(changing)
             await customers.run(lambda: inputs.sent >= config.events and fault_task.done())
+            changing.cancel()
             await fault_task  # raises what the schedule met
             phases.lap("load")
             unsettled = await _quiet(

@@ -3,12 +3,18 @@ zones), agents with skills matching the IVR choices, and a desk token per agent.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
+import secrets
 from dataclasses import dataclass
 
 import asyncpg
 
+from services.admin.model import Change, NewAgent, Role
+from services.admin.ports import AlreadyExists
+from services.admin.service import hash_token
+from services.admin.store_pg import PostgresAdminStore
 from services.desk.auth import issue_token
 
 LANGUAGES = (("en", 0.8), ("fr", 0.12), ("es", 0.08))
@@ -122,4 +128,28 @@ async def load_agents(
             json.dumps(agent.skills),
         )
         tokens[agent.agent_id] = await issue_token(pool, agent.agent_id)
+    return tokens
+
+
+async def load_floor_staff(pool: asyncpg.Pool, pool_id: str) -> dict[str, str]:
+    """A supervisor of ``pool_id`` and an admin, made through the admin store (audited as
+    ``seed``); their new tokens by id."""
+    store = PostgresAdminStore(pool)
+    tokens = {}
+    for new in (
+        NewAgent(
+            agent_id="supervisor-01",
+            pool_id="ops",
+            name="Supervisor 01",
+            role=Role.SUPERVISOR,
+            supervised_pools=[pool_id],
+        ),
+        NewAgent(agent_id="admin-01", pool_id="ops", name="Admin 01", role=Role.ADMIN),
+    ):
+        with contextlib.suppress(AlreadyExists):  # a second --seed on the same database
+            await store.create_agent(new.profile(), Change(actor_id="seed", action="agent.create"))
+        token = secrets.token_urlsafe(32)
+        change = Change(actor_id="seed", action="token.issue")
+        await store.set_token(new.agent_id, hash_token(token), change)
+        tokens[new.agent_id] = token
     return tokens

@@ -14,7 +14,13 @@ import asyncpg
 from services.gateway.chat_sessions import identity_hash
 from services.runtime.local import local_runtime
 from services.runtime.processes import stop_on_signals
-from services.stack.seed import load_agents, load_customers, sample_agents, sample_customers
+from services.stack.seed import (
+    load_agents,
+    load_customers,
+    load_floor_staff,
+    sample_agents,
+    sample_customers,
+)
 from services.stack.stack import Stack, StackFailed, stack_settings
 from streams.platform.settings import Settings, child_environment
 
@@ -67,7 +73,8 @@ def banner(stack: Stack, tokens: dict[str, str]) -> str:
         f"  SMS status     {s.notifier_public_url}/twilio/sms-status  (notifier)",
         f"web chat page    {gateway}/chat   (WebSocket {gateway.replace('http', 'ws')}/chat/ws)",
         f"inbound e-mail   smtp://127.0.0.1:{s.smtp_port}",
-        f"agent desk       {desk}/",
+        f"agent desk       {desk}/   (supervisors and admins sign in there too: the floor)",
+        f"supervisor floor {desk}/supervisor   admin API {desk}/api/admin  ({desk}/openapi.json)",
         "metrics:",
         f"  worker         http://127.0.0.1:{s.metrics_port}/metrics",
         f"  gateway        {gateway}/metrics",
@@ -82,7 +89,7 @@ def banner(stack: Stack, tokens: dict[str, str]) -> str:
         *(f"  {line}" for line in environment_lines(s)),
     ]
     if tokens:
-        lines += ["", "desk tokens of the sample agents (Authorization: Bearer <token>):"]
+        lines += ["", "desk tokens of the sample people (Authorization: Bearer <token>):"]
         lines += [f"  {agent}  {token}" for agent, token in tokens.items()]
         lines += chat_as_sample_customers(s)
     lines += [
@@ -115,7 +122,9 @@ async def seed(settings: Settings) -> dict[str, str]:
     try:
         await load_customers(pool, sample_customers(SEED_CUSTOMERS, SEED_VIP_SHARE, seed=1))
         agents = sample_agents(SEED_AGENTS, sorted(set(settings.ivr_choices.values())), seed=1)
-        return await load_agents(pool, agents, settings.gateway_pool_id)
+        tokens = await load_agents(pool, agents, settings.gateway_pool_id)
+        tokens.update(await load_floor_staff(pool, settings.gateway_pool_id))
+        return tokens
     finally:
         await pool.close()
 

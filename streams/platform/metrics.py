@@ -53,6 +53,8 @@ contactcenter_edge_outbox_pending                      gauge      gateway (stage
 contactcenter_edge_outbox_oldest_pending_seconds       gauge      gateway
 contactcenter_chat_sessions_refused_total              counter    gateway (per reason)
 contactcenter_desk_connections                         gauge      agent desk (open offer streams)
+contactcenter_control_actions_total                    counter    desk, admin CLI (admin changes,
+                                                                  supervisor actions, by action)
 contactcenter_guide_events_total                       counter    agent desk (guide, audit kind)
 contactcenter_csat_surveys_total                       counter    desk, notifier (by outcome)
 contactcenter_csat_answers_total                       counter    gateway, desk (answers)
@@ -349,6 +351,26 @@ CHAT_REFUSAL_REASONS = (
 DESK_CONNECTIONS = Gauge(
     "contactcenter_desk_connections",
     "Agents connected to this desk process's live offer stream.",
+)
+CONTROL_ACTIONS = Counter(
+    "contactcenter_control_actions_total",
+    "Admin changes and supervisor actions stored, audited and sent to routing, by action "
+    "(agent.create, agent.update, token.issue, token.revoke, pool.policy, pool.wrapup_codes, "
+    "pool.canned_replies, agent.force_state, contact.move, contact.offer, contact.end).",
+    ["action"],
+)
+CONTROL_ACTION_NAMES = (
+    "agent.create",
+    "agent.update",
+    "token.issue",
+    "token.revoke",
+    "pool.policy",
+    "pool.wrapup_codes",
+    "pool.canned_replies",
+    "agent.force_state",
+    "contact.move",
+    "contact.offer",
+    "contact.end",
 )
 
 

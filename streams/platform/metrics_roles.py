@@ -19,6 +19,8 @@ from streams.platform.metrics import (
     CONTACTS_ANSWERED,
     CONTACTS_ARRIVED,
     CONTACTS_COMPLETED,
+    CONTROL_ACTION_NAMES,
+    CONTROL_ACTIONS,
     CSAT_ANSWERS,
     CSAT_SCORE,
     CSAT_SURVEYS,
@@ -77,6 +79,7 @@ class Role:
     gateway: bool = False
     group_member: bool = False  # consumes in a consumer group: partitions assigned to it
     surveys: bool = False  # satisfaction surveys: answers (by class, channel, reason) and sends
+    control: bool = False  # admin changes and supervisor actions (the desk's admin API)
 
 
 ROLES: dict[str, Role] = {
@@ -111,8 +114,9 @@ ROLES: dict[str, Role] = {
     ),
     "desk": Role(
         consumes=(("offers", "desk_offers"), ("contacts", "desk_threads")),
-        produces=("agent-events", "contacts", "guide-events"),
+        produces=("agent-events", "contacts", "guide-events", "routing"),
         surveys=True,
+        control=True,
     ),
     "notifier": Role(
         produces=("notices",),
@@ -168,6 +172,9 @@ def initialise(
                 DEAD_LETTERS.labels(source_topic=source, reason=reason)
     if known.surveys:
         _initialise_surveys(tuple(customer_classes), tuple(reasons))
+    if known.control:
+        for action in CONTROL_ACTION_NAMES:
+            CONTROL_ACTIONS.labels(action=action)
     if known.gateway:
         for channel in CHANNELS:
             for outcome in GATEWAY_OUTCOMES:

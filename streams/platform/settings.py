@@ -226,9 +226,15 @@ class GatewaySettings(PlatformSettings, TwilioSettings, EmailRelaySettings, Surv
 
 
 class DeskSettings(
-    PlatformSettings, NoticeRulesSettings, TwilioSettings, EmailRelaySettings, SurveySettings
+    PlatformSettings,
+    RoutingSettings,
+    NoticeRulesSettings,
+    TwilioSettings,
+    EmailRelaySettings,
+    SurveySettings,
 ):
-    """The agent desk: offers, screen pop, replies on the contact's channel."""
+    """The agent desk: offers, screen pop, replies on the contact's channel; the supervisor's
+    floor (which shows capacities against routing's per-channel defaults) and the admin API."""
 
     desk_host: str = "127.0.0.1"
     desk_port: int = 8090
@@ -246,6 +252,8 @@ class DeskSettings(
         "I'm sorry for the delay with your order.",
         "Is there anything else I can help you with?",
     ]
+    # how often the supervisor's floor is read again for its live stream
+    supervisor_refresh_seconds: float = Field(default=1.0, gt=0)
 
 
 class NotifierSettings(

@@ -185,3 +185,91 @@ def _json(value: Any) -> dict[str, Any]:
     if isinstance(value, str):
         value = json.loads(value)
     return dict(value or {})
+
+
+# ---------------------------------------------------------------- the floor (supervisors)
+
+
+@dataclass(frozen=True)
+class FloorContact:
+    """A live contact of a pool as the supervisor view shows it. ``unservable`` is routing's
+    own flag when its live view has one (None: routing does not say)."""
+
+    contact_id: str
+    status: str
+    channel: str | None
+    customer_class: str | None
+    arrived_at: float | None
+    agent_id: str | None
+    assigned_at: float | None
+    skills: dict[str, int]
+    unservable: bool | None
+
+
+async def pool_contacts(pool: asyncpg.Pool, pool_id: str) -> list[FloorContact]:
+    """Every live contact of the pool, oldest arrival first."""
+    rows = await pool.fetch(
+        "SELECT c.contact_id, c.status, c.channel, c.customer_class, c.arrived_at, c.agent_id,"
+        " c.assigned_at, c.skills, to_jsonb(c) -> 'unservable' AS unservable"
+        " FROM routing_live_contacts c WHERE c.pool_id = $1"
+        " ORDER BY c.arrived_at, c.contact_id",
+        pool_id,
+    )
+    return [
+        FloorContact(
+            contact_id=row["contact_id"],
+            status=row["status"],
+            channel=row["channel"],
+            customer_class=row["customer_class"],
+            arrived_at=row["arrived_at"],
+            agent_id=row["agent_id"],
+            assigned_at=row["assigned_at"],
+            skills={str(k): int(v) for k, v in _json(row["skills"]).items()},
+            unservable=_flag(row["unservable"]),
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class FloorAgent:
+    """An agent of a pool as routing holds it: state, skills and capacity overrides."""
+
+    agent_id: str
+    status: str
+    reason: str
+    updated_at: datetime
+    skills: dict[str, int]
+    capacity: dict[str, int]
+
+
+async def pool_agents(pool: asyncpg.Pool, pool_id: str) -> list[FloorAgent]:
+    rows = await pool.fetch(
+        "SELECT agent_id, status, state->>'reason' AS reason, updated_at,"
+        " coalesce(state->'skills', '{}'::jsonb) AS skills,"
+        " coalesce(state->'capacity', '{}'::jsonb) AS capacity"
+        " FROM routing_agents WHERE pool_id = $1 ORDER BY agent_id",
+        pool_id,
+    )
+    return [
+        FloorAgent(
+            agent_id=row["agent_id"],
+            status=row["status"],
+            reason=row["reason"] or "",
+            updated_at=row["updated_at"],
+            skills={str(k): int(v) for k, v in _json(row["skills"]).items()},
+            capacity={str(k): int(v) for k, v in _json(row["capacity"]).items()},
+        )
+        for row in rows
+    ]
+
+
+async def routed_pools(pool: asyncpg.Pool) -> list[str]:
+    """The pools routing holds state for."""
+    return [r["pool_id"] for r in await pool.fetch("SELECT pool_id FROM routing_pools")]
+
+
+def _flag(value: Any) -> bool | None:
+    if isinstance(value, str):
+        value = json.loads(value)
+    return value if isinstance(value, bool) else None

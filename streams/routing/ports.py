@@ -41,6 +41,8 @@ class PoolRows:
     inputs: Remembered = field(default_factory=list)
     finished: Remembered = field(default_factory=list)
     estimator: Snapshot | None = None
+    policy: Snapshot | None = None
+    moved: Snapshot | None = None
 
 
 @dataclass
@@ -49,7 +51,8 @@ class PoolChanges:
     and ``finished`` are ids newly remembered (with their pool time); storage may forget
     those older than ``forget_inputs_before`` / ``forget_finished_before``. ``estimator`` is
     what the predicted wait remembers, ``predicted_waits`` its prediction per class and
-    channel (None keeps what is stored)."""
+    channel (None keeps what is stored); ``policy`` the pool's own policy (None keeps what is
+    stored)."""
 
     pool_id: str
     clock: float
@@ -61,6 +64,8 @@ class PoolChanges:
     forget_finished_before: float = float("-inf")
     estimator: Snapshot | None = None
     predicted_waits: Snapshot | None = None
+    policy: Snapshot | None = None
+    moved: Snapshot | None = None
 
 
 class BatchClaimLost(Exception):

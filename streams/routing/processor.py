@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from schemas.base import Record
 from schemas.codec import InvalidMessage, decode
 from schemas.routing import AGENT_FACING, AdvanceRoutingClock
-from schemas.topics import DEAD_LETTER, INTERACTIONS, OFFERS
+from schemas.topics import DEAD_LETTER, INTERACTIONS, OFFERS, ROUTING
 from streams.platform import metrics
 from streams.platform.deps import dead_letter_record
 from streams.routing import domain
@@ -37,7 +37,14 @@ from streams.routing.ports import (
     RoutingStore,
     RoutingTransaction,
 )
-from streams.routing.translate import ROUTED_TYPES, encode_output, event_time, to_domain
+from streams.routing.translate import (
+    ROUTED_TYPES,
+    admission,
+    encode_output,
+    event_time,
+    forwarded_input,
+    to_domain,
+)
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +136,8 @@ class RoutingProcessor:
                 inputs=pool.inputs,
                 finished=pool.finished,
                 estimator=pool.estimator,
+                policy=pool.policy,
+                moved=pool.moved,
             )
             for pool in rows
         }
@@ -199,6 +208,16 @@ class RoutingProcessor:
             result.append(Outbound(INTERACTIONS, output.subject, output.value))
             if output.type_name in AGENT_FACING and output.agent_id:
                 result.append(Outbound(OFFERS, output.agent_id.encode(), output.value))
+            if isinstance(decision, domain.ContactMoved):  # the contact joins the other pool
+                arrival = admission(
+                    decision, pool_id=pool_id, cause_id=cause.event_id, index=index, now=now
+                )
+                result.append(Outbound(ROUTING, decision.to_pool_id.encode(), arrival.to_bytes()))
+            elif isinstance(decision, domain.ContactInputForwarded):  # to where it was moved
+                sent_on = forwarded_input(
+                    decision, pool_id=pool_id, cause_id=cause.event_id, index=index, now=now
+                )
+                result.append(Outbound(ROUTING, decision.to_pool_id.encode(), sent_on.to_bytes()))
         return result
 
     def _dead_letter(self, reason: str, item: InputRecord) -> Outbound:
@@ -231,6 +250,7 @@ def _timed(
 
 
 def _changes(router: domain.Router) -> PoolChanges:
+    moved = router.moved_row()  # before take_dirty, which marks everything saved
     contacts, agents = router.take_dirty()
     inputs, finished = router.take_memory()
     forget_inputs, forget_finished = router.memory_horizons()
@@ -245,4 +265,6 @@ def _changes(router: domain.Router) -> PoolChanges:
         forget_finished_before=forget_finished,
         estimator=router.estimator_row(),
         predicted_waits=dict(router.predicted_waits()),
+        policy=router.policy_row(),
+        moved=moved,
     )

@@ -35,13 +35,16 @@ RETURNING "offset", batch_time
 LOCK_OFFSET = 'SELECT "offset" FROM routing_offsets WHERE topic = $1 AND partition = $2 FOR UPDATE'
 
 SAVE_POOLS = """
-INSERT INTO routing_pools AS p (pool_id, topic, partition, clock, estimator, predicted_waits)
-SELECT pool_id, $1, $2, clock, estimator::jsonb, predicted::jsonb
-FROM unnest($3::text[], $4::float8[], $5::text[], $6::text[])
-    AS u(pool_id, clock, estimator, predicted)
+INSERT INTO routing_pools AS p
+    (pool_id, topic, partition, clock, estimator, predicted_waits, policy, moved)
+SELECT pool_id, $1, $2, clock, estimator::jsonb, predicted::jsonb, policy::jsonb, moved::jsonb
+FROM unnest($3::text[], $4::float8[], $5::text[], $6::text[], $7::text[], $8::text[])
+    AS u(pool_id, clock, estimator, predicted, policy, moved)
 ON CONFLICT (pool_id) DO UPDATE SET topic = EXCLUDED.topic, partition = EXCLUDED.partition,
     clock = EXCLUDED.clock, estimator = coalesce(EXCLUDED.estimator, p.estimator),
-    predicted_waits = coalesce(EXCLUDED.predicted_waits, p.predicted_waits), updated_at = now()
+    predicted_waits = coalesce(EXCLUDED.predicted_waits, p.predicted_waits),
+    policy = coalesce(EXCLUDED.policy, p.policy), moved = coalesce(EXCLUDED.moved, p.moved),
+    updated_at = now()
 """
 
 UPSERT_ROWS = """
@@ -106,7 +109,7 @@ class _PostgresTransaction:
 
     async def load_pools(self) -> list[PoolRows]:
         pools = await self._connection.fetch(
-            "SELECT pool_id, clock, estimator FROM routing_pools"
+            "SELECT pool_id, clock, estimator, policy, moved FROM routing_pools"
             " WHERE topic = $1 AND partition = $2"
             " ORDER BY pool_id",
             self._topic,
@@ -138,6 +141,8 @@ class _PostgresTransaction:
                         (r["item_id"], r["at"]) for r in remembered if r["kind"] == "finished"
                     ],
                     estimator=_json_or_none(pool["estimator"]),
+                    policy=_json_or_none(pool["policy"]),
+                    moved=_json_or_none(pool["moved"]),
                 )
             )
         return loaded
@@ -153,6 +158,8 @@ class _PostgresTransaction:
                 [c.clock for c in changes],
                 [_json_text(c.estimator) for c in changes],
                 [_json_text(c.predicted_waits) for c in changes],
+                [_json_text(c.policy) for c in changes],
+                [_json_text(c.moved) for c in changes],
             )
         for table, key, rows in (
             ("routing_contacts", "contact_id", [(c.pool_id, c.contacts) for c in changes]),

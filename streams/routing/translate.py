@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import typing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +13,7 @@ from pydantic import AwareDatetime
 
 from schemas import agents as agent_records
 from schemas import contacts as contact_records
+from schemas import control
 from schemas import routing as out
 from schemas.base import EVENT_ID_MAX_LENGTH, SCHEMA_VERSION, PoolRecord, Record
 from schemas.contacts import as_timestamp
@@ -26,6 +28,8 @@ OUTPUT_TYPES: dict[str, type[out.RoutingOutput]] = {
     "offer_rescinded": out.OfferRescinded,
     "contact_requeued": out.ContactRequeued,
     "contact_removed": out.ContactRemoved,
+    "contact_moved": out.ContactMoved,
+    "contact_input_forwarded": out.ContactInputForwarded,
     "contact_released": out.ContactReleased,
     "agent_state_changed": out.AgentStateChanged,
     "event_ignored": out.RoutingInputIgnored,
@@ -88,7 +92,85 @@ def to_domain(record: Record) -> domain.RoutingInput | None:
                 skills=dict(record.skills),
                 reason=record.reason,
             )
+    return control_to_domain(record)
+
+
+def control_to_domain(record: Record) -> domain.RoutingInput | None:
+    """The routing input of an admin's change or a supervisor's action (``schemas.control``)."""
+    match record:
+        case control.AgentProfileChanged():
+            return domain.AgentProfileChanged(
+                agent_id=record.agent_id,
+                skills=dict(record.skills),
+                capacity=_channel_capacity(record.capacity) or {},
+            )
+        case control.ForceAgentState():
+            reason = "supervisor" + (f": {record.reason}" if record.reason else "")
+            if record.state is control.ForcedState.LOGGED_OUT:
+                return domain.AgentLoggedOut(agent_id=record.agent_id)
+            return domain.AgentNotReady(agent_id=record.agent_id, reason=reason)
+        case control.PoolPolicyChanged():
+            return domain.PoolPolicyChanged(pool_policy(record))
+        case control.MoveContact():
+            return domain.MoveContact(record.contact_id, record.to_pool_id, record.reason)
+        case control.OfferContact():
+            return domain.OfferContact(record.contact_id, record.agent_id, record.reason)
+        case control.EndContact():
+            return domain.EndContact(record.contact_id, record.reason)
+        case control.AdmitContact():
+            return domain.ContactArrived(
+                contact_id=record.contact_id,
+                channel=domain.Channel(record.channel.value),
+                customer_class=record.customer_class,
+                skills=dict(record.skills),
+                arrived_at=record.arrived_at.timestamp(),
+                last_agent_id=record.last_agent_id,
+                last_agent_at=as_timestamp(record.last_agent_at),
+                attempts=record.attempts,
+                callback=record.callback,
+            )
     return None
+
+
+def pool_policy(record: control.PoolPolicyChanged) -> domain.PoolPolicy:
+    return domain.PoolPolicy(
+        class_weights=record.class_weights,
+        aging_per_second=record.aging_per_second,
+        service_levels=tuple(
+            domain.ServiceLevelTarget(t.customer_class, t.threshold_seconds, t.target)
+            for t in record.service_levels
+        ),
+        business_hours=tuple(
+            domain.OpeningHours(h.weekday, h.opens, h.closes) for h in record.business_hours
+        ),
+        time_zone=record.time_zone,
+    )
+
+
+def admission(
+    moved: domain.ContactMoved, *, pool_id: str, cause_id: str, index: int, now: float
+) -> control.AdmitContact:
+    """The arrival in the pool a contact was moved to; its id is the move output's own, with
+    the admission's type, so a replayed move admits the same record."""
+    return control.AdmitContact(
+        event_id=output_event_id(cause_id, pool_id, index, control.AdmitContact.TYPE),
+        occurred_at=datetime.fromtimestamp(now, UTC),
+        pool_id=moved.to_pool_id,
+        contact_id=moved.contact_id,
+        from_pool_id=pool_id,
+        channel=contact_records.Channel(moved.channel),
+        customer_class=moved.customer_class,
+        skills=dict(moved.skills),
+        arrived_at=datetime.fromtimestamp(moved.arrived_at, UTC),
+        attempts=moved.attempts,
+        callback=moved.callback,
+        last_agent_id=moved.last_agent_id,
+        last_agent_at=(
+            None
+            if moved.last_agent_at is None
+            else datetime.fromtimestamp(moved.last_agent_at, UTC)
+        ),
+    )
 
 
 ROUTED_TYPES = frozenset(
@@ -105,6 +187,13 @@ ROUTED_TYPES = frozenset(
         agent_records.OfferRejected.TYPE,
         agent_records.ContactCompleted.TYPE,
         agent_records.ContactTransferred.TYPE,
+        control.AgentProfileChanged.TYPE,
+        control.ForceAgentState.TYPE,
+        control.PoolPolicyChanged.TYPE,
+        control.MoveContact.TYPE,
+        control.OfferContact.TYPE,
+        control.EndContact.TYPE,
+        control.AdmitContact.TYPE,
     }
 )
 
@@ -141,7 +230,9 @@ class EncodedOutput:
 
 def _datetime_fields(record_type: type[out.RoutingOutput]) -> frozenset[str]:
     return frozenset(
-        name for name, info in record_type.model_fields.items() if info.annotation is AwareDatetime
+        name
+        for name, info in record_type.model_fields.items()
+        if info.annotation is AwareDatetime or AwareDatetime in typing.get_args(info.annotation)
     )
 
 
@@ -159,7 +250,7 @@ def encode_output(
     body: dict[str, Any] = decision.to_dict()
     del body["kind"]
     for name in _DATETIME_FIELDS[kind]:
-        if name in body:
+        if body.get(name) is not None:
             body[name] = _iso(body[name])
     body["pool_id"] = pool_id
     body["cause_event_id"] = cause_id
@@ -186,6 +277,27 @@ def output_event_id(cause_id: str, pool_id: str, index: int, type_name: str) -> 
     if len(readable) <= EVENT_ID_MAX_LENGTH:
         return readable
     return "sha256:" + hashlib.sha256(readable.encode()).hexdigest()
+
+
+FORWARDED: dict[str, type[contact_records.ContactEvent]] = {
+    contact_records.ContactEnded.TYPE: contact_records.ContactEnded,
+    contact_records.ContactAbandoned.TYPE: contact_records.ContactAbandoned,
+    contact_records.CallbackRequested.TYPE: contact_records.CallbackRequested,
+}
+
+
+def forwarded_input(
+    forward: domain.ContactInputForwarded, *, pool_id: str, cause_id: str, index: int, now: float
+) -> contact_records.ContactEvent:
+    """The input sent on to the pool a contact was moved to; its id is derived like an
+    output's (with the input's type), so a replay sends the same record."""
+    record_type = FORWARDED[forward.input_type]
+    return record_type(
+        event_id=output_event_id(cause_id, pool_id, index, record_type.TYPE),
+        occurred_at=datetime.fromtimestamp(now, UTC),
+        pool_id=forward.to_pool_id,
+        contact_id=forward.contact_id,
+    )
 
 
 def event_time(record: Record) -> float:

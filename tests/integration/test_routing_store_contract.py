@@ -162,3 +162,15 @@ async def test_the_prediction_memory_loads_back_and_none_keeps_it(store: Routing
     async with store.partition(TOPIC, 5, now=NOW, until=UNTIL) as tx:
         (pool,) = await tx.load_pools()
         assert (pool.clock, pool.estimator) == (2.0, estimator)
+
+
+async def test_the_pool_policy_loads_back_and_none_keeps_it(store: RoutingStore) -> None:
+    policy = {"class_weights": {"standard": 50.0, "vip": 10.0}, "aging_per_second": 0.5}
+    moved = {"c1": ["p7", 0.5]}
+    async with store.partition(TOPIC, 6, now=NOW, until=UNTIL) as tx:
+        await tx.save([PoolChanges("p6", 1.0, policy=policy, moved=moved)], 1)
+    async with store.partition(TOPIC, 6, now=NOW, until=UNTIL) as tx:
+        await tx.save([PoolChanges("p6", 2.0)], 2)
+    async with store.partition(TOPIC, 6, now=NOW, until=UNTIL) as tx:
+        (pool,) = await tx.load_pools()
+        assert (pool.clock, pool.policy, pool.moved) == (2.0, policy, moved)

@@ -24,6 +24,8 @@ class _Tables:
     pools: dict[str, tuple[str, int, float]] = field(default_factory=dict)
     estimators: dict[str, Snapshot] = field(default_factory=dict)
     predicted_waits: dict[str, Snapshot] = field(default_factory=dict)
+    policies: dict[str, Snapshot] = field(default_factory=dict)
+    moved: dict[str, Snapshot] = field(default_factory=dict)
     contacts: dict[str, dict[str, Snapshot]] = field(default_factory=dict)
     agents: dict[str, dict[str, Snapshot]] = field(default_factory=dict)
     memory: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
@@ -56,6 +58,8 @@ class _MemoryTransaction:
                 _oldest_first(t.memory.get((pool_id, "input"), {})),
                 _oldest_first(t.memory.get((pool_id, "finished"), {})),
                 copy.deepcopy(t.estimators.get(pool_id)),
+                copy.deepcopy(t.policies.get(pool_id)),
+                copy.deepcopy(t.moved.get(pool_id)),
             )
             for pool_id, (topic, partition, clock) in sorted(t.pools.items())
             if (topic, partition) == (self._topic, self._partition)
@@ -68,6 +72,8 @@ class _MemoryTransaction:
             for stored, snapshot in (
                 (t.estimators, change.estimator),
                 (t.predicted_waits, change.predicted_waits),
+                (t.policies, change.policy),
+                (t.moved, change.moved),
             ):
                 if snapshot is not None:
                     stored[change.pool_id] = copy.deepcopy(snapshot)

@@ -175,3 +175,10 @@ def test_the_gauge_follows_the_pools_owned_here() -> None:
     assert REGISTRY.get_sample_value(name, labels) == float("inf")
     gauges.forget(7)
     assert REGISTRY.get_sample_value(name, labels) is None
+
+
+def test_the_desk_exports_every_control_action_at_zero() -> None:
+    metrics_roles.initialise("desk")
+    samples = parse_exposition(ops_server.render()[0].decode())
+    for action in ("agent.create", "pool.policy", "contact.move", "agent.force_state"):
+        assert ("contactcenter_control_actions_total", frozenset({("action", action)})) in samples

@@ -99,6 +99,7 @@
     let me;
     try { me = await api("GET", "/api/me"); } catch (e) { if (run === starts) showSignIn(fresh ? e.message : ""); return; }
     if (run !== starts) return;
+    if (me.role && me.role !== "agent") { location.href = "/supervisor"; return; }  // one sign-in for all
     desk.agent = me;
     try { desk.config = await api("GET", "/api/config"); } catch (e) { note("settings: " + e.message); }
     $("who").textContent = me.name || me.agent_id;

@@ -171,6 +171,41 @@ class ContactRemoved(_Plain):
 
 
 @dataclass(frozen=True)
+class ContactMoved(_Plain):
+    """A waiting contact left this pool for ``to_pool_id``, where it arrives with the same
+    arrival time, offer count and callback (the worker routes that arrival there)."""
+
+    KIND: ClassVar[str] = "contact_moved"
+    contact_id: str
+    to_pool_id: str
+    reason: str
+    channel: str
+    customer_class: str
+    skills: tuple[tuple[str, int], ...]
+    arrived_at: float
+    attempts: int
+    callback: bool
+    last_agent_id: str | None = None
+    last_agent_at: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        body = super().to_dict()
+        body["skills"] = dict(self.skills)
+        return body
+
+
+@dataclass(frozen=True)
+class ContactInputForwarded(_Plain):
+    """The customer's side of a contact this pool moved away (``input_type``: contact_ended,
+    contact_abandoned, callback_requested) goes on to the pool it was moved to."""
+
+    KIND: ClassVar[str] = "contact_input_forwarded"
+    contact_id: str
+    to_pool_id: str
+    input_type: str
+
+
+@dataclass(frozen=True)
 class ContactReleased(_Plain):
     KIND: ClassVar[str] = "contact_released"
     contact_id: str
@@ -205,6 +240,8 @@ Decision = (
     | OfferRescinded
     | ContactRequeued
     | ContactRemoved
+    | ContactMoved
+    | ContactInputForwarded
     | ContactReleased
     | AgentStateChanged
     | EventIgnored

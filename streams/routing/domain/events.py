@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from streams.routing.domain.model import Channel
+from streams.routing.domain.pool_policy import PoolPolicy
 
 
 def _check_skills(skills: Mapping[str, int], low: int, high: int | None, what: str) -> None:
@@ -21,7 +22,9 @@ def _check_skills(skills: Mapping[str, int], low: int, high: int | None, what: s
 @dataclass(frozen=True)
 class ContactArrived:
     """A contact enters the pool. ``skills`` maps skill → minimum proficiency (>= 1).
-    ``arrived_at`` None means now; a callback re-entry passes its original arrival."""
+    ``arrived_at`` None means now; a callback re-entry passes its original arrival. A contact
+    moved in from another pool keeps its arrival, its offer count (``attempts``: offer ids
+    stay unique) and its callback."""
 
     KIND: ClassVar[str] = "contact_arrived"
     contact_id: str
@@ -31,10 +34,14 @@ class ContactArrived:
     arrived_at: float | None = None
     last_agent_id: str | None = None
     last_agent_at: float | None = None
+    attempts: int = 0
+    callback: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "channel", Channel(self.channel))
         _check_skills(self.skills, 1, None, "contact")
+        if self.attempts < 0:
+            raise ValueError("attempts must be >= 0")
 
 
 @dataclass(frozen=True)
@@ -148,6 +155,72 @@ class Tick:
     KIND: ClassVar[str] = "tick"
 
 
+# ---------------------------------------------------------------- the control plane
+# An admin's change or a supervisor's action: routing inputs like any other (ordered,
+# recognised by event id, stored with the pool's state).
+
+
+@dataclass(frozen=True)
+class AgentProfileChanged:
+    """An admin changed the agent's skills (1-10) or per-channel capacity; takes effect at
+    once for a logged-in agent (a logged-out one brings its profile when it logs in)."""
+
+    KIND: ClassVar[str] = "agent_profile_changed"
+    agent_id: str
+    skills: Mapping[str, int]
+    capacity: Mapping[Channel, int]
+
+    def __post_init__(self) -> None:
+        _check_skills(self.skills, 1, 10, "agent")
+        if any(n < 0 for n in self.capacity.values()):
+            raise ValueError("agent capacity must be >= 0")
+        object.__setattr__(self, "capacity", {Channel(ch): n for ch, n in self.capacity.items()})
+
+
+@dataclass(frozen=True)
+class PoolPolicyChanged:
+    """An admin set the pool's policy (class weights, aging, targets, hours): waiting
+    contacts are ranked by it from this input on."""
+
+    KIND: ClassVar[str] = "pool_policy_changed"
+    policy: PoolPolicy
+
+
+@dataclass(frozen=True)
+class MoveContact:
+    """A supervisor moves a waiting contact to another pool, keeping its arrival time."""
+
+    KIND: ClassVar[str] = "move_contact"
+    contact_id: str
+    to_pool_id: str
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.to_pool_id:
+            raise ValueError("a move names the pool it goes to")
+
+
+@dataclass(frozen=True)
+class OfferContact:
+    """A supervisor offers a waiting contact to a named agent (who needs room on the
+    channel); a rejected or expired offer puts it back at its original place."""
+
+    KIND: ClassVar[str] = "offer_contact"
+    contact_id: str
+    agent_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class EndContact:
+    """A supervisor ends a contact that will never finish, whatever its state; an agent
+    holding it is freed."""
+
+    KIND: ClassVar[str] = "end_contact"
+    contact_id: str
+    reason: str = ""
+
+
 RoutingInput = (
     ContactArrived
     | ContactAbandoned
@@ -162,4 +235,9 @@ RoutingInput = (
     | ContactCompleted
     | ContactTransferred
     | Tick
+    | AgentProfileChanged
+    | PoolPolicyChanged
+    | MoveContact
+    | OfferContact
+    | EndContact
 )

@@ -52,3 +52,47 @@ class RecentIds:
 
     def items(self) -> list[tuple[str, float]]:
         return list(self._at.items())
+
+
+class MovedAway:
+    """Contacts a supervisor moved to another pool: where each went, with the pool time of the
+    move. The customer's side of such a contact (hung up, gave up, asked for a callback) still
+    names this pool — the edge knows where the contact arrived, not where it went — so the
+    pool forwards it to the contact's new pool. Forgotten after a horizon; stored whole when
+    it changed (moves are rare)."""
+
+    __slots__ = ("_to", "changed")
+
+    def __init__(self, row: dict[str, list[object]] | None = None) -> None:
+        items = ((str(cid), (str(w[0]), float(str(w[1])))) for cid, w in (row or {}).items())
+        # oldest first (pool time never goes back), so forgetting costs what it forgets
+        self._to: dict[str, tuple[str, float]] = dict(sorted(items, key=lambda i: (i[1][1], i[0])))
+        self.changed = False
+
+    def __len__(self) -> int:
+        return len(self._to)
+
+    def add(self, contact_id: str, to_pool_id: str, at: float) -> None:
+        self._to.pop(contact_id, None)
+        self._to[contact_id] = (to_pool_id, at)
+        self.changed = True
+
+    def where(self, contact_id: str) -> str | None:
+        found = self._to.get(contact_id)
+        return None if found is None else found[0]
+
+    def discard(self, contact_id: str) -> None:
+        if self._to.pop(contact_id, None) is not None:
+            self.changed = True
+
+    def forget_before(self, cutoff: float) -> None:
+        to = self._to
+        while to:
+            oldest = next(iter(to))
+            if to[oldest][1] >= cutoff:
+                return
+            del to[oldest]
+            self.changed = True
+
+    def to_row(self) -> dict[str, list[object]]:
+        return {cid: [to, at] for cid, (to, at) in sorted(self._to.items())}

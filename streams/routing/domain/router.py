@@ -64,9 +64,11 @@ class Router(PoolState):
             case events.ContactArrived():
                 self._contact_arrived(event, step)
             case events.ContactAbandoned() | events.ContactEnded():
-                self._contact_gone(event.contact_id, step)
+                if not self._forwarded(event.contact_id, event.KIND, step):
+                    self._contact_gone(event.contact_id, step)
             case events.CallbackRequested():
-                self._callback(event, step)
+                if not self._forwarded(event.contact_id, event.KIND, step):
+                    self._callback(event, step)
             case events.AgentLoggedIn():
                 self._logged_in(event, step)
             case events.AgentLoggedOut():
@@ -85,6 +87,16 @@ class Router(PoolState):
                 self._transferred(event, step)
             case events.Tick():
                 self._tick(step, advanced=step.now > previous)
+            case events.AgentProfileChanged():
+                self._profile_changed(event, step)
+            case events.PoolPolicyChanged():
+                self._policy_set(event, step)
+            case events.MoveContact():
+                self._move(event, step)
+            case events.OfferContact():
+                self._offer_to(event, step)
+            case events.EndContact():
+                self._end(event, step)
         self._dispatch(step)
         return step.out
 
@@ -97,6 +109,7 @@ class Router(PoolState):
         if event.contact_id in self._finished:
             step.ignore("contact_finished", event.contact_id)
             return
+        self._moved.discard(event.contact_id)  # moved back here
         arrived = step.now if event.arrived_at is None else min(event.arrived_at, step.now)
         effective = self.config.effective_class(event.customer_class)
         predicted = self._predict(event.channel, effective, step.now)
@@ -111,6 +124,8 @@ class Router(PoolState):
             arrived_at=arrived,
             last_agent_id=event.last_agent_id,
             last_agent_at=event.last_agent_at,
+            attempts=event.attempts,
+            callback=event.callback,
         )
         self._contacts[contact.contact_id] = contact
         self._enqueue(contact)
@@ -376,6 +391,129 @@ class Router(PoolState):
         if limit and agent.missed_offers >= limit and agent.status is AgentStatus.READY:
             self._set_status(agent, AgentStatus.NOT_READY, "missed_offers", step)
             self._withdraw_offers(agent, "agent_not_ready", step)
+
+    # ---------------------------------------------------------------- control plane
+
+    def _profile_changed(self, event: events.AgentProfileChanged, step: Step) -> None:
+        agent = self._agents.get(event.agent_id)
+        if agent is None:
+            step.ignore("unknown_agent", event.agent_id)  # its login brings the profile
+            return
+        skills, capacity = dict(event.skills), dict(event.capacity)
+        if agent.skills == skills and agent.capacity == capacity:
+            step.ignore("profile_unchanged", event.agent_id)
+            return
+        agent.skills, agent.capacity = skills, capacity
+        self._agent_changed(agent)
+        step.agents.add(agent.agent_id)
+
+    def _policy_set(self, event: events.PoolPolicyChanged, step: Step) -> None:
+        if event.policy == self.policy:
+            step.ignore("policy_unchanged", self.pool_id)
+            return
+        self._set_policy(event.policy)
+        step.agents.update(  # ready agents look again: the best contact may have changed
+            a.agent_id for a in self._agents.values() if a.status is AgentStatus.READY
+        )
+
+    def _waiting(self, contact_id: str, step: Step) -> ContactRecord | None:
+        contact = self._contacts.get(contact_id)
+        if contact is None:
+            step.ignore(self._missing(contact_id), contact_id)
+            return None
+        if contact.status is not ContactStatus.WAITING:
+            step.ignore("not_waiting", contact_id)
+            return None
+        return contact
+
+    def _move(self, event: events.MoveContact, step: Step) -> None:
+        contact = self._waiting(event.contact_id, step)
+        if contact is None:
+            return
+        if event.to_pool_id == self.pool_id:
+            step.ignore("same_pool", event.contact_id)
+            return
+        self._queues.remove(contact)
+        del self._contacts[contact.contact_id]  # not finished: it may come back later
+        self._dirty_contacts.add(contact.contact_id)
+        self._moved.add(contact.contact_id, event.to_pool_id, step.now)
+        step.out.append(
+            decisions.ContactMoved(
+                contact_id=contact.contact_id,
+                to_pool_id=event.to_pool_id,
+                reason=event.reason,
+                channel=contact.channel.value,
+                customer_class=contact.customer_class,
+                skills=tuple(sorted(contact.skills.items())),
+                arrived_at=contact.arrived_at,
+                attempts=contact.attempts,
+                callback=contact.callback,
+                last_agent_id=contact.last_agent_id,
+                last_agent_at=contact.last_agent_at,
+            )
+        )
+
+    def _forwarded(self, contact_id: str, kind: str, step: Step) -> bool:
+        """Whether the input is about a contact moved away from here (then sent on)."""
+        if contact_id in self._contacts:
+            return False
+        to_pool_id = self._moved.where(contact_id)
+        if to_pool_id is None:
+            return False
+        step.out.append(decisions.ContactInputForwarded(contact_id, to_pool_id, kind))
+        return True
+
+    def _offer_to(self, event: events.OfferContact, step: Step) -> None:
+        contact = self._waiting(event.contact_id, step)
+        if contact is None:
+            return
+        agent = self._agents.get(event.agent_id)
+        if agent is None or agent.status is not AgentStatus.READY:
+            step.ignore("agent_not_ready", event.agent_id)
+            return
+        if not agent.has_capacity(contact.channel, self.config):
+            step.ignore("agent_at_capacity", event.agent_id)
+            return
+        reason = "offered by a supervisor" + (f": {event.reason}" if event.reason else "")
+        candidate = decisions.AgentCandidate(
+            agent_id=agent.agent_id,
+            load=agent.load.get(contact.channel, 0),
+            idle_seconds=step.now - agent.idle_since,
+            proficiency=tuple((s, agent.skills.get(s, 0)) for s in sorted(contact.skills)),
+        )
+        why = decisions.Explanation("supervisor", "contact", (candidate,), agent.agent_id, reason)
+        self._offer(contact, agent, why, step)
+
+    def _end(self, event: events.EndContact, step: Step) -> None:
+        contact = self._contacts.get(event.contact_id)
+        if contact is None:
+            step.ignore(self._missing(event.contact_id), event.contact_id)
+            return
+        reason = "ended_by_supervisor"
+        if contact.status is ContactStatus.WAITING:
+            self._queues.remove(contact)
+        elif contact.status is ContactStatus.OFFERED:
+            offer_id, agent = self._end_offer(contact)
+            step.out.append(
+                decisions.OfferRescinded(offer_id, contact.contact_id, agent.agent_id, reason)
+            )
+            step.agents.add(agent.agent_id)
+        else:
+            assert contact.agent_id is not None
+            held = self._release(contact.contact_id, contact.agent_id, HELD, step)
+            assert held is not None
+            _, agent = held
+            self._drop(contact)
+            assigned_at = step.at if contact.assigned_at is None else contact.assigned_at
+            handled = max(0.0, step.at - assigned_at)
+            step.out.append(
+                decisions.ContactReleased(contact.contact_id, agent.agent_id, reason, handled)
+            )
+            step.agents.add(agent.agent_id)
+            return
+        self._drop(contact)
+        waited = max(0.0, step.at - contact.arrived_at)
+        step.out.append(decisions.ContactRemoved(contact.contact_id, reason, waited))
 
     # ---------------------------------------------------------------- dispatch
 

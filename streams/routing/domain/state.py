@@ -10,7 +10,7 @@ from typing import Any, Self
 
 from streams.routing.domain import decisions
 from streams.routing.domain.indexes import AgentIndex, ExpiryIndex, QueueIndex
-from streams.routing.domain.memory import RecentIds
+from streams.routing.domain.memory import MovedAway, RecentIds
 from streams.routing.domain.model import (
     AgentRecord,
     AgentStatus,
@@ -20,6 +20,7 @@ from streams.routing.domain.model import (
     PoolConfig,
     QueueKey,
 )
+from streams.routing.domain.pool_policy import PoolPolicy
 from streams.routing.domain.prediction import SlotTotals, WaitEstimator, expected_wait
 from streams.routing.domain.snapshot import agent_from_row, agent_row, contact_from_row, contact_row
 
@@ -65,6 +66,9 @@ class PoolState:
     def __init__(self, config: PoolConfig, pool_id: str) -> None:
         self.config = config
         self.pool_id = pool_id
+        self._defaults = config  # the worker's; ``policy`` is applied on top of them
+        self.policy = PoolPolicy()
+        self._policy_changed = False
         self._clock = 0.0
         self._contacts: dict[str, ContactRecord] = {}
         self._agents: dict[str, AgentRecord] = {}
@@ -77,6 +81,7 @@ class PoolState:
         self._dirty_agents: set[str] = set()
         self._inputs = RecentIds()
         self._finished = RecentIds()
+        self._moved = MovedAway()
         self._saved_clock = 0.0
         self._estimator = WaitEstimator(config.default_handle_seconds)
         self._slots = SlotTotals(config)
@@ -89,6 +94,8 @@ class PoolState:
         self._clock = now
         self._inputs.forget_before(now - self.config.input_memory_seconds)
         self._finished.forget_before(now - self.config.finished_memory_seconds)
+        if self._moved:
+            self._moved.forget_before(now - self.config.finished_memory_seconds)
 
     def _end_offer(
         self, contact: ContactRecord, *, indexed: bool = True
@@ -139,6 +146,35 @@ class PoolState:
                 explanation=why,
             )
         )
+
+    def _set_policy(self, policy: PoolPolicy) -> None:
+        """Adopt a pool policy: the configuration it gives, and every index that depends on
+        it rebuilt (weights and aging order the queues); records are unchanged."""
+        self.policy = policy
+        self._policy_changed = True
+        config = policy.applied_to(self._defaults)
+        self.config = config
+        self._queues = QueueIndex(config.aging_per_second)
+        self._available = AgentIndex(config)
+        self._slots = SlotTotals(config)
+        for contact in self._contacts.values():
+            contact.effective_class = config.effective_class(contact.customer_class)
+            contact.weight = config.weight(contact.customer_class)
+            if contact.status is ContactStatus.WAITING:
+                self._queues.add(contact)
+        for key in list(self._queues.active_keys()):
+            self._available.register(key, self._agents.values())
+        for agent in self._agents.values():
+            self._slots.update(agent)
+
+    def policy_row(self) -> dict[str, Any]:
+        """The pool's policy as stored with its state."""
+        return self.policy.to_row()
+
+    def moved_row(self) -> dict[str, list[object]] | None:
+        """Where the contacts moved away went, when that changed since the last
+        ``take_dirty`` (None: unchanged, keep what is stored)."""
+        return self._moved.to_row() if self._moved.changed else None
 
     # ---------------------------------------------------------------- bookkeeping
 
@@ -232,6 +268,8 @@ class PoolState:
         self._dirty_agents.clear()
         self._saved_clock = self._clock
         self._estimator.changed = False
+        self._policy_changed = False
+        self._moved.changed = False
         return contacts, agents
 
     def take_memory(self) -> tuple[dict[str, float], dict[str, float]]:
@@ -256,6 +294,8 @@ class PoolState:
             or self._inputs.has_new()
             or self._finished.has_new()
             or self._estimator.changed
+            or self._policy_changed
+            or self._moved.changed
         )
 
     @classmethod
@@ -269,13 +309,23 @@ class PoolState:
         inputs: Iterable[tuple[str, float]] = (),
         finished: Iterable[tuple[str, float]] = (),
         estimator: Mapping[str, Any] | None = None,
+        policy: Mapping[str, Any] | None = None,
+        moved: Mapping[str, Any] | None = None,
     ) -> Self:
         """A router equal in behaviour to the one whose rows (and remembered ids, and
-        prediction memory: ``estimator_row()``) these are; indexes are rebuilt."""
+        prediction memory: ``estimator_row()``, and policy: ``policy_row()``) these are;
+        indexes are rebuilt. ``config`` is the worker's default, the policy applies on it;
+        ``moved`` is ``moved_row()``."""
         router = cls(config, pool_id)
+        router.policy = PoolPolicy.from_row(policy)
+        config = router.config = router.policy.applied_to(config)
+        router._queues = QueueIndex(config.aging_per_second)
+        router._available = AgentIndex(config)
+        router._slots = SlotTotals(config)
         router._clock = router._saved_clock = float(clock)
         router._inputs = RecentIds(inputs)
         router._finished = RecentIds(finished)
+        router._moved = MovedAway(dict(moved) if moved else None)
         router._estimator = WaitEstimator.from_row(estimator, config.default_handle_seconds)
         for row in agents:
             agent = agent_from_row(row)

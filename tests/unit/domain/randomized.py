@@ -10,6 +10,7 @@ from streams.routing.domain import (
     AgentLoggedIn,
     AgentLoggedOut,
     AgentNotReady,
+    AgentProfileChanged,
     AgentReady,
     AgentStatus,
     CallbackRequested,
@@ -19,8 +20,13 @@ from streams.routing.domain import (
     ContactCompleted,
     ContactEnded,
     ContactStatus,
+    EndContact,
+    MoveContact,
     OfferAccepted,
+    OfferContact,
     OfferRejected,
+    PoolPolicy,
+    PoolPolicyChanged,
     Router,
     RoutingInput,
     Tick,
@@ -37,6 +43,7 @@ class Traffic:
         self.rng = random.Random(seed)
         self.serial = 0
         self.voice: set[str] = set()
+        self.moved: list[str] = []
         self.profiles: dict[str, tuple[dict[str, int], dict[Channel, int] | None]] = {}
         for n in range(agents):
             skills = {s: self.rng.randint(1, 10) for s in SKILLS if self.rng.random() < 0.6}
@@ -102,7 +109,34 @@ class Traffic:
             return rng.choice(
                 (OfferAccepted("ghost:1", "a0"), ContactEnded("ghost"), AgentReady("ghost"))
             )
+        if roll < 0.87:
+            return self._control(router)
         return Tick()
+
+    def _control(self, router: Router) -> RoutingInput:
+        """An admin's change or a supervisor's action (the control plane)."""
+        rng = self.rng
+        agent_id = rng.choice(sorted(self.profiles))
+        contacts = sorted(router._contacts)
+        cid = rng.choice(contacts) if contacts else "ghost"
+        kind = rng.randrange(6)
+        if kind == 0:
+            skills = {s: rng.randint(1, 10) for s in SKILLS if rng.random() < 0.6}
+            capacity = {Channel.CHAT: rng.randint(0, 4)} if rng.random() < 0.5 else {}
+            self.profiles[agent_id] = (skills, capacity or None)
+            return AgentProfileChanged(agent_id, skills, capacity)
+        if kind == 1:
+            weights = {c: float(rng.choice((0, 50, 100))) for c in sorted(set(CLASSES))}
+            return PoolPolicyChanged(PoolPolicy(weights, rng.choice((0.0, 1.0, 2.0))))
+        if kind == 2:
+            if cid in router._contacts and router._contacts[cid].status is ContactStatus.WAITING:
+                self.moved.append(cid)  # routing will move it
+            return MoveContact(cid, "elsewhere", "test")
+        if kind == 5 and self.moved:  # the customer leaves after the move: sent on
+            return rng.choice((ContactAbandoned, ContactEnded))(rng.choice(self.moved))
+        if kind == 3:
+            return OfferContact(cid, agent_id, "test")
+        return EndContact(cid, "stuck")
 
     def advance(self) -> float:
         return self.rng.choice((0.0, 0.5, 1.0, 2.0, 4.0, 21.0))

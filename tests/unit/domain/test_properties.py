@@ -76,7 +76,15 @@ def test_restored_router_decides_like_the_original(seed: int) -> None:
     _collect(original, contacts, agents)
 
     stored = json.loads(
-        json.dumps({"contacts": contacts, "agents": agents, "estimator": original.estimator_row()})
+        json.dumps(
+            {
+                "contacts": contacts,
+                "agents": agents,
+                "estimator": original.estimator_row(),
+                "policy": original.policy_row(),
+                "moved": original._moved.to_row(),
+            }
+        )
     )
     restored = Router.restore(
         config,
@@ -85,6 +93,8 @@ def test_restored_router_decides_like_the_original(seed: int) -> None:
         stored["agents"].values(),
         original.clock,
         estimator=stored["estimator"],
+        policy=stored["policy"],
+        moved=stored["moved"],
     )
     assert restored.predicted_waits() == original.predicted_waits()
     assert restored.clock == original.clock
