@@ -30,6 +30,29 @@ class ContactQueued(RoutingOutput):
     predicted_wait_seconds: float | None = Field(default=None, ge=0)
 
 
+class ContactMarkedUnservable(RoutingOutput):
+    """No logged-in agent could take the waiting contact: ``requirement`` names what nobody
+    meets (``lang_fr>=1``, ``channel:chat``, or ``a>=1+b>=2`` when each is met by someone
+    but never together), ``reason`` says it in words. The contact keeps its place."""
+
+    TYPE: ClassVar[str] = "contact_marked_unservable"
+
+    contact_id: str
+    channel: str
+    requirement: str
+    reason: str
+
+
+class ContactBecameServable(RoutingOutput):
+    """A contact marked unservable can be taken again (an eligible agent logged in, or its
+    requirement was widened); ``reason`` says which."""
+
+    TYPE: ClassVar[str] = "contact_became_servable"
+
+    contact_id: str
+    reason: str
+
+
 class OfferMade(RoutingOutput):
     """A contact offered to one agent until ``expires_at``; ``offer_id`` is contact id + attempt."""
 

@@ -92,6 +92,9 @@ class RoutingSettings(_Section):
 
     channel_capacity: dict[str, int] = {"voice": 1, "chat": 3, "email": 5, "sms": 5}
     exclusive_channels: list[str] = ["voice"]
+    # per exclusive channel, the open contacts of other channels an agent may hold and still
+    # be offered it (they wait while it is handled); chosen by simulation (README, Simulation)
+    cross_channel_hold: dict[str, int] = {}
     offer_timeout_seconds: float = 20.0
     max_missed_offers: int = 3
     last_agent_window_seconds: float = 86400.0
@@ -104,9 +107,9 @@ class RoutingSettings(_Section):
     routing_batch_within: float = 0.005
     tick_interval: float = 1.0
 
-    _policy_text = field_validator("channel_capacity", "exclusive_channels", mode="before")(
-        _json_text
-    )
+    _policy_text = field_validator(
+        "channel_capacity", "exclusive_channels", "cross_channel_hold", mode="before"
+    )(_json_text)
 
 
 class NoticeRulesSettings(_Section):

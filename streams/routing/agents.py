@@ -44,6 +44,7 @@ def pool_config(s: WorkerSettings) -> domain.PoolConfig:
         input_memory_seconds=s.routing_input_memory_seconds,
         finished_memory_seconds=s.routing_finished_memory_seconds,
         default_handle_seconds=s.default_handle_seconds,
+        cross_channel_hold={domain.Channel(k): v for k, v in s.cross_channel_hold.items()},
     )
 
 

@@ -19,6 +19,8 @@ from streams.routing import domain
 
 OUTPUT_TYPES: dict[str, type[out.RoutingOutput]] = {
     "contact_queued": out.ContactQueued,
+    "contact_unservable": out.ContactMarkedUnservable,
+    "contact_servable": out.ContactBecameServable,
     "offer_made": out.OfferMade,
     "contact_assigned": out.ContactAssigned,
     "offer_declined": out.OfferDeclined,

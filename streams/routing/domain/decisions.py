@@ -101,6 +101,28 @@ class ContactQueued(_Plain):
 
 
 @dataclass(frozen=True)
+class ContactMarkedUnservable(_Plain):
+    """No logged-in agent could take the waiting contact: ``requirement`` is what nobody
+    meets (a short label: ``lang_fr>=1``, ``channel:chat``), ``reason`` says it in words.
+    It keeps its place and waits until an eligible agent logs in (or relaxation widens it)."""
+
+    KIND: ClassVar[str] = "contact_unservable"
+    contact_id: str
+    channel: str
+    requirement: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ContactBecameServable(_Plain):
+    """A contact marked unservable can be taken again: ``reason`` says what changed."""
+
+    KIND: ClassVar[str] = "contact_servable"
+    contact_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class OfferMade(_Plain):
     """Offer ``offer_id`` (``f"{contact_id}:{attempt}"``) valid until ``expires_at``;
     ``callback`` means the agent dials the customer out."""
@@ -198,6 +220,8 @@ class EventIgnored(_Plain):
 
 Decision = (
     ContactQueued
+    | ContactMarkedUnservable
+    | ContactBecameServable
     | OfferMade
     | ContactAssigned
     | OfferDeclined

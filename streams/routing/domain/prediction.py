@@ -56,14 +56,15 @@ _CHANNELS = tuple(Channel)
 
 
 class SlotTotals:
-    """Per channel, the contacts the ready agents can hold at once (``slots``) and the room
-    they have now (``free``, exclusive work counted), kept as running totals: each agent
-    change costs O(channels), a read O(1)."""
+    """Per channel, the contacts the ready agents can hold at once (``slots``), the room
+    they have now (``free``, exclusive work counted) and the agents able to take it
+    (``able``: see ``AgentRecord.able``), kept as running totals: each agent change costs
+    O(channels), a read O(1)."""
 
     def __init__(self, config: PoolConfig) -> None:
         self._config = config
         self._by_agent: dict[str, tuple[int, ...]] = {}
-        self._totals = [0] * (2 * len(_CHANNELS))
+        self._totals = [0] * (3 * len(_CHANNELS))
 
     def update(self, agent: AgentRecord) -> None:
         new = self._share(agent)
@@ -80,16 +81,20 @@ class SlotTotals:
     def free(self, channel: Channel) -> int:
         return self._totals[len(_CHANNELS) + _CHANNELS.index(channel)]
 
+    def able(self, channel: Channel) -> int:
+        return self._totals[2 * len(_CHANNELS) + _CHANNELS.index(channel)]
+
     def _share(self, agent: AgentRecord) -> tuple[int, ...]:
         if agent.status is not AgentStatus.READY:
-            return (0,) * (2 * len(_CHANNELS))
+            return (0,) * (3 * len(_CHANNELS))
         config = self._config
         slots = tuple(agent.capacity_on(ch, config) for ch in _CHANNELS)
         free = tuple(
             slots[i] - agent.load.get(ch, 0) if agent.has_capacity(ch, config) else 0
             for i, ch in enumerate(_CHANNELS)
         )
-        return slots + free
+        able = tuple(int(agent.able(ch, config)) for ch in _CHANNELS)
+        return slots + free + able
 
 
 @dataclass

@@ -124,6 +124,7 @@ class Router(PoolState):
                 predicted_wait_seconds=predicted,
             )
         )
+        self._flag_if_unservable(contact, step)
         step.contacts[contact.contact_id] = "contact_arrived"
 
     def _contact_gone(self, contact_id: str, step: Step) -> None:
@@ -243,6 +244,7 @@ class Router(PoolState):
                 return
             agent.skills, agent.capacity = skills, capacity
             self._agent_changed(agent)
+            self._profile_changed(agent, step)
             step.agents.add(agent.agent_id)
             return
         agent.skills, agent.capacity = skills, capacity
@@ -284,6 +286,7 @@ class Router(PoolState):
             agent.idle_since = step.now
         self._agent_changed(agent)
         step.out.append(decisions.AgentStateChanged(agent.agent_id, status.value, reason))
+        self._profile_changed(agent, step)
 
     def _withdraw_offers(self, agent: AgentRecord, reason: str, step: Step) -> None:
         offered = sorted(

@@ -34,6 +34,7 @@ def contact_row(contact: ContactRecord) -> Row:
         "agent_id": contact.agent_id,
         "offer_expires_at": contact.offer_expires_at,
         "assigned_at": contact.assigned_at,
+        "unservable": contact.unservable,
     }
 
 
@@ -61,6 +62,7 @@ def contact_from_row(row: Row, config: PoolConfig) -> ContactRecord:
         agent_id=row.get("agent_id"),
         offer_expires_at=_opt_float(row.get("offer_expires_at")),
         assigned_at=_opt_float(row.get("assigned_at")),
+        unservable=row.get("unservable"),
     )
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Self
 
 from streams.routing.domain import decisions
+from streams.routing.domain.eligibility import Eligibility
 from streams.routing.domain.indexes import AgentIndex, ExpiryIndex, QueueIndex
 from streams.routing.domain.memory import RecentIds
 from streams.routing.domain.model import (
@@ -80,6 +81,8 @@ class PoolState:
         self._saved_clock = 0.0
         self._estimator = WaitEstimator(config.default_handle_seconds)
         self._slots = SlotTotals(config)
+        self._eligibility = Eligibility(config)
+        self._unservable: dict[str, tuple[Channel, str]] = {}
 
     @property
     def clock(self) -> float:
@@ -114,6 +117,7 @@ class PoolState:
         self, contact: ContactRecord, agent: AgentRecord, why: decisions.Explanation, step: Step
     ) -> None:
         self._queues.remove(contact)
+        self._unmark(contact)
         contact.attempts += 1
         offer_id = f"{contact.contact_id}:{contact.attempts}"
         expires_at = max(step.now, step.offers_from) + self.config.offer_timeout_seconds
@@ -146,6 +150,7 @@ class PoolState:
         key: QueueKey = contact.key
         if not self._queues.has_key(key):
             self._available.register(key, self._agents.values())
+            self._eligibility.register(key, self._agents.values())
         self._queues.add(contact)
         self._dirty_contacts.add(contact.contact_id)
 
@@ -153,9 +158,62 @@ class PoolState:
         contact.status = ContactStatus.WAITING
         self._enqueue(contact)
         step.out.append(decisions.ContactRequeued(contact.contact_id, reason, contact.arrived_at))
+        self._flag_if_unservable(contact, step)
         step.contacts[contact.contact_id] = "requeued"
 
+    # ---------------------------------------------------------------- eligibility
+
+    def _flag_if_unservable(self, contact: ContactRecord, step: Step) -> None:
+        """A contact that starts waiting where no logged-in agent could take it is said so
+        at once, never left to a silent wait."""
+        if not self._eligibility.servable(contact.key):
+            self._mark(contact, step)
+
+    def _mark(self, contact: ContactRecord, step: Step) -> None:
+        label, reason = self._eligibility.unmet(contact.key)
+        contact.unservable = label
+        self._unservable[contact.contact_id] = (contact.channel, label)
+        self._dirty_contacts.add(contact.contact_id)
+        step.out.append(
+            decisions.ContactMarkedUnservable(
+                contact.contact_id, contact.channel.value, label, reason
+            )
+        )
+
+    def _unmark(self, contact: ContactRecord) -> None:
+        if contact.unservable is not None:
+            contact.unservable = None
+            del self._unservable[contact.contact_id]
+            self._dirty_contacts.add(contact.contact_id)
+
+    def _profile_changed(self, agent: AgentRecord, step: Step) -> None:
+        """After an agent logged in or out or changed skills or capacity: the waiting
+        contacts of every queue key that gained its first or lost its last possible agent
+        are told (only those keys are walked, never the whole queue)."""
+        for key in self._eligibility.update(agent):
+            servable = self._eligibility.servable(key)
+            for rank in list(self._queues.ranks(key)):
+                contact = self._contacts[rank[2]]
+                if servable and contact.unservable is not None:
+                    self._unmark(contact)
+                    step.out.append(
+                        decisions.ContactBecameServable(
+                            contact.contact_id, f"agent {agent.agent_id} can take it"
+                        )
+                    )
+                elif not servable and contact.unservable is None:
+                    self._mark(contact, step)
+
+    def unservable_view(self) -> dict[tuple[str, str], int]:
+        """Waiting unservable contacts per (channel, requirement nobody meets); O(unservable
+        contacts), which are the exception."""
+        counts: dict[tuple[str, str], int] = {}
+        for channel, label in self._unservable.values():
+            counts[(channel.value, label)] = counts.get((channel.value, label), 0) + 1
+        return dict(sorted(counts.items()))
+
     def _drop(self, contact: ContactRecord) -> None:
+        self._unmark(contact)
         del self._contacts[contact.contact_id]
         self._dirty_contacts.add(contact.contact_id)
         self._finished.add(contact.contact_id, self._clock)
@@ -212,6 +270,15 @@ class PoolState:
             QueueStat(channel, cls, count, self._clock - earliest)
             for channel, cls, count, earliest in self._queues.groups()
         )
+
+    def agents_able(self) -> dict[str, int]:
+        """Per channel any agent or the configuration serves, the ready agents able to take
+        it now or once their own work on it ends (not held by other channels' work)."""
+        return {
+            ch.value: self._slots.able(ch)
+            for ch in Channel
+            if self.config.capacity.get(ch, 0) > 0 or self._slots.slots(ch)
+        }
 
     def agent_states(self) -> dict[str, int]:
         """Agent counts by state (every state present)."""
@@ -295,6 +362,11 @@ class PoolState:
                 router._expiry.add(contact.offer_expires_at, contact.offer_id)
         for key in list(router._queues.active_keys()):
             router._available.register(key, router._agents.values())
+            router._eligibility.register(key, router._agents.values())
         for agent in router._agents.values():
             router._slots.update(agent)
+            router._eligibility.update(agent)
+        for contact in router._contacts.values():
+            if contact.unservable is not None and contact.status is ContactStatus.WAITING:
+                router._unservable[contact.contact_id] = (contact.channel, contact.unservable)
         return router
