@@ -17,8 +17,11 @@ class RoutingOutput(PoolRecord):
 
 class ContactQueued(RoutingOutput):
     """A contact joined its pool's queue. ``predicted_wait_seconds`` is routing's estimate of
-    its wait when it joined: null when unbounded (no ready agent serves its channel) and in
-    records written before the estimate existed."""
+    its wait when it joined, counting only agents qualified for it: null when unbounded (no
+    ready agent serves it), when ``no_agent_available`` (no logged-in agent could take it:
+    "no agent available", never a number) and in records written before the estimate
+    existed. ``rough_estimate``: the handle time behind it is the channel's prior or a mean
+    of a few completions (the pool has little history)."""
 
     TYPE: ClassVar[str] = "contact_queued"
 
@@ -28,6 +31,8 @@ class ContactQueued(RoutingOutput):
     priority: float
     arrived_at: AwareDatetime
     predicted_wait_seconds: float | None = Field(default=None, ge=0)
+    no_agent_available: bool = False
+    rough_estimate: bool = False
 
 
 class ContactMarkedUnservable(RoutingOutput):

@@ -49,7 +49,8 @@ class PoolChanges:
     and ``finished`` are ids newly remembered (with their pool time); storage may forget
     those older than ``forget_inputs_before`` / ``forget_finished_before``. ``estimator`` is
     what the predicted wait remembers, ``predicted_waits`` its prediction per class and
-    channel (None keeps what is stored)."""
+    channel, ``serving`` who could serve each requirement with waiting contacts (``Router.
+    serving``) (None keeps what is stored)."""
 
     pool_id: str
     clock: float
@@ -61,6 +62,7 @@ class PoolChanges:
     forget_finished_before: float = float("-inf")
     estimator: Snapshot | None = None
     predicted_waits: Snapshot | None = None
+    serving: Snapshot | None = None
 
 
 class BatchClaimLost(Exception):

@@ -256,4 +256,5 @@ def _changes(router: domain.Router) -> PoolChanges:
         forget_finished_before=forget_finished,
         estimator=router.estimator_row(),
         predicted_waits=dict(router.predicted_waits()),
+        serving=router.serving(),
     )

@@ -35,13 +35,15 @@ RETURNING "offset", batch_time
 LOCK_OFFSET = 'SELECT "offset" FROM routing_offsets WHERE topic = $1 AND partition = $2 FOR UPDATE'
 
 SAVE_POOLS = """
-INSERT INTO routing_pools AS p (pool_id, topic, partition, clock, estimator, predicted_waits)
-SELECT pool_id, $1, $2, clock, estimator::jsonb, predicted::jsonb
-FROM unnest($3::text[], $4::float8[], $5::text[], $6::text[])
-    AS u(pool_id, clock, estimator, predicted)
+INSERT INTO routing_pools AS p
+    (pool_id, topic, partition, clock, estimator, predicted_waits, serving)
+SELECT pool_id, $1, $2, clock, estimator::jsonb, predicted::jsonb, serving::jsonb
+FROM unnest($3::text[], $4::float8[], $5::text[], $6::text[], $7::text[])
+    AS u(pool_id, clock, estimator, predicted, serving)
 ON CONFLICT (pool_id) DO UPDATE SET topic = EXCLUDED.topic, partition = EXCLUDED.partition,
     clock = EXCLUDED.clock, estimator = coalesce(EXCLUDED.estimator, p.estimator),
-    predicted_waits = coalesce(EXCLUDED.predicted_waits, p.predicted_waits), updated_at = now()
+    predicted_waits = coalesce(EXCLUDED.predicted_waits, p.predicted_waits),
+    serving = coalesce(EXCLUDED.serving, p.serving), updated_at = now()
 """
 
 UPSERT_ROWS = """
@@ -153,6 +155,7 @@ class _PostgresTransaction:
                 [c.clock for c in changes],
                 [_json_text(c.estimator) for c in changes],
                 [_json_text(c.predicted_waits) for c in changes],
+                [_json_text(c.serving) for c in changes],
             )
         for table, key, rows in (
             ("routing_contacts", "contact_id", [(c.pool_id, c.contacts) for c in changes]),

@@ -24,6 +24,7 @@ class _Tables:
     pools: dict[str, tuple[str, int, float]] = field(default_factory=dict)
     estimators: dict[str, Snapshot] = field(default_factory=dict)
     predicted_waits: dict[str, Snapshot] = field(default_factory=dict)
+    serving: dict[str, Snapshot] = field(default_factory=dict)
     contacts: dict[str, dict[str, Snapshot]] = field(default_factory=dict)
     agents: dict[str, dict[str, Snapshot]] = field(default_factory=dict)
     memory: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
@@ -68,6 +69,7 @@ class _MemoryTransaction:
             for stored, snapshot in (
                 (t.estimators, change.estimator),
                 (t.predicted_waits, change.predicted_waits),
+                (t.serving, change.serving),
             ):
                 if snapshot is not None:
                     stored[change.pool_id] = copy.deepcopy(snapshot)

@@ -88,8 +88,11 @@ class Explanation(_Plain):
 
 @dataclass(frozen=True)
 class ContactQueued(_Plain):
-    """A contact joined the queue; ``predicted_wait_seconds`` is what it can expect to wait
-    (None when unbounded: no ready agent serves its channel)."""
+    """A contact joined the queue; ``predicted_wait_seconds`` is what it can expect to wait,
+    counting only the agents qualified for it (None when unbounded: no ready agent serves
+    it, and always when ``no_agent_available``: no logged-in agent could take it).
+    ``rough_estimate``: the handle time behind it is the channel's prior or a mean of a few
+    completions."""
 
     KIND: ClassVar[str] = "contact_queued"
     contact_id: str
@@ -98,6 +101,8 @@ class ContactQueued(_Plain):
     priority: float
     arrived_at: float
     predicted_wait_seconds: float | None = None
+    no_agent_available: bool = False
+    rough_estimate: bool = False
 
 
 @dataclass(frozen=True)

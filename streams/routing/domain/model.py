@@ -55,6 +55,8 @@ class PoolConfig:
     ``cross_channel_hold``: per exclusive channel, how many open contacts of other channels
     an agent may hold and still be offered it (0, or a channel missing here: nothing else
     open); those contacts wait while the exclusive one is handled.
+    ``handle_prior_seconds``: per channel, the handle time the predicted wait assumes before
+    the pool has completions there (``default_handle_seconds`` for a channel missing here).
     """
 
     class_weights: Mapping[str, float] = field(default_factory=_default_weights)
@@ -68,6 +70,7 @@ class PoolConfig:
     finished_memory_seconds: float = 7 * 86400.0
     default_handle_seconds: float = 300.0
     cross_channel_hold: Mapping[Channel, int] = field(default_factory=dict)
+    handle_prior_seconds: Mapping[Channel, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.class_weights:
@@ -93,10 +96,14 @@ class PoolConfig:
         hold = {Channel(ch): int(n) for ch, n in self.cross_channel_hold.items()}
         if any(n < 0 for n in hold.values()):
             raise ValueError("cross_channel_hold must be >= 0")
+        priors = {Channel(ch): float(v) for ch, v in self.handle_prior_seconds.items()}
+        if any(not math.isfinite(v) or v <= 0 for v in priors.values()):
+            raise ValueError("handle_prior_seconds must be > 0")
         weights = {str(k): float(v) for k, v in self.class_weights.items()}
         object.__setattr__(self, "class_weights", MappingProxyType(weights))
         object.__setattr__(self, "capacity", MappingProxyType(capacity))
         object.__setattr__(self, "cross_channel_hold", MappingProxyType(hold))
+        object.__setattr__(self, "handle_prior_seconds", MappingProxyType(priors))
         object.__setattr__(
             self, "exclusive_channels", frozenset(Channel(c) for c in self.exclusive_channels)
         )
@@ -123,6 +130,16 @@ class QueueKey(NamedTuple):
     @classmethod
     def of(cls, channel: Channel, skills: Mapping[str, int]) -> QueueKey:
         return cls(channel, tuple(sorted(skills.items())))
+
+    @property
+    def label(self) -> str:
+        """``chat`` or ``chat|billing>=2,lang_fr>=1``: how readers outside routing name it."""
+        return requirement_label(self.channel.value, dict(self.skills))
+
+
+def requirement_label(channel: str, skills: Mapping[str, int]) -> str:
+    needs = ",".join(f"{skill}>={level}" for skill, level in sorted(skills.items()))
+    return f"{channel}|{needs}" if needs else channel
 
 
 def qualifies(agent_skills: Mapping[str, int], required: Requirement) -> bool:

@@ -13,6 +13,7 @@ from streams.routing.domain.model import (
     Channel,
     ContactRecord,
     ContactStatus,
+    QueueKey,
 )
 from streams.routing.domain.policy import choose_agent, choose_contact
 from streams.routing.domain.state import HELD, PoolState, QueueStat, Step
@@ -67,6 +68,8 @@ class Router(PoolState):
                 self._contact_gone(event.contact_id, step)
             case events.CallbackRequested():
                 self._callback(event, step)
+            case events.MessageLeft():
+                self._message_left(event, step)
             case events.AgentLoggedIn():
                 self._logged_in(event, step)
             case events.AgentLoggedOut():
@@ -99,7 +102,9 @@ class Router(PoolState):
             return
         arrived = step.now if event.arrived_at is None else min(event.arrived_at, step.now)
         effective = self.config.effective_class(event.customer_class)
-        predicted = self._predict(event.channel, effective, step.now)
+        key = QueueKey.of(event.channel, event.skills)
+        predicted = self._predict(event.channel, effective, step.now, key)
+        no_agent = not self._eligibility.servable(key)
         self._estimator.arrived(event.channel.value, effective, step.now)
         contact = ContactRecord(
             contact_id=event.contact_id,
@@ -121,7 +126,9 @@ class Router(PoolState):
                 channel=contact.channel.value,
                 priority=contact.priority(self.config.aging_per_second, step.now),
                 arrived_at=contact.arrived_at,
-                predicted_wait_seconds=predicted,
+                predicted_wait_seconds=None if no_agent else predicted,
+                no_agent_available=no_agent,
+                rough_estimate=self._estimator.rough(contact.channel.value),
             )
         )
         self._flag_if_unservable(contact, step)
@@ -168,6 +175,22 @@ class Router(PoolState):
         else:
             contact.callback = True
             self._dirty_contacts.add(contact.contact_id)
+
+    def _message_left(self, event: events.MessageLeft, step: Step) -> None:
+        """A waiting chat becomes an e-mail: same arrival time (its place among its class),
+        the e-mail channel's capacity and agents, its eligibility asked again."""
+        contact = self._contacts.get(event.contact_id)
+        if contact is None:
+            step.ignore(self._missing(event.contact_id), event.contact_id)
+        elif contact.channel is not Channel.CHAT:
+            step.ignore("not_chat", event.contact_id)
+        elif contact.status is not ContactStatus.WAITING:
+            step.ignore("not_waiting", event.contact_id)
+        else:
+            self._queues.remove(contact)
+            self._unmark(contact)
+            contact.channel = Channel.EMAIL
+            self._requeue(contact, "left_message", step)
 
     def _completed(self, event: events.ContactCompleted, step: Step) -> None:
         held = self._release(event.contact_id, event.agent_id, HELD, step)

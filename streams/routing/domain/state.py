@@ -21,7 +21,7 @@ from streams.routing.domain.model import (
     PoolConfig,
     QueueKey,
 )
-from streams.routing.domain.prediction import SlotTotals, WaitEstimator, expected_wait
+from streams.routing.domain.prediction import KeySlots, SlotTotals, WaitEstimator, expected_wait
 from streams.routing.domain.snapshot import agent_from_row, agent_row, contact_from_row, contact_row
 
 Row = dict[str, Any]
@@ -60,6 +60,10 @@ class Step:
 HELD = (ContactStatus.ASSIGNED, ContactStatus.WRAP_UP)
 
 
+def _priors(config: PoolConfig) -> dict[str, float]:
+    return {ch.value: seconds for ch, seconds in config.handle_prior_seconds.items()}
+
+
 class PoolState:
     """Records and indexes of one pool; the router adds the policy on top."""
 
@@ -79,8 +83,9 @@ class PoolState:
         self._inputs = RecentIds()
         self._finished = RecentIds()
         self._saved_clock = 0.0
-        self._estimator = WaitEstimator(config.default_handle_seconds)
+        self._estimator = WaitEstimator(config.default_handle_seconds, priors=_priors(config))
         self._slots = SlotTotals(config)
+        self._key_slots = KeySlots(config)
         self._eligibility = Eligibility(config)
         self._unservable: dict[str, tuple[Channel, str]] = {}
 
@@ -146,11 +151,16 @@ class PoolState:
 
     # ---------------------------------------------------------------- bookkeeping
 
-    def _enqueue(self, contact: ContactRecord) -> None:
-        key: QueueKey = contact.key
+    def _register(self, key: QueueKey) -> None:
+        """The indexes per key learn a key the first time a contact of it is seen (each
+        scans the agents once)."""
         if not self._queues.has_key(key):
             self._available.register(key, self._agents.values())
             self._eligibility.register(key, self._agents.values())
+            self._key_slots.register(key, self._agents.values())
+
+    def _enqueue(self, contact: ContactRecord) -> None:
+        self._register(contact.key)
         self._queues.add(contact)
         self._dirty_contacts.add(contact.contact_id)
 
@@ -222,13 +232,17 @@ class PoolState:
         self._available.update(agent)
         self._dirty_agents.add(agent.agent_id)
         self._slots.update(agent)
+        self._key_slots.update(agent, self._available.qualified_keys(agent))
 
     # ---------------------------------------------------------------- predicted wait
 
-    def _predict(self, channel: Channel, customer_class: str, now: float) -> float | None:
+    def _predict(
+        self, channel: Channel, customer_class: str, now: float, key: QueueKey | None = None
+    ) -> float | None:
         """The expected wait of a contact of the class joining the channel's queue now,
         behind the contacts waiting there (see ``prediction``); None when unbounded: no
-        ready agent serves the channel, or higher classes take every slot."""
+        ready agent serves it, or higher classes take every slot. With ``key`` only the
+        agents qualified for the key's skills count."""
         weight = self.config.weight(customer_class)
         ahead = sum(
             count
@@ -236,14 +250,35 @@ class PoolState:
             if cls == customer_class or self.config.weight(cls) > weight
         )
         estimator = self._estimator
+        if key is None:
+            free, slots = self._slots.free(channel), self._slots.slots(channel)
+        else:
+            self._register(key)
+            free, slots = self._key_slots.free(key), self._key_slots.slots(key)
         wait = expected_wait(
             ahead,
-            self._slots.free(channel),
-            self._slots.slots(channel),
+            free,
+            slots,
             estimator.handle_seconds(channel.value),
             estimator.higher_erlangs(channel.value, weight, self.config.class_weights, now),
         )
         return round(wait, 3) if math.isfinite(wait) else None
+
+    def serving(self) -> dict[str, dict[str, Any]]:
+        """Per queue key with waiting contacts (``QueueKey.label``), who could serve it:
+        logged-in agents qualified, the slots and free room of the ready ones, the handle
+        time the estimate assumes and whether it is rough. Readers outside routing (the
+        chat's place in line, the IVR) make a waiting contact's estimate from it."""
+        return {
+            key.label: {
+                "logged_in": self._eligibility.servers(key),
+                "slots": self._key_slots.slots(key),
+                "free": self._key_slots.free(key),
+                "handle_seconds": round(self._estimator.handle_seconds(key.channel.value), 3),
+                "rough": self._estimator.rough(key.channel.value),
+            }
+            for key in sorted(self._queues.active_keys())
+        }
 
     def predicted_waits(self) -> dict[str, dict[str, float | None]]:
         """The predicted wait of a new arrival per class and channel at the pool's clock,
@@ -343,7 +378,9 @@ class PoolState:
         router._clock = router._saved_clock = float(clock)
         router._inputs = RecentIds(inputs)
         router._finished = RecentIds(finished)
-        router._estimator = WaitEstimator.from_row(estimator, config.default_handle_seconds)
+        router._estimator = WaitEstimator.from_row(
+            estimator, config.default_handle_seconds, _priors(config)
+        )
         for row in agents:
             agent = agent_from_row(row)
             router._agents[agent.agent_id] = agent
@@ -363,6 +400,7 @@ class PoolState:
         for key in list(router._queues.active_keys()):
             router._available.register(key, router._agents.values())
             router._eligibility.register(key, router._agents.values())
+            router._key_slots.register(key, router._agents.values())
         for agent in router._agents.values():
             router._slots.update(agent)
             router._eligibility.update(agent)
