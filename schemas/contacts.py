@@ -102,7 +102,7 @@ class ChatLeftAsMessage(ContactEvent):
 
     TYPE: ClassVar[str] = "chat_left_as_message"
 
-    reply_to: str = Field(min_length=3, max_length=320)
+    reply_to: str = Field(min_length=1, max_length=320)
 
 
 def as_timestamp(moment: datetime | None) -> float | None:

@@ -58,6 +58,22 @@ class ContactBecameServable(RoutingOutput):
     reason: str
 
 
+class ContactRequirementRelaxed(RoutingOutput):
+    """A waiting contact's requirement widened by the pool's relaxation step ``step`` (1 = the
+    first) after ``waited_seconds``: from ``requirement_before`` to ``requirement_after``
+    (``chat|billing>=4,lang_fr>=1`` → ``chat|billing>=1,lang_fr>=1``); ``reason`` is the step
+    in words. The contact keeps its place."""
+
+    TYPE: ClassVar[str] = "contact_requirement_relaxed"
+
+    contact_id: str
+    step: int = Field(ge=1)
+    waited_seconds: float
+    requirement_before: str
+    requirement_after: str
+    reason: str
+
+
 class OfferMade(RoutingOutput):
     """A contact offered to one agent until ``expires_at``; ``offer_id`` is contact id + attempt."""
 

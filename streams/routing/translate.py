@@ -21,6 +21,7 @@ OUTPUT_TYPES: dict[str, type[out.RoutingOutput]] = {
     "contact_queued": out.ContactQueued,
     "contact_unservable": out.ContactMarkedUnservable,
     "contact_servable": out.ContactBecameServable,
+    "contact_relaxed": out.ContactRequirementRelaxed,
     "offer_made": out.OfferMade,
     "contact_assigned": out.ContactAssigned,
     "offer_declined": out.OfferDeclined,

@@ -128,6 +128,21 @@ class ContactBecameServable(_Plain):
 
 
 @dataclass(frozen=True)
+class ContactRelaxed(_Plain):
+    """A waiting contact's requirement widened by relaxation step ``step`` (1 = the first)
+    after ``waited_seconds``: from ``requirement_before`` to ``requirement_after`` (queue key
+    labels); ``reason`` is the step in words. It keeps its place."""
+
+    KIND: ClassVar[str] = "contact_relaxed"
+    contact_id: str
+    step: int
+    waited_seconds: float
+    requirement_before: str
+    requirement_after: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class OfferMade(_Plain):
     """Offer ``offer_id`` (``f"{contact_id}:{attempt}"``) valid until ``expires_at``;
     ``callback`` means the agent dials the customer out."""
@@ -227,6 +242,7 @@ Decision = (
     ContactQueued
     | ContactMarkedUnservable
     | ContactBecameServable
+    | ContactRelaxed
     | OfferMade
     | ContactAssigned
     | OfferDeclined

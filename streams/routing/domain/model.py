@@ -9,6 +9,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import NamedTuple
 
+from streams.routing.domain.relaxation import RelaxStep, check_steps
+
 
 class Channel(StrEnum):
     VOICE = "voice"
@@ -57,6 +59,8 @@ class PoolConfig:
     open); those contacts wait while the exclusive one is handled.
     ``handle_prior_seconds``: per channel, the handle time the predicted wait assumes before
     the pool has completions there (``default_handle_seconds`` for a channel missing here).
+    ``relaxation``: per pool id (``"*"`` for every other pool), the ordered steps that widen
+    a waiting contact's requirement over its wait (``relaxation.RelaxStep``).
     """
 
     class_weights: Mapping[str, float] = field(default_factory=_default_weights)
@@ -71,6 +75,7 @@ class PoolConfig:
     default_handle_seconds: float = 300.0
     cross_channel_hold: Mapping[Channel, int] = field(default_factory=dict)
     handle_prior_seconds: Mapping[Channel, float] = field(default_factory=dict)
+    relaxation: Mapping[str, tuple[RelaxStep, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.class_weights:
@@ -104,9 +109,14 @@ class PoolConfig:
         object.__setattr__(self, "capacity", MappingProxyType(capacity))
         object.__setattr__(self, "cross_channel_hold", MappingProxyType(hold))
         object.__setattr__(self, "handle_prior_seconds", MappingProxyType(priors))
+        steps = {str(pool): check_steps(list(seq)) for pool, seq in self.relaxation.items()}
+        object.__setattr__(self, "relaxation", MappingProxyType(steps))
         object.__setattr__(
             self, "exclusive_channels", frozenset(Channel(c) for c in self.exclusive_channels)
         )
+
+    def relaxation_steps(self, pool_id: str) -> tuple[RelaxStep, ...]:
+        return self.relaxation.get(pool_id, self.relaxation.get("*", ()))
 
     def effective_class(self, customer_class: str) -> str:
         """The class a contact is routed as: itself if known, else the lowest-weighted class."""
@@ -169,6 +179,8 @@ class ContactRecord:
     offer_expires_at: float | None = None
     assigned_at: float | None = None
     unservable: str | None = None  # while waiting: the requirement no logged-in agent meets
+    required: dict[str, int] | None = None  # the requirement before relaxation (None: skills)
+    relaxed: int = 0  # relaxation steps applied to it
 
     @property
     def key(self) -> QueueKey:

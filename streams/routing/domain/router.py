@@ -61,6 +61,7 @@ class Router(PoolState):
         self._advance(clock)
         if input_id is not None:
             self._inputs.add(input_id, clock)
+        relaxations = self._relax_due(step) if self._steps else 0
         match event:
             case events.ContactArrived():
                 self._contact_arrived(event, step)
@@ -87,7 +88,7 @@ class Router(PoolState):
             case events.ContactTransferred():
                 self._transferred(event, step)
             case events.Tick():
-                self._tick(step, advanced=step.now > previous)
+                self._tick(step, advanced=step.now > previous or relaxations > 0)
         self._dispatch(step)
         return step.out
 
@@ -189,6 +190,7 @@ class Router(PoolState):
         else:
             self._queues.remove(contact)
             self._unmark(contact)
+            self._relax.discard(contact.contact_id)
             contact.channel = Channel.EMAIL
             self._requeue(contact, "left_message", step)
 
@@ -218,6 +220,7 @@ class Router(PoolState):
         contact.agent_id = contact.offer_id = None
         contact.assigned_at = None
         contact.skills = dict(event.skills)
+        contact.required, contact.relaxed = None, 0  # the new queue's steps start over
         contact.declined.add(agent.agent_id)
         self._requeue(contact, "transferred", step)
         step.agents.add(agent.agent_id)

@@ -22,6 +22,7 @@ from streams.routing.domain.model import (
     QueueKey,
 )
 from streams.routing.domain.prediction import KeySlots, SlotTotals, WaitEstimator, expected_wait
+from streams.routing.domain.relaxation import RelaxIndex, relaxed
 from streams.routing.domain.snapshot import agent_from_row, agent_row, contact_from_row, contact_row
 
 Row = dict[str, Any]
@@ -88,6 +89,8 @@ class PoolState:
         self._key_slots = KeySlots(config)
         self._eligibility = Eligibility(config)
         self._unservable: dict[str, tuple[Channel, str]] = {}
+        self._steps = config.relaxation_steps(pool_id)
+        self._relax = RelaxIndex()
 
     @property
     def clock(self) -> float:
@@ -123,6 +126,7 @@ class PoolState:
     ) -> None:
         self._queues.remove(contact)
         self._unmark(contact)
+        self._relax.discard(contact.contact_id)
         contact.attempts += 1
         offer_id = f"{contact.contact_id}:{contact.attempts}"
         expires_at = max(step.now, step.offers_from) + self.config.offer_timeout_seconds
@@ -162,6 +166,7 @@ class PoolState:
     def _enqueue(self, contact: ContactRecord) -> None:
         self._register(contact.key)
         self._queues.add(contact)
+        self._relax.set(contact.contact_id, self._next_relaxation(contact))
         self._dirty_contacts.add(contact.contact_id)
 
     def _requeue(self, contact: ContactRecord, reason: str, step: Step) -> None:
@@ -222,7 +227,51 @@ class PoolState:
             counts[(channel.value, label)] = counts.get((channel.value, label), 0) + 1
         return dict(sorted(counts.items()))
 
+    # ---------------------------------------------------------------- relaxation
+
+    def _next_relaxation(self, contact: ContactRecord) -> float | None:
+        if contact.relaxed >= len(self._steps):
+            return None
+        return contact.arrived_at + self._steps[contact.relaxed].after_seconds
+
+    def _relax_due(self, step: Step) -> int:
+        """Widen the requirement of every waiting contact whose next step is due at the
+        pool's clock (time from the inputs: replays widen at the same input); the widened
+        contacts are placed with the wider ring of agents by the dispatch."""
+        done = 0
+        while (contact_id := self._relax.pop_due(step.now)) is not None:
+            contact = self._contacts[contact_id]
+            before = contact.key
+            self._queues.remove(contact)
+            if contact.required is None:
+                contact.required = dict(contact.skills)
+            rule = self._steps[contact.relaxed]
+            contact.relaxed += 1
+            contact.skills = relaxed(contact.required, self._steps, contact.relaxed)
+            self._enqueue(contact)
+            done += 1
+            step.out.append(
+                decisions.ContactRelaxed(
+                    contact_id,
+                    contact.relaxed,
+                    max(0.0, step.now - contact.arrived_at),
+                    before.label,
+                    contact.key.label,
+                    rule.describe(),
+                )
+            )
+            if contact.unservable is not None:
+                self._unmark(contact)
+                if self._eligibility.servable(contact.key):
+                    step.out.append(
+                        decisions.ContactBecameServable(contact_id, f"relaxed {rule.describe()}")
+                    )
+            self._flag_if_unservable(contact, step)
+            step.contacts.setdefault(contact_id, "relaxed")
+        return done
+
     def _drop(self, contact: ContactRecord) -> None:
+        self._relax.discard(contact.contact_id)
         self._unmark(contact)
         del self._contacts[contact.contact_id]
         self._dirty_contacts.add(contact.contact_id)
@@ -390,6 +439,7 @@ class PoolState:
             router._contacts[contact.contact_id] = contact
             if contact.status is ContactStatus.WAITING:
                 router._queues.add(contact)
+                router._relax.set(contact.contact_id, router._next_relaxation(contact))
                 continue
             assert contact.agent_id is not None
             router._agents[contact.agent_id].add_work(contact.contact_id, contact.channel, config)
