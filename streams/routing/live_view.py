@@ -203,6 +203,25 @@ async def ready_agents(pool: asyncpg.Pool, pool_id: str) -> int:
     )
 
 
+async def agents_who_could_serve(
+    pool: asyncpg.Pool, pool_id: str, channel: str, skills: Mapping[str, int]
+) -> int:
+    """Logged-in agents (any state) with every skill at its minimum and no capacity override
+    of 0 on the channel: whether anyone could ever take such a contact, asked before routing
+    has queued it (the IVR answers while the arrival is on its way)."""
+    rows = await pool.fetch(
+        "SELECT state->'skills' AS skills, state->'capacity' AS capacity FROM routing_agents"
+        " WHERE pool_id = $1 AND status <> 'logged_out'",
+        pool_id,
+    )
+    return sum(
+        1
+        for row in rows
+        if all(int(_json(row["skills"]).get(s, 0)) >= level for s, level in skills.items())
+        and int(_json(row["capacity"]).get(channel, 1)) > 0
+    )
+
+
 @dataclass(frozen=True)
 class PredictedWait:
     """Routing's prediction for a contact arriving now (deploy/migrations/012): ``seconds``
