@@ -94,7 +94,7 @@ class RoutingSettings(_Section):
     exclusive_channels: list[str] = ["voice"]
     # per exclusive channel, the open contacts of other channels an agent may hold and still
     # be offered it (they wait while it is handled); chosen by simulation (README, Simulation)
-    cross_channel_hold: dict[str, int] = {}
+    cross_channel_hold: dict[str, int] = {"voice": 1}
     offer_timeout_seconds: float = 20.0
     max_missed_offers: int = 3
     last_agent_window_seconds: float = 86400.0
