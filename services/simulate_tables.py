@@ -107,12 +107,13 @@ def run_comparisons(args: argparse.Namespace, scenario: Scenario) -> str | None:
         found = compare_relaxation(
             scenario, args.compare_relaxation, threshold_seconds=threshold, **common
         )
-        header = ["relaxation", "ASA s", "p90 wait s", f"SL {threshold:g}s",
+        header = ["relaxation", "ASA s", "p90 wait s", f"SL {threshold:g}s", "abandoned",
                   "met the original need", "levels short per contact"]  # fmt: skip
         body = [
-            [row.name, *_figures(row.figures), _cell(row.full_match, 3), _cell(row.shortfall, 2)]
+            [row.name, *_figures(row.figures), _cell(row.abandoned, 3),
+             _cell(row.full_match, 3), _cell(row.shortfall, 2)]
             for row in found
-        ]
+        ]  # fmt: skip
         return _table(header, body)
     if args.prediction_error:
         error = prediction_error(scenario, **common)

@@ -106,7 +106,9 @@ class RoutingSettings(_Section):
     # per pool id ("*": every other pool), the steps that widen a waiting contact's requirement
     # over its wait: [{"after_seconds": 30, "lower_by": 3}, {"after_seconds": 90, "drop":
     # ["warranty"]}, {"after_seconds": 180, "any_agent": true}] (README, Relaxation)
-    relaxation_steps: dict[str, list[dict[str, Any]]] = {}
+    relaxation_steps: dict[str, list[dict[str, Any]]] = {
+        "*": [{"after_seconds": 30, "lower_by": 3}, {"after_seconds": 180, "any_agent": True}]
+    }
     # how long routing recognises an applied input by its event id, and a finished contact
     routing_input_memory_seconds: float = 3600.0
     routing_finished_memory_seconds: float = 7 * 86400.0

@@ -89,6 +89,7 @@ class RelaxationRow:
     full_match: Estimate  # share of answered contacts whose agent met the original need
     shortfall: Estimate  # mean levels below the original need, per answered contact
     answered: Estimate
+    abandoned: Estimate  # share of the offered contacts that gave up waiting
 
 
 def compare_relaxation(
@@ -111,6 +112,7 @@ def compare_relaxation(
                 Estimate.of([t.full_match / t.answered if t.answered else 1.0 for t in tallies]),
                 Estimate.of([t.shortfall / t.answered if t.answered else 0.0 for t in tallies]),
                 Estimate.of([float(t.answered) for t in tallies]),
+                Estimate.of([t.abandoned / t.offered if t.offered else 0.0 for t in tallies]),
             )
         )
     return rows

@@ -191,7 +191,7 @@ class _Engine:
         self.apply(team, event, now)
         if contact.waiting and self.predict:
             contact.predicted, contact.rough = self.last_prediction, self.last_rough
-        if contact.waiting:  # relaxation acts when the clock passes its steps
+        if contact.waiting and skills:  # relaxation acts when the clock passes its steps
             for step in self.scenario.relaxation:
                 self.push(now + step.after_seconds, _TICK, team)
         if contact.waiting and self.patience is not None:
