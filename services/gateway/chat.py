@@ -56,6 +56,7 @@ from services.http_input import BadInput, json_object, read_json_object
 from services.publisher import PublishFailed
 from services.queue_view import place_in_line
 from streams.platform import metrics
+from streams.routing.live_view import contact_status
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +161,12 @@ class _ChatSession:
     async def resume(self) -> None:
         self.conversation = await self.ctx.conversations.open_for("chat", self.session["chat_id"])
         if self.conversation is not None:
+            # a chat left as a message waits on as an e-mail (routing's row says so): leaving
+            # the page again must not start the grace period that would end it
+            routed = await contact_status(
+                self.ctx.conversations.pool, self.conversation.pool_id, self.conversation.contact_id
+            )
+            self.message_left = routed is not None and routed.channel == "email"
             self.ctx.chat.join(self.conversation.contact_id, self.ws)
             await self.ctx.conversations.customer_present(self.conversation.contact_id, True)
             history = await self.ctx.conversations.messages(self.conversation.contact_id)
