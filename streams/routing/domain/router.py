@@ -61,7 +61,7 @@ class Router(PoolState):
         self._advance(clock)
         if input_id is not None:
             self._inputs.add(input_id, clock)
-        relaxations = self._relax_due(step) if self._steps else 0
+        relaxations = self._relax_due(step) if self._relaxation.steps else 0
         match event:
             case events.ContactArrived():
                 self._contact_arrived(event, step)
@@ -189,8 +189,7 @@ class Router(PoolState):
             step.ignore("not_waiting", event.contact_id)
         else:
             self._queues.remove(contact)
-            self._unmark(contact)
-            self._relax.discard(contact.contact_id)
+            self._stop_waiting(contact)
             contact.channel = Channel.EMAIL
             self._requeue(contact, "left_message", step)
 

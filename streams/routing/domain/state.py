@@ -4,12 +4,11 @@ and the rows it is stored as."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Self
 
 from streams.routing.domain import decisions
-from streams.routing.domain.eligibility import Eligibility
 from streams.routing.domain.indexes import AgentIndex, ExpiryIndex, QueueIndex
 from streams.routing.domain.memory import RecentIds
 from streams.routing.domain.model import (
@@ -22,10 +21,11 @@ from streams.routing.domain.model import (
     QueueKey,
 )
 from streams.routing.domain.prediction import KeySlots, SlotTotals, WaitEstimator, expected_wait
-from streams.routing.domain.relaxation import RelaxIndex, relaxed
 from streams.routing.domain.snapshot import agent_from_row, agent_row, contact_from_row, contact_row
+from streams.routing.domain.waiting import Relaxation, UnservableFlags
 
 Row = dict[str, Any]
+Flagged = decisions.ContactMarkedUnservable | decisions.ContactBecameServable
 
 
 @dataclass(frozen=True)
@@ -87,10 +87,9 @@ class PoolState:
         self._estimator = WaitEstimator(config.default_handle_seconds, priors=_priors(config))
         self._slots = SlotTotals(config)
         self._key_slots = KeySlots(config)
-        self._eligibility = Eligibility(config)
-        self._unservable: dict[str, tuple[Channel, str]] = {}
-        self._steps = config.relaxation_steps(pool_id)
-        self._relax = RelaxIndex()
+        self._unservable = UnservableFlags(config)
+        self._eligibility = self._unservable.eligibility
+        self._relaxation = Relaxation(config.relaxation_steps(pool_id))
 
     @property
     def clock(self) -> float:
@@ -125,8 +124,7 @@ class PoolState:
         self, contact: ContactRecord, agent: AgentRecord, why: decisions.Explanation, step: Step
     ) -> None:
         self._queues.remove(contact)
-        self._unmark(contact)
-        self._relax.discard(contact.contact_id)
+        self._stop_waiting(contact)
         contact.attempts += 1
         offer_id = f"{contact.contact_id}:{contact.attempts}"
         expires_at = max(step.now, step.offers_from) + self.config.offer_timeout_seconds
@@ -166,7 +164,7 @@ class PoolState:
     def _enqueue(self, contact: ContactRecord) -> None:
         self._register(contact.key)
         self._queues.add(contact)
-        self._relax.set(contact.contact_id, self._next_relaxation(contact))
+        self._relaxation.schedule(contact)
         self._dirty_contacts.add(contact.contact_id)
 
     def _requeue(self, contact: ContactRecord, reason: str, step: Step) -> None:
@@ -176,103 +174,62 @@ class PoolState:
         self._flag_if_unservable(contact, step)
         step.contacts[contact.contact_id] = "requeued"
 
-    # ---------------------------------------------------------------- eligibility
+    # ---------------------------------------------------------------- eligibility, relaxation
 
     def _flag_if_unservable(self, contact: ContactRecord, step: Step) -> None:
-        """A contact that starts waiting where no logged-in agent could take it is said so
-        at once, never left to a silent wait."""
-        if not self._eligibility.servable(contact.key):
-            self._mark(contact, step)
+        self._announce(step, [self._unservable.check(contact)])
 
-    def _mark(self, contact: ContactRecord, step: Step) -> None:
-        label, reason = self._eligibility.unmet(contact.key)
-        contact.unservable = label
-        self._unservable[contact.contact_id] = (contact.channel, label)
-        self._dirty_contacts.add(contact.contact_id)
-        step.out.append(
-            decisions.ContactMarkedUnservable(
-                contact.contact_id, contact.channel.value, label, reason
-            )
-        )
+    def _announce(self, step: Step, out: Sequence[Flagged | None]) -> None:
+        """Flag changes, announced; the contacts they name are stored with the batch."""
+        for decision in out:
+            if decision is not None:
+                step.out.append(decision)
+                self._dirty_contacts.add(decision.contact_id)
 
-    def _unmark(self, contact: ContactRecord) -> None:
-        if contact.unservable is not None:
-            contact.unservable = None
-            del self._unservable[contact.contact_id]
+    def _stop_waiting(self, contact: ContactRecord) -> None:
+        """The contact leaves the queue (offered, gone, moved): no flag, no timer."""
+        if self._unservable.clear(contact):
             self._dirty_contacts.add(contact.contact_id)
+        self._relaxation.cancel(contact.contact_id)
 
     def _profile_changed(self, agent: AgentRecord, step: Step) -> None:
-        """After an agent logged in or out or changed skills or capacity: the waiting
-        contacts of every queue key that gained its first or lost its last possible agent
-        are told (only those keys are walked, never the whole queue)."""
-        for key in self._eligibility.update(agent):
-            servable = self._eligibility.servable(key)
-            for rank in list(self._queues.ranks(key)):
-                contact = self._contacts[rank[2]]
-                if servable and contact.unservable is not None:
-                    self._unmark(contact)
-                    step.out.append(
-                        decisions.ContactBecameServable(
-                            contact.contact_id, f"agent {agent.agent_id} can take it"
-                        )
-                    )
-                elif not servable and contact.unservable is None:
-                    self._mark(contact, step)
+        def waiting(key: QueueKey) -> Iterator[ContactRecord]:
+            return (self._contacts[rank[2]] for rank in self._queues.ranks(key))
+
+        self._announce(step, self._unservable.agent_changed(agent, waiting))
 
     def unservable_view(self) -> dict[tuple[str, str], int]:
-        """Waiting unservable contacts per (channel, requirement nobody meets); O(unservable
-        contacts), which are the exception."""
-        counts: dict[tuple[str, str], int] = {}
-        for channel, label in self._unservable.values():
-            counts[(channel.value, label)] = counts.get((channel.value, label), 0) + 1
-        return dict(sorted(counts.items()))
-
-    # ---------------------------------------------------------------- relaxation
-
-    def _next_relaxation(self, contact: ContactRecord) -> float | None:
-        if contact.relaxed >= len(self._steps):
-            return None
-        return contact.arrived_at + self._steps[contact.relaxed].after_seconds
+        """Waiting unservable contacts per (channel, requirement nobody meets)."""
+        return self._unservable.view()
 
     def _relax_due(self, step: Step) -> int:
         """Widen the requirement of every waiting contact whose next step is due at the
         pool's clock (time from the inputs: replays widen at the same input); the widened
         contacts are placed with the wider ring of agents by the dispatch."""
         done = 0
-        while (contact_id := self._relax.pop_due(step.now)) is not None:
+        for contact_id in self._relaxation.due(step.now):
             contact = self._contacts[contact_id]
             before = contact.key
             self._queues.remove(contact)
-            if contact.required is None:
-                contact.required = dict(contact.skills)
-            rule = self._steps[contact.relaxed]
-            contact.relaxed += 1
-            contact.skills = relaxed(contact.required, self._steps, contact.relaxed)
+            rule = self._relaxation.widen(contact)
             self._enqueue(contact)
             done += 1
+            waited = max(0.0, step.now - contact.arrived_at)
             step.out.append(
                 decisions.ContactRelaxed(
-                    contact_id,
-                    contact.relaxed,
-                    max(0.0, step.now - contact.arrived_at),
-                    before.label,
-                    contact.key.label,
+                    contact_id, contact.relaxed, waited, before.label, contact.key.label,
                     rule.describe(),
                 )
-            )
-            if contact.unservable is not None:
-                self._unmark(contact)
-                if self._eligibility.servable(contact.key):
-                    step.out.append(
-                        decisions.ContactBecameServable(contact_id, f"relaxed {rule.describe()}")
-                    )
+            )  # fmt: skip
+            if self._unservable.clear(contact) and self._eligibility.servable(contact.key):
+                reason = f"relaxed {rule.describe()}"
+                step.out.append(decisions.ContactBecameServable(contact_id, reason))
             self._flag_if_unservable(contact, step)
             step.contacts.setdefault(contact_id, "relaxed")
         return done
 
     def _drop(self, contact: ContactRecord) -> None:
-        self._relax.discard(contact.contact_id)
-        self._unmark(contact)
+        self._stop_waiting(contact)
         del self._contacts[contact.contact_id]
         self._dirty_contacts.add(contact.contact_id)
         self._finished.add(contact.contact_id, self._clock)
@@ -439,7 +396,7 @@ class PoolState:
             router._contacts[contact.contact_id] = contact
             if contact.status is ContactStatus.WAITING:
                 router._queues.add(contact)
-                router._relax.set(contact.contact_id, router._next_relaxation(contact))
+                router._relaxation.schedule(contact)
                 continue
             assert contact.agent_id is not None
             router._agents[contact.agent_id].add_work(contact.contact_id, contact.channel, config)
@@ -455,6 +412,6 @@ class PoolState:
             router._slots.update(agent)
             router._eligibility.update(agent)
         for contact in router._contacts.values():
-            if contact.unservable is not None and contact.status is ContactStatus.WAITING:
-                router._unservable[contact.contact_id] = (contact.channel, contact.unservable)
+            if contact.status is ContactStatus.WAITING:
+                router._unservable.restored(contact)
         return router
