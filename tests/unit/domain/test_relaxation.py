@@ -122,3 +122,11 @@ def test_per_pool_steps_override_the_default() -> None:
     config = PoolConfig(relaxation={"*": STEPS, "vip-desk": ()})
     assert config.relaxation_steps("pool-1") == STEPS
     assert config.relaxation_steps("vip-desk") == ()
+
+
+def test_a_step_that_changes_nothing_for_a_contact_is_not_announced() -> None:
+    pool = Pool(_config())
+    pool.agent("a1", {"billing": 1}, ready=False)
+    pool.contact("c1", Channel.CHAT, skills={"billing": 1})  # 3 lower is still 1
+    assert of_type(pool.tick(after=30), ContactRelaxed) == []
+    assert pool.contact_record("c1").relaxed == 1  # the step is applied all the same
