@@ -343,7 +343,12 @@ class _ChatSession:
         if not isinstance(address, str) or not looks_like_address(address.strip()):
             await self.error("give an e-mail address for the answer")
             return
-        if conversation is None or conversation.status != "open":
+        routed = None
+        if conversation is not None and conversation.status == "open":
+            routed = await contact_status(
+                self.ctx.conversations.pool, conversation.pool_id, conversation.contact_id
+            )
+        if conversation is None or routed is None or routed.status != "waiting":
             await self.error("there is no waiting chat to leave as a message")
             return
         await publish(
