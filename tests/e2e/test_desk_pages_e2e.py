@@ -495,7 +495,7 @@ async def test_a_chat_no_logged_in_agent_can_take_is_told_so_and_may_leave_a_mes
     await chat_page.evaluate(
         f"{q('#leave-email')}.value = 'amelie@example.fr'; {q('#leave')}.requestSubmit()"
     )
-    await chat_page.wait_for(f"{status}.includes('answered like an e-mail')", 30)
+    await chat_page.wait_for(f"{status}.includes('e-mailed to amelie@example.fr')", 30)
     assert await chat_page.evaluate(f"{q('#leave')}.hidden")
     for _ in range(100):
         if await _routing_row(page_settings, contact_id) == ("email", "lang_fr>=1"):
