@@ -14,7 +14,6 @@ from streams.platform.settings import (
     Settings,
     WorkerSettings,
 )
-
 from streams.routing.agents import pool_config
 from streams.routing.domain import Channel
 from streams.routing.domain.relaxation import RelaxStep
