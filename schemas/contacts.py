@@ -95,5 +95,15 @@ class CallbackRequested(ContactEvent):
     callback_number: str | None = None
 
 
+class ChatLeftAsMessage(ContactEvent):
+    """A waiting chat customer left a message instead of waiting (no agent who could take the
+    chat was available): the contact waits on as an e-mail, keeping its place in line, and
+    is answered at ``reply_to``."""
+
+    TYPE: ClassVar[str] = "chat_left_as_message"
+
+    reply_to: str = Field(min_length=1, max_length=320)
+
+
 def as_timestamp(moment: datetime | None) -> float | None:
     return None if moment is None else moment.timestamp()

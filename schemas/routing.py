@@ -17,8 +17,11 @@ class RoutingOutput(PoolRecord):
 
 class ContactQueued(RoutingOutput):
     """A contact joined its pool's queue. ``predicted_wait_seconds`` is routing's estimate of
-    its wait when it joined: null when unbounded (no ready agent serves its channel) and in
-    records written before the estimate existed."""
+    its wait when it joined, counting only agents qualified for it: null when unbounded (no
+    ready agent serves it), when ``no_agent_available`` (no logged-in agent could take it:
+    "no agent available", never a number) and in records written before the estimate
+    existed. ``rough_estimate``: the handle time behind it is the channel's prior or a mean
+    of a few completions (the pool has little history)."""
 
     TYPE: ClassVar[str] = "contact_queued"
 
@@ -28,6 +31,47 @@ class ContactQueued(RoutingOutput):
     priority: float
     arrived_at: AwareDatetime
     predicted_wait_seconds: float | None = Field(default=None, ge=0)
+    no_agent_available: bool = False
+    rough_estimate: bool = False
+
+
+class ContactMarkedUnservable(RoutingOutput):
+    """No logged-in agent could take the waiting contact: ``requirement`` names what nobody
+    meets (``lang_fr>=1``, ``channel:chat``, or ``a>=1+b>=2`` when each is met by someone
+    but never together), ``reason`` says it in words. The contact keeps its place."""
+
+    TYPE: ClassVar[str] = "contact_marked_unservable"
+
+    contact_id: str
+    channel: str
+    requirement: str
+    reason: str
+
+
+class ContactBecameServable(RoutingOutput):
+    """A contact marked unservable can be taken again (an eligible agent logged in, or its
+    requirement was widened); ``reason`` says which."""
+
+    TYPE: ClassVar[str] = "contact_became_servable"
+
+    contact_id: str
+    reason: str
+
+
+class ContactRequirementRelaxed(RoutingOutput):
+    """A waiting contact's requirement widened by the pool's relaxation step ``step`` (1 = the
+    first) after ``waited_seconds``: from ``requirement_before`` to ``requirement_after``
+    (``chat|billing>=4,lang_fr>=1`` → ``chat|billing>=1,lang_fr>=1``); ``reason`` is the step
+    in words. The contact keeps its place."""
+
+    TYPE: ClassVar[str] = "contact_requirement_relaxed"
+
+    contact_id: str
+    step: int = Field(ge=1)
+    waited_seconds: float
+    requirement_before: str
+    requirement_after: str
+    reason: str
 
 
 class OfferMade(RoutingOutput):

@@ -4,9 +4,9 @@ among the contacts an agent could take; and a waiting customer's place in the li
 
 The order is routing's: priority = class weight + aging x seconds waited, so a contact is
 ahead of another when ``weight - aging x arrived_at`` is larger (an unknown class ranks as the
-lowest weight). Eligibility by channel capacity is not modelled here: the view is a guide, and
-so is the predicted wait (routing's formula over the ready agents and recent handle
-times)."""
+lowest weight). The predicted wait is routing's formula over the agents qualified for the
+contact (routing stores who could serve each waiting requirement); with none logged in it is
+"no agent available", never a number."""
 
 from __future__ import annotations
 
@@ -18,11 +18,11 @@ from typing import Any
 
 import asyncpg
 
-from streams.routing.domain.prediction import predicted_wait
+from streams.routing.domain.prediction import expected_wait
 from streams.routing.live_view import (
     contact_status,
     position_in_line,
-    ready_agents,
+    requirement_serving,
     waiting_contacts,
 )
 
@@ -64,8 +64,37 @@ async def waiting_by_class(
     ]
 
 
-DEFAULT_HANDLE_SECONDS = 300.0  # until the interaction log has completed contacts of the pool
-RECENT_HANDLES = 200
+@dataclass(frozen=True)
+class UnservableLine:
+    """Waiting contacts of a channel that no logged-in agent could take, and what nobody
+    meets: shown to every agent, whatever their skills, so nobody reads "Nobody waiting"."""
+
+    channel: str
+    requirement: str
+    waiting: int
+    longest_wait_seconds: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "channel": self.channel,
+            "requirement": self.requirement,
+            "waiting": self.waiting,
+            "longest_wait_seconds": round(self.longest_wait_seconds, 1),
+        }
+
+
+async def unservable_lines(
+    pool: asyncpg.Pool, pool_id: str, now: float | None = None
+) -> list[UnservableLine]:
+    now = time.time() if now is None else now
+    lines: dict[tuple[str, str], tuple[int, float]] = {}
+    for contact in await waiting_contacts(pool, pool_id):
+        if contact.unservable is None:
+            continue
+        key = (contact.channel or "", contact.unservable)
+        count, longest = lines.get(key, (0, 0.0))
+        lines[key] = (count + 1, max(longest, max(0.0, now - (contact.arrived_at or now))))
+    return [UnservableLine(ch, req, n, w) for (ch, req), (n, w) in sorted(lines.items())]
 
 
 @dataclass(frozen=True)
@@ -73,7 +102,9 @@ class Place:
     status: str | None  # routing's status of the contact (None: routing has no row for it)
     position: int | None  # 1 = next, while it waits
     agent_id: str | None
-    predicted_wait_seconds: float | None = None  # while it waits and agents are ready
+    predicted_wait_seconds: float | None = None  # while it waits and eligible agents are ready
+    no_agent: bool = False  # no logged-in agent could take it: never a number then
+    rough: bool = False  # the estimate rests on the channel's prior or a few completions
 
 
 async def place_in_line(
@@ -86,24 +117,20 @@ async def place_in_line(
     status = await contact_status(pool, pool_id, contact_id)
     if status is None:
         return Place(None, None, None)
-    if status[0] != "waiting":
-        return Place(status[0], None, status[1])
+    if status.status != "waiting":
+        return Place(status.status, None, status.agent_id)
     position = await position_in_line(pool, pool_id, contact_id, class_weights, aging_per_second)
     if position is None:
         return Place("waiting", None, None)
-    return Place("waiting", int(position), None, await _predicted(pool, pool_id, int(position)))
-
-
-async def _predicted(pool: asyncpg.Pool, pool_id: str, position: int) -> float | None:
-    """Routing's formula (``predicted_wait``): the contacts ahead served by the pool's
-    ready agents at the mean of its recent handle times; None with no agent ready."""
-    mean = await pool.fetchval(  # the interaction log's recent handle times
-        "SELECT avg(h) FROM (SELECT handle_seconds AS h FROM contacts"
-        " WHERE pool_id = $1 AND handle_seconds IS NOT NULL"
-        " ORDER BY completed_at DESC LIMIT $2) recent",
-        pool_id,
-        RECENT_HANDLES,
-    )
-    handle = float(mean) if mean is not None else DEFAULT_HANDLE_SECONDS
-    wait = predicted_wait(position - 1, await ready_agents(pool, pool_id), handle)
-    return None if math.isinf(wait) else round(wait, 1)
+    if status.unservable is not None:
+        return Place("waiting", int(position), None, no_agent=True)
+    serving = await requirement_serving(pool, pool_id, status.channel or "", status.skills)
+    if serving is None:  # routing has not stored the batch that queued it yet
+        return Place("waiting", int(position), None)
+    if serving.logged_in == 0:
+        return Place("waiting", int(position), None, no_agent=True)
+    # routing's formula over the agents qualified for this contact only: none while a free
+    # slot is left for it, else the contacts ahead served by their slots
+    wait = expected_wait(position - 1, serving.free, serving.slots, serving.handle_seconds)
+    seconds = None if math.isinf(wait) else round(wait, 1)
+    return Place("waiting", int(position), None, seconds, rough=serving.rough)

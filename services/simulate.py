@@ -9,6 +9,7 @@ import os
 import sys
 from pathlib import Path
 
+from services import simulate_tables as tables
 from streams.platform.settings import WorkerSettings
 from streams.simulation import (
     ArrivalStream,
@@ -126,6 +127,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--staffing", action="store_true", help="search the fewest agents meeting --target")
     add("--target", type=parse_targets, default={}, help="CLASS=LEVEL@SECONDS,...")
     add("--json", action="store_true", help="print one JSON object")
+    tables.add_arguments(parser)
 
 
 def scenario_from(args: argparse.Namespace, settings: WorkerSettings) -> Scenario:
@@ -144,6 +146,18 @@ def scenario_from(args: argparse.Namespace, settings: WorkerSettings) -> Scenari
         aging_per_second=settings.aging_per_second if args.aging is None else args.aging,
         capacity={**settings.channel_capacity, **(args.capacity or {})},
         exclusive_channels=frozenset(settings.exclusive_channels),
+        cross_channel_hold=(
+            dict(settings.cross_channel_hold)
+            if args.cross_channel_hold is None
+            else {"voice": args.cross_channel_hold}
+        ),
+        handle_prior_seconds=dict(settings.handle_prior_seconds),
+        relaxation=(
+            tables.parse_steps(json.dumps(settings.relaxation_steps.get("*", [])))
+            if args.relaxation is None
+            else args.relaxation
+        ),
+        skills=tables.skills_of(args),
     )
 
 
@@ -185,6 +199,10 @@ def run(args: argparse.Namespace, settings: WorkerSettings) -> int:
     except ValueError as exc:
         print(f"contactcenter simulate: {exc}", file=sys.stderr)
         return 2
+    compared = tables.run_comparisons(args, scenario)
+    if compared is not None:
+        print(compared)
+        return 0
     if args.staffing:
         if scenario.shifts:
             print(

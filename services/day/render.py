@@ -57,6 +57,7 @@ def summary_lines(report: DayReport) -> list[str]:
     )
     occupancy = report.occupancy.get("*")
     notices = report.notices.get("*", {})
+    eligibility = report.eligibility
     lines = [
         f"service level = answered within the threshold / answered; SL+aband. counts"
         f" abandons within it as met (thresholds and targets: {thresholds})",
@@ -80,6 +81,15 @@ def summary_lines(report: DayReport) -> list[str]:
             if notices
             else "none"
         ),
+        f"unservable contacts (no logged-in agent could take them):"
+        f" {eligibility.get('unservable', 0):.0f}"
+        + (
+            f", longest wait {eligibility.get('unservable_longest_wait_seconds', 0):.0f} s"
+            if eligibility.get("unservable")
+            else ""
+        )
+        + f"; relaxations: {eligibility.get('relaxations', 0):.0f} widenings of"
+        f" {eligibility.get('relaxed_contacts', 0):.0f} contacts",
     ]
     return lines
 

@@ -27,6 +27,9 @@ class DayReport:
     intervals: list[dict[str, Any]] = field(default_factory=list)
     waits: list[dict[str, Any]] = field(default_factory=list)
     depth: list[dict[str, Any]] = field(default_factory=list)
+    # contacts routing marked unservable (count, longest wait in day seconds) and the
+    # relaxation steps applied (widenings, contacts widened)
+    eligibility: dict[str, float] = field(default_factory=dict)
 
     def row(self, customer_class: str, channel: str) -> dict[str, Any] | None:
         return next(
@@ -105,6 +108,7 @@ async def build_report(
             intervals=await _intervals(connection, scale, started, day_start, interval),
             waits=await _waits(connection, scale, started, day_start),
             depth=await _depth(connection, scale, started, ended, day_start),
+            eligibility=await _eligibility(connection, scale, started, ended),
         )
     finally:
         await connection.close()
@@ -161,13 +165,19 @@ async def _depth(
     points: int = 240,
 ) -> list[dict[str, Any]]:
     """Contacts waiting (arrived, not yet answered, abandoned or removed) per class over the
-    day, sampled at ``points`` instants."""
+    day, sampled at ``points`` instants; an instant with nobody of a class waiting is a row
+    of 0 (a step plot would otherwise hold the last count across the gap)."""
     step = max((ended - started).total_seconds() / points, 0.01)
     rows = await connection.fetch(
-        "SELECT $3::float8 + extract(epoch FROM t - $1) * $4 AS day_second, c.customer_class,"
+        "WITH instants AS (SELECT generate_series($1::timestamptz, $2::timestamptz,"
+        "   make_interval(secs => $5)) AS t),"
+        " classes AS (SELECT DISTINCT customer_class FROM contact_facts"
+        "   WHERE arrival >= $1 AND arrival <= $2)"
+        " SELECT $3::float8 + extract(epoch FROM i.t - $1) * $4 AS day_second, k.customer_class,"
         " count(c.contact_id) AS waiting"
-        " FROM generate_series($1::timestamptz, $2::timestamptz, make_interval(secs => $5)) t"
-        " JOIN contact_facts c ON c.arrival <= t AND t < coalesce(c.answered_at,"
+        " FROM instants i CROSS JOIN classes k"
+        " LEFT JOIN contact_facts c ON c.customer_class = k.customer_class"
+        "   AND c.arrival <= i.t AND i.t < coalesce(c.answered_at,"
         "   c.abandoned_at, c.ended_at, c.completed_at,"
         "   CASE WHEN c.removed_reason IS NOT NULL THEN c.updated_at END, 'infinity')"
         " GROUP BY 1, 2 ORDER BY 1, 2",
@@ -178,6 +188,34 @@ async def _depth(
         step,
     )
     return [dict(r) for r in rows]
+
+
+async def _eligibility(
+    connection: asyncpg.Connection, scale: float, started: datetime, ended: datetime
+) -> dict[str, float]:
+    """Contacts marked unservable and how long the longest of them waited (until answered,
+    gone, or the end of the day), in day seconds; relaxation steps applied and to how many
+    contacts."""
+    row = await connection.fetchrow(
+        "WITH marked AS (SELECT DISTINCT contact_id FROM interaction_events"
+        "   WHERE type = 'contact_marked_unservable' AND occurred_at >= $1),"
+        " relaxed AS (SELECT contact_id FROM interaction_events"
+        "   WHERE type = 'contact_requirement_relaxed' AND occurred_at >= $1)"
+        " SELECT (SELECT count(*) FROM marked) AS unservable,"
+        " (SELECT max(extract(epoch FROM coalesce(c.answered_at, c.abandoned_at, c.ended_at,"
+        "   c.completed_at, $2) - c.arrival)) FROM marked m"
+        "   JOIN contact_facts c USING (contact_id)) AS longest,"
+        " (SELECT count(*) FROM relaxed) AS relaxations,"
+        " (SELECT count(DISTINCT contact_id) FROM relaxed) AS relaxed_contacts",
+        started,
+        ended,
+    )
+    return {
+        "unservable": int(row["unservable"]),
+        "unservable_longest_wait_seconds": float(row["longest"] or 0.0) * scale,
+        "relaxations": int(row["relaxations"]),
+        "relaxed_contacts": int(row["relaxed_contacts"]),
+    }
 
 
 def write_report(report: DayReport, out: Path, markdown: str) -> None:

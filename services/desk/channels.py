@@ -1,16 +1,19 @@
 """What an agent's actions do on the customer's channel: connect a call (Twilio REST, official
 SDK), reply by SMS (Twilio SDK), by e-mail (aiosmtplib, threaded), or in the chat (through the
-contacts topic to the gateway holding the customer's socket)."""
+contacts topic to the gateway holding the customer's socket; a chat the customer left as a
+message is answered by e-mail as well)."""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import replace
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from urllib.parse import urlencode
 
 import aiosmtplib
+import asyncpg
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 from twilio.twiml.voice_response import Dial, VoiceResponse
@@ -122,6 +125,10 @@ class ChannelActions:
             message_id, meta = await self._email(conversation, text)
         elif channel == "chat":
             message_id = f"chat-agent:{uuid.uuid4().hex}"
+            reply_to = await left_message_address(self.conversations.pool, conversation.contact_id)
+            if reply_to is not None:  # left as a message: answered like an e-mail, by e-mail
+                _mail_id, meta = await self._email(replace(conversation, address=reply_to), text)
+                meta["emailed_to"] = reply_to
         else:
             raise ChannelRefused(f"no replies on the {channel} channel", 422)
         await self.conversations.add_message(
@@ -198,6 +205,18 @@ class ChannelActions:
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise ChannelUnavailable(f"mail relay unavailable: {exc}") from exc
         return message_id, {"subject": subject, "in_reply_to": message.get("In-Reply-To")}
+
+
+async def left_message_address(pool: asyncpg.Pool, contact_id: str) -> str | None:
+    """Where the customer asked the answer to a chat left as a message to go (the gateway's
+    ``ChatLeftAsMessage``, as the interaction log holds it); None for a live chat."""
+    address = await pool.fetchval(
+        "SELECT payload->>'reply_to' FROM interaction_events"
+        " WHERE contact_id = $1 AND type = 'chat_left_as_message'"
+        " ORDER BY occurred_at DESC LIMIT 1",
+        contact_id,
+    )
+    return None if address is None else str(address)
 
 
 def _twilio_error(exc: TwilioRestException) -> Exception:

@@ -22,6 +22,18 @@ def language_skill(language: str) -> str:
     return f"lang_{language}"
 
 
+def needed_skills(
+    ctx: GatewayContext, profile: CustomerProfile, skills: Mapping[str, int] | None = None
+) -> dict[str, int]:
+    """What a contact of this customer needs: the chosen skills, and their language when it
+    is not the default one."""
+    needed = dict(skills or {})
+    language = profile.language or ctx.settings.default_language
+    if language != ctx.settings.default_language:
+        needed[language_skill(language)] = 1
+    return needed
+
+
 def contact_arrived(
     ctx: GatewayContext,
     profile: CustomerProfile,
@@ -32,10 +44,8 @@ def contact_arrived(
     subject: str | None = None,
 ) -> ContactArrived:
     settings = ctx.settings
-    needed = dict(skills or {})
+    needed = needed_skills(ctx, profile, skills)
     language = profile.language or settings.default_language
-    if language != settings.default_language:
-        needed[language_skill(language)] = 1
     customer_class = profile.routing_class(settings.class_weights)
     return ContactArrived(
         event_id=f"{contact_id}:arrived",

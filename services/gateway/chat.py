@@ -40,6 +40,7 @@ from aiohttp import WSMsgType, web
 
 from schemas.contacts import (
     Channel,
+    ChatLeftAsMessage,
     ContactEnded,
     ContactMessageReceived,
 )
@@ -60,6 +61,7 @@ from services.http_input import BadInput, json_object
 from services.publisher import PublishFailed
 from services.queue_view import place_in_line
 from streams.platform import metrics
+from streams.routing.live_view import contact_status
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,7 @@ FRAMES = (
     "end",
     "status",
     "transcript",
+    "leave_message",
 )  # routing statuses in which an agent has the contact
 
 
@@ -125,10 +128,17 @@ class _ChatSession:
         self.session = session
         self.conversation: Conversation | None = None
         self.last_contact_id: str | None = None  # for a transcript after the end
+        self.message_left = False  # then the chat waits on as an e-mail: no grace period
 
     async def resume(self) -> None:
         self.conversation = await self.ctx.conversations.open_for("chat", self.session.chat_id)
         if self.conversation is not None:
+            # a chat left as a message waits on as an e-mail (routing's row says so): leaving
+            # the page again must not start the grace period that would end it
+            routed = await contact_status(
+                self.ctx.conversations.pool, self.conversation.pool_id, self.conversation.contact_id
+            )
+            self.message_left = routed is not None and routed.channel == "email"
             self.ctx.chat.join(self.conversation.contact_id, self.ws)
             await self.ctx.conversations.customer_present(self.conversation.contact_id, True)
             history = await self.ctx.conversations.messages(self.conversation.contact_id)
@@ -145,7 +155,7 @@ class _ChatSession:
         """The socket closed: when it was the chat's last one here, the grace period starts."""
         if self.conversation is None:
             return
-        if self.ctx.chat.leave(self.conversation.contact_id, self.ws):
+        if self.ctx.chat.leave(self.conversation.contact_id, self.ws) and not self.message_left:
             try:
                 await self.ctx.conversations.customer_present(self.conversation.contact_id, False)
             except Exception as exc:
@@ -180,6 +190,8 @@ class _ChatSession:
                 await self.status()
             elif frame["type"] == "transcript":
                 await self.transcript(frame.get("email"))
+            elif frame["type"] == "leave_message":
+                await self.leave_message(frame.get("email"))
             else:
                 await self.message(frame)
         except PublishFailed:
@@ -295,13 +307,43 @@ class _ChatSession:
         frame: dict[str, Any] = {"type": "status", "state": place.status or "waiting"}
         if place.position is not None:
             frame["position"] = place.position
-        if place.predicted_wait_seconds is not None:
+        if place.no_agent:  # nobody logged in could take it: never a number
+            frame["no_agent"] = True
+        elif place.predicted_wait_seconds is not None:
             frame["predicted_wait_seconds"] = place.predicted_wait_seconds
+            frame["rough"] = place.rough
         if place.status in WITH_AN_AGENT:
             frame["state"] = "with_agent"
             names = await agent_names(self.ctx, [place.agent_id])
             frame["agent_name"] = names.get(place.agent_id or "")
         await self.ws.send_json(frame)
+
+    async def leave_message(self, address: Any) -> None:
+        """No agent who could take the chat is there: it waits on as an e-mail answered at
+        ``address``, keeping its place in line (routing moves it to the e-mail queue)."""
+        conversation = self.conversation
+        if not isinstance(address, str) or not looks_like_address(address.strip()):
+            await self.error("give an e-mail address for the answer")
+            return
+        routed = None
+        if conversation is not None and conversation.status == "open":
+            routed = await contact_status(
+                self.ctx.conversations.pool, conversation.pool_id, conversation.contact_id
+            )
+        if conversation is None or routed is None or routed.status != "waiting":
+            await self.error("there is no waiting chat to leave as a message")
+            return
+        await publish(
+            self.ctx,
+            ChatLeftAsMessage(
+                event_id=f"{conversation.contact_id}:left-message",
+                pool_id=conversation.pool_id,
+                contact_id=conversation.contact_id,
+                reply_to=address.strip(),
+            ),
+        )
+        self.message_left = True
+        await self.ws.send_json({"type": "message_left", "email": address.strip()})
 
     async def transcript(self, address: Any) -> None:
         contact_id = self.conversation.contact_id if self.conversation else self.last_contact_id

@@ -26,10 +26,10 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from schemas.contacts import CallbackRequested, ContactAbandoned, ContactEnded
 from services.conversations import Conversation
-from services.gateway.arrivals import open_contact, publish, publish_pending
+from services.gateway.arrivals import needed_skills, open_contact, publish, publish_pending
 from services.gateway.context import CONTEXT
 from services.gateway.webhooks import twiml, verified_form
-from streams.routing.live_view import PredictedWait, predicted_wait
+from streams.routing.live_view import PredictedWait, agents_who_could_serve, predicted_wait
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,10 @@ async def menu(request: web.Request) -> web.Response:
     )
     await open_contact(ctx, conversation, profile, skills=skills)
     await publish_pending(ctx, conversation.contact_id)
+    needed = needed_skills(ctx, profile, skills)
+    if not await agents_who_could_serve(ctx.conversations.pool, ctx.pool_id, "voice", needed):
+        # nobody logged in could take this call: never a wait, a callback keeps its place
+        return twiml(hold_twiml(first=True, offer_callback=True, no_agent=True))
     predicted = await predicted_wait(
         ctx.conversations.pool, ctx.pool_id, conversation.customer_class, "voice"
     )
@@ -100,7 +104,12 @@ async def menu(request: web.Request) -> web.Response:
     return twiml(hold_twiml(first=True, offer_callback=offer, predicted=predicted))
 
 
-def wait_phrase(predicted: PredictedWait | None) -> str:
+NO_AGENT_PHRASE = "No agent who can take your call is available right now."
+
+
+def wait_phrase(predicted: PredictedWait | None, *, no_agent: bool = False) -> str:
+    if no_agent:
+        return NO_AGENT_PHRASE
     if predicted is None or predicted.seconds is None:
         return "All our agents are busy."
     minutes = max(1, round(predicted.seconds / 60))
@@ -108,14 +117,20 @@ def wait_phrase(predicted: PredictedWait | None) -> str:
 
 
 def hold_twiml(
-    first: bool = False, *, offer_callback: bool = False, predicted: PredictedWait | None = None
+    first: bool = False,
+    *,
+    offer_callback: bool = False,
+    predicted: PredictedWait | None = None,
+    no_agent: bool = False,
 ) -> VoiceResponse:
     """The hold loop; with ``offer_callback`` every round offers a callback (the first one
     with the expected wait). Pressing the key asks for one either way."""
     response = VoiceResponse()
     action = "/twilio/voice/hold" + (f"?{OFFER_QUERY}" if offer_callback else "")
     gather = Gather(num_digits=1, action=action, method="POST", timeout=1)
-    if first:
+    if first and no_agent:
+        gather.say(wait_phrase(predicted, no_agent=True))
+    elif first:
         gather.say("Please hold, the next available agent will be with you shortly.")
         if offer_callback:
             gather.say(wait_phrase(predicted))

@@ -101,6 +101,8 @@ class Observation:
     offers: Sequence[bytes]  # the offers topic, from the beginning
     dead_letters: Sequence[bytes]  # the dead-letter topic, from the beginning
     deliberate_dead_letters: Collection[bytes] = ()  # payloads the harness sent to fail
+    # per exclusive channel, the other open contacts an agent may hold and be offered it
+    cross_channel_hold: Mapping[str, int] = field(default_factory=dict)
     in_routing: Mapping[str, str] = field(default_factory=dict)  # routing_contacts: id → status
     decisions: Mapping[str, tuple[str, str | None]] = field(
         default_factory=dict
@@ -208,9 +210,12 @@ def agents_over_capacity(
     channels: Mapping[str, str],
     capacity: Mapping[str, Mapping[str, int]],
     exclusive: Collection[str],
+    hold: Mapping[str, int] | None = None,
 ) -> list[Violation]:
     """Per agent, in the order of the offers topic: open offers plus assigned contacts per
-    channel never above the agent's capacity, and work on an exclusive channel alone."""
+    channel never above the agent's capacity, and work on an exclusive channel alone — but
+    for the other open contacts ``hold`` lets an agent have when it is offered one; nothing
+    is offered to an agent while it holds exclusive work."""
     work: dict[str, dict[str, str]] = defaultdict(dict)  # agent → contact → channel
     out: list[Violation] = []
     for record in first_copies(offers):
@@ -221,7 +226,9 @@ def agents_over_capacity(
         held = work[agent_id]
         if isinstance(record, OfferMade):
             held[contact_id] = channels.get(contact_id, "unknown")
-            problem = _overload(held, capacity.get(agent_id, {}), exclusive)
+            problem = _overload(
+                held, capacity.get(agent_id, {}), exclusive, held[contact_id], hold or {}
+            )
             if problem:
                 out.append(Violation(OVER_CAPACITY, agent_id, f"{record.offer_id}: {problem}"))
         elif isinstance(record, (*OFFER_ENDS, ContactReleased)):
@@ -230,14 +237,22 @@ def agents_over_capacity(
 
 
 def _overload(
-    held: Mapping[str, str], limits: Mapping[str, int], exclusive: Collection[str]
+    held: Mapping[str, str],
+    limits: Mapping[str, int],
+    exclusive: Collection[str],
+    offered: str,
+    hold: Mapping[str, int],
 ) -> str:
     load = Counter(held.values())
     over = [
         f"{n} {ch} > {limits.get(ch, 0)}" for ch, n in sorted(load.items()) if n > limits.get(ch, 0)
     ]
-    if any(ch in exclusive for ch in load) and len(held) > 1:
-        over.append(f"exclusive work shared: {dict(sorted(load.items()))}")
+    on_exclusive = [ch for ch in held.values() if ch in exclusive]
+    if on_exclusive:
+        others = len(held) - len(on_exclusive)
+        allowed = hold.get(on_exclusive[0], 0)
+        if len(on_exclusive) > 1 or offered not in exclusive or others > allowed:
+            over.append(f"exclusive work shared: {dict(sorted(load.items()))}")
     return "; ".join(over)
 
 
@@ -415,7 +430,11 @@ def check(observation: Observation) -> list[Violation]:
         *double_offers(interactions),
         *reopened_contacts(interactions),
         *agents_over_capacity(
-            offers, observation.arrived, observation.capacity, observation.exclusive
+            offers,
+            observation.arrived,
+            observation.capacity,
+            observation.exclusive,
+            observation.cross_channel_hold,
         ),
         *decision_mismatches(interactions, observation.decisions),
         *event_id_conflicts([*observation.interactions, *observation.offers]),

@@ -339,6 +339,7 @@ async def _observe(
         arrived=dict(customers.arrived),
         capacity=agents.capacity(),
         exclusive=frozenset(settings.exclusive_channels),
+        cross_channel_hold=dict(settings.cross_channel_hold),
         interactions=values[INTERACTIONS.name],
         offers=values[OFFERS.name],
         dead_letters=values[DEAD_LETTER.name],

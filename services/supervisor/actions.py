@@ -151,7 +151,7 @@ class FloorActions:
         record = control.EndContact(
             pool_id=pool_id, contact_id=contact_id, reason=body.reason, actor_id=actor
         )
-        before = {"status": found[0], "agent_id": found[1]}
+        before = {"status": found.status, "agent_id": found.agent_id}
         return await self._send(
             actor,
             "contact.end",
@@ -170,9 +170,9 @@ class FloorActions:
         found = await contact_status(self.db, pool_id, contact_id)
         if found is None:
             raise NotFound(f"no live contact {contact_id!r} in pool {pool_id!r}")
-        if found[0] != "waiting":
-            raise Conflict(f"the contact is {found[0]}, not waiting")
-        return {"status": found[0], "agent_id": found[1]}
+        if found.status != "waiting":
+            raise Conflict(f"the contact is {found.status}, not waiting")
+        return {"status": found.status, "agent_id": found.agent_id}
 
     async def _send(
         self,

@@ -136,6 +136,18 @@ PREDICTED_WAIT = Gauge(
     " (+Inf: no ready agent serves the channel).",
     ["pool", "customer_class", "channel"],
 )
+AGENTS_ABLE = Gauge(
+    "contactcenter_agents_able",
+    "Ready agents able to take a contact of the channel now or once their own work on it"
+    " ends (not held by other channels' work), by pool and channel.",
+    ["pool", "channel"],
+)
+UNSERVABLE = Gauge(
+    "contactcenter_unservable_contacts",
+    "Waiting contacts no logged-in agent could take, by pool, channel and the requirement"
+    " nobody meets.",
+    ["pool", "channel", "requirement"],
+)
 AGENTS = Gauge(
     "contactcenter_agents",
     "Agents by pool and routing state (ready, not_ready, logged_out).",

@@ -92,11 +92,23 @@ class RoutingSettings(_Section):
 
     channel_capacity: dict[str, int] = {"voice": 1, "chat": 3, "email": 5, "sms": 5}
     exclusive_channels: list[str] = ["voice"]
+    # per exclusive channel, the open contacts of other channels an agent may hold and still
+    # be offered it (they wait while it is handled); chosen by simulation (README, Simulation)
+    cross_channel_hold: dict[str, int] = {"voice": 1}
     offer_timeout_seconds: float = 20.0
     max_missed_offers: int = 3
     last_agent_window_seconds: float = 86400.0
     # the handle time the predicted wait assumes on a channel until a contact completes there
+    # (handle_prior_seconds per channel, default_handle_seconds for a channel missing there);
+    # the estimate says it is rough until the channel has a few completions
     default_handle_seconds: float = 300.0
+    handle_prior_seconds: dict[str, float] = {"voice": 320, "chat": 350, "email": 290, "sms": 170}
+    # per pool id ("*": every other pool), the steps that widen a waiting contact's requirement
+    # over its wait: [{"after_seconds": 30, "lower_by": 3}, {"after_seconds": 90, "drop":
+    # ["warranty"]}, {"after_seconds": 180, "any_agent": true}] (README, Relaxation)
+    relaxation_steps: dict[str, list[dict[str, Any]]] = {
+        "*": [{"after_seconds": 30, "lower_by": 3}, {"after_seconds": 180, "any_agent": True}]
+    }
     # how long routing recognises an applied input by its event id, and a finished contact
     routing_input_memory_seconds: float = 3600.0
     routing_finished_memory_seconds: float = 7 * 86400.0
@@ -104,9 +116,14 @@ class RoutingSettings(_Section):
     routing_batch_within: float = 0.005
     tick_interval: float = 1.0
 
-    _policy_text = field_validator("channel_capacity", "exclusive_channels", mode="before")(
-        _json_text
-    )
+    _policy_text = field_validator(
+        "channel_capacity",
+        "exclusive_channels",
+        "cross_channel_hold",
+        "handle_prior_seconds",
+        "relaxation_steps",
+        mode="before",
+    )(_json_text)
 
 
 class NoticeRulesSettings(_Section):

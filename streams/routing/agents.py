@@ -20,6 +20,7 @@ from streams.platform.retry import retry_transient
 from streams.platform.settings import WorkerSettings
 from streams.platform.steps import decode_or_dead_letter
 from streams.routing import domain
+from streams.routing.domain.relaxation import RelaxStep
 from streams.routing.metrics import RoutingGauges
 from streams.routing.ports import InputRecord, Outbound
 from streams.routing.processor import RoutingProcessor
@@ -44,6 +45,12 @@ def pool_config(s: WorkerSettings) -> domain.PoolConfig:
         input_memory_seconds=s.routing_input_memory_seconds,
         finished_memory_seconds=s.routing_finished_memory_seconds,
         default_handle_seconds=s.default_handle_seconds,
+        cross_channel_hold={domain.Channel(k): v for k, v in s.cross_channel_hold.items()},
+        handle_prior_seconds={domain.Channel(k): v for k, v in s.handle_prior_seconds.items()},
+        relaxation={
+            pool: tuple(RelaxStep.parse(step) for step in steps)
+            for pool, steps in s.relaxation_steps.items()
+        },
     )
 
 

@@ -1,7 +1,8 @@
 """Routing's live contacts and agents for readers outside routing (the agent desk, the chat's
 place in line, the IVR's callback offer, ops), typed: they read the view
-``routing_live_contacts`` (deploy/migrations/008, 009), routing's agent rows and the view
-``routing_predicted_waits`` (010) through this module, so the JSON row format of routing's
+``routing_live_contacts`` (deploy/migrations/008, 009, 014), routing's agent rows and the
+views ``routing_predicted_waits`` (012) and ``routing_requirement_serving`` (014) through this
+module, so the JSON row format of routing's
 state rows stays routing's own."""
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+
+from streams.routing.domain.model import requirement_label
 
 ACTIVE = ("offered", "assigned", "wrap_up")
 
@@ -67,11 +70,14 @@ class WaitingContact:
     customer_class: str | None
     arrived_at: float | None
     skills: dict[str, int]  # the skills (and minimum levels) the contact needs
+    channel: str | None = None
+    unservable: str | None = None  # the requirement no logged-in agent meets, if so
 
 
 async def waiting_contacts(pool: asyncpg.Pool, pool_id: str) -> list[WaitingContact]:
     rows = await pool.fetch(
-        "SELECT contact_id, customer_class, arrived_at, skills FROM routing_live_contacts"
+        "SELECT contact_id, customer_class, arrived_at, skills, channel, unservable"
+        " FROM routing_live_contacts"
         " WHERE pool_id = $1 AND status = 'waiting' ORDER BY arrived_at, contact_id",
         pool_id,
     )
@@ -81,21 +87,67 @@ async def waiting_contacts(pool: asyncpg.Pool, pool_id: str) -> list[WaitingCont
             customer_class=row["customer_class"],
             arrived_at=row["arrived_at"],
             skills={str(k): int(v) for k, v in _json(row["skills"]).items()},
+            channel=row["channel"],
+            unservable=row["unservable"],
         )
         for row in rows
     ]
 
 
-async def contact_status(
-    pool: asyncpg.Pool, pool_id: str, contact_id: str
-) -> tuple[str, str | None] | None:
+@dataclass(frozen=True)
+class ContactStatus:
+    status: str  # waiting, offered, assigned, wrap_up
+    agent_id: str | None
+    channel: str | None
+    skills: dict[str, int]
+    unservable: str | None  # while waiting: the requirement no logged-in agent meets
+
+
+async def contact_status(pool: asyncpg.Pool, pool_id: str, contact_id: str) -> ContactStatus | None:
     """The contact's status and agent (None when routing holds no row for it)."""
     row = await pool.fetchrow(
-        "SELECT status, agent_id FROM routing_live_contacts WHERE pool_id = $1 AND contact_id = $2",
+        "SELECT status, agent_id, channel, skills, unservable FROM routing_live_contacts"
+        " WHERE pool_id = $1 AND contact_id = $2",
         pool_id,
         contact_id,
     )
-    return None if row is None else (str(row["status"]), row["agent_id"])
+    if row is None:
+        return None
+    return ContactStatus(
+        status=str(row["status"]),
+        agent_id=row["agent_id"],
+        channel=row["channel"],
+        skills={str(k): int(v) for k, v in _json(row["skills"]).items()},
+        unservable=row["unservable"],
+    )
+
+
+@dataclass(frozen=True)
+class Serving:
+    """Who could serve a requirement (deploy/migrations/014), as routing last stored it:
+    ``logged_in`` agents qualified for it, the ``slots`` and ``free`` room of the ready ones,
+    the ``handle_seconds`` the estimate assumes and whether that is ``rough`` (the channel's
+    prior, or a mean of a few completions)."""
+
+    logged_in: int
+    slots: int
+    free: int
+    handle_seconds: float
+    rough: bool
+
+
+async def requirement_serving(
+    pool: asyncpg.Pool, pool_id: str, channel: str, skills: Mapping[str, int]
+) -> Serving | None:
+    """None when routing stored nothing for the requirement (no contact of it waits, or the
+    batch that queued the first one is not stored yet)."""
+    row = await pool.fetchrow(
+        "SELECT logged_in, slots, free, handle_seconds, rough FROM routing_requirement_serving"
+        " WHERE pool_id = $1 AND requirement = $2",
+        pool_id,
+        requirement_label(channel, skills),
+    )
+    return None if row is None else Serving(**dict(row))
 
 
 async def position_in_line(
@@ -148,6 +200,25 @@ async def ready_agents(pool: asyncpg.Pool, pool_id: str) -> int:
             "SELECT count(*) FROM routing_agents WHERE pool_id = $1 AND status = 'ready'",
             pool_id,
         )
+    )
+
+
+async def agents_who_could_serve(
+    pool: asyncpg.Pool, pool_id: str, channel: str, skills: Mapping[str, int]
+) -> int:
+    """Logged-in agents (any state) with every skill at its minimum and no capacity override
+    of 0 on the channel: whether anyone could ever take such a contact, asked before routing
+    has queued it (the IVR answers while the arrival is on its way)."""
+    rows = await pool.fetch(
+        "SELECT state->'skills' AS skills, state->'capacity' AS capacity FROM routing_agents"
+        " WHERE pool_id = $1 AND status <> 'logged_out'",
+        pool_id,
+    )
+    return sum(
+        1
+        for row in rows
+        if all(int(_json(row["skills"]).get(s, 0)) >= level for s, level in skills.items())
+        and int(_json(row["capacity"]).get(channel, 1)) > 0
     )
 
 

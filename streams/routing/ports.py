@@ -51,8 +51,9 @@ class PoolChanges:
     and ``finished`` are ids newly remembered (with their pool time); storage may forget
     those older than ``forget_inputs_before`` / ``forget_finished_before``. ``estimator`` is
     what the predicted wait remembers, ``predicted_waits`` its prediction per class and
-    channel (None keeps what is stored); ``policy`` the pool's own policy (None keeps what is
-    stored)."""
+    channel, ``serving`` who could serve each requirement with waiting contacts (``Router.
+    serving``), ``policy`` the pool's own policy and ``moved`` where its moved contacts went
+    (None keeps what is stored)."""
 
     pool_id: str
     clock: float
@@ -66,6 +67,7 @@ class PoolChanges:
     predicted_waits: Snapshot | None = None
     policy: Snapshot | None = None
     moved: Snapshot | None = None
+    serving: Snapshot | None = None
 
 
 class BatchClaimLost(Exception):

@@ -267,4 +267,5 @@ def _changes(router: domain.Router) -> PoolChanges:
         predicted_waits=dict(router.predicted_waits()),
         policy=router.policy_row(),
         moved=moved,
+        serving=router.serving(),
     )

@@ -36,15 +36,16 @@ LOCK_OFFSET = 'SELECT "offset" FROM routing_offsets WHERE topic = $1 AND partiti
 
 SAVE_POOLS = """
 INSERT INTO routing_pools AS p
-    (pool_id, topic, partition, clock, estimator, predicted_waits, policy, moved)
-SELECT pool_id, $1, $2, clock, estimator::jsonb, predicted::jsonb, policy::jsonb, moved::jsonb
-FROM unnest($3::text[], $4::float8[], $5::text[], $6::text[], $7::text[], $8::text[])
-    AS u(pool_id, clock, estimator, predicted, policy, moved)
+    (pool_id, topic, partition, clock, estimator, predicted_waits, policy, moved, serving)
+SELECT pool_id, $1, $2, clock, estimator::jsonb, predicted::jsonb, policy::jsonb, moved::jsonb,
+    serving::jsonb
+FROM unnest($3::text[], $4::float8[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+    AS u(pool_id, clock, estimator, predicted, policy, moved, serving)
 ON CONFLICT (pool_id) DO UPDATE SET topic = EXCLUDED.topic, partition = EXCLUDED.partition,
     clock = EXCLUDED.clock, estimator = coalesce(EXCLUDED.estimator, p.estimator),
     predicted_waits = coalesce(EXCLUDED.predicted_waits, p.predicted_waits),
     policy = coalesce(EXCLUDED.policy, p.policy), moved = coalesce(EXCLUDED.moved, p.moved),
-    updated_at = now()
+    serving = coalesce(EXCLUDED.serving, p.serving), updated_at = now()
 """
 
 UPSERT_ROWS = """
@@ -160,6 +161,7 @@ class _PostgresTransaction:
                 [_json_text(c.predicted_waits) for c in changes],
                 [_json_text(c.policy) for c in changes],
                 [_json_text(c.moved) for c in changes],
+                [_json_text(c.serving) for c in changes],
             )
         for table, key, rows in (
             ("routing_contacts", "contact_id", [(c.pool_id, c.contacts) for c in changes]),

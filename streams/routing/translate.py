@@ -21,6 +21,9 @@ from streams.routing import domain
 
 OUTPUT_TYPES: dict[str, type[out.RoutingOutput]] = {
     "contact_queued": out.ContactQueued,
+    "contact_unservable": out.ContactMarkedUnservable,
+    "contact_servable": out.ContactBecameServable,
+    "contact_relaxed": out.ContactRequirementRelaxed,
     "offer_made": out.OfferMade,
     "contact_assigned": out.ContactAssigned,
     "offer_declined": out.OfferDeclined,
@@ -61,6 +64,8 @@ def to_domain(record: Record) -> domain.RoutingInput | None:
             return domain.ContactEnded(contact_id=record.contact_id)
         case contact_records.CallbackRequested():
             return domain.CallbackRequested(contact_id=record.contact_id)
+        case contact_records.ChatLeftAsMessage():
+            return domain.MessageLeft(contact_id=record.contact_id)
         case agent_records.AgentLoggedIn():
             return domain.AgentLoggedIn(
                 agent_id=record.agent_id,
@@ -179,6 +184,7 @@ ROUTED_TYPES = frozenset(
         contact_records.ContactAbandoned.TYPE,
         contact_records.ContactEnded.TYPE,
         contact_records.CallbackRequested.TYPE,
+        contact_records.ChatLeftAsMessage.TYPE,
         agent_records.AgentLoggedIn.TYPE,
         agent_records.AgentLoggedOut.TYPE,
         agent_records.AgentReady.TYPE,

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from streams.routing.domain.model import Channel, PoolConfig
+from streams.routing.domain.relaxation import RelaxStep
 
 SHARED_TEAM = "shared"
 
@@ -103,6 +104,26 @@ def peak_staff(shifts: tuple[Shift, ...]) -> int:
 
 
 @dataclass(frozen=True)
+class SkillMix:
+    """One graded skill (``SKILL``): agent n has proficiency ``agent_levels[n % len]``, a
+    contact needs a minimum drawn uniformly from ``required_levels``. What relaxation is
+    measured on: the wait against how often the agent met the original requirement."""
+
+    agent_levels: tuple[int, ...]
+    required_levels: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        levels = (*self.agent_levels, *self.required_levels)
+        if not self.agent_levels or not self.required_levels:
+            raise ValueError("a skill mix needs agent levels and required levels")
+        if any(not 1 <= n <= 10 for n in levels):
+            raise ValueError("skill levels are 1..10")
+
+
+SKILL = "product"
+
+
+@dataclass(frozen=True)
 class Team:
     """A pool of agents. ``classes`` None: every class no other team is dedicated to."""
 
@@ -136,6 +157,10 @@ class Scenario:
     )
     exclusive_channels: frozenset[str] = frozenset({"voice"})
     shifts: tuple[Shift, ...] = ()
+    cross_channel_hold: Mapping[str, int] = field(default_factory=dict)
+    handle_prior_seconds: Mapping[str, float] = field(default_factory=dict)
+    relaxation: tuple[RelaxStep, ...] = ()
+    skills: SkillMix | None = None
 
     def __post_init__(self) -> None:
         if not self.arrivals:
@@ -175,6 +200,9 @@ class Scenario:
             input_memory_seconds=0.0,
             finished_memory_seconds=0.0,
             default_handle_seconds=self.handle.mean_seconds,
+            cross_channel_hold={Channel(ch): n for ch, n in self.cross_channel_hold.items()},
+            handle_prior_seconds={Channel(ch): v for ch, v in self.handle_prior_seconds.items()},
+            relaxation={"*": self.relaxation},
         )
 
     def teams(self) -> tuple[Team, ...]:

@@ -4,8 +4,9 @@ A heap holds the timed events: the next arrival of every stream, handle-time com
 and patience expiries. Each becomes a routing input at its instant. The simulated agents
 accept every offer at once (``OfferAccepted`` at the offer's instant), complete a contact
 after its handle time (``ContactCompleted``), and a customer whose patience runs out while
-still waiting abandons (``ContactAbandoned``). Offers never expire, so no ``Tick`` is
-needed. Arrivals stop at the end of the run; what arrived before is followed to its end.
+still waiting abandons (``ContactAbandoned``). Offers never expire, so a ``Tick`` is needed
+only where relaxation steps are due (one per step of every waiting arrival). Arrivals stop
+at the end of the run; what arrived before is followed to its end.
 With shifts, a shift's agents log in and get ready (``AgentLoggedIn``, ``AgentReady``) at its
 start and log out (``AgentLoggedOut``) at its end, finishing the contacts in hand."""
 
@@ -32,11 +33,12 @@ from streams.routing.domain import (
     OfferMade,
     Router,
     RoutingInput,
+    Tick,
 )
-from streams.simulation.config import Scenario, Team
+from streams.simulation.config import SKILL, Scenario, Team
 from streams.simulation.statistics import RunResult, Tally
 
-_ARRIVAL, _COMPLETION, _PATIENCE, _SHIFT = 0, 1, 2, 3
+_ARRIVAL, _COMPLETION, _PATIENCE, _SHIFT, _TICK = 0, 1, 2, 3, 4
 
 
 @dataclass(slots=True)
@@ -49,6 +51,8 @@ class _Contact:
     waiting: bool = True
     agent_id: str = ""
     predicted: float | None = None
+    rough: bool = False
+    level: int = 0  # the skill level it needs (with a skill mix)
 
 
 class _Engine:
@@ -82,6 +86,8 @@ class _Engine:
         ]
         self.predict = predict
         self.last_prediction: float | None = None
+        self.last_rough = False
+        self.agent_level: dict[str, int] = {}
         self.shift_changes: list[tuple[bool, tuple[str, ...]]] = []  # (log in?, agents)
         self.staffed = [float(team.agents) * (self.end - self.start) for team in self.teams]
         patience = scenario.patience_seconds
@@ -102,7 +108,7 @@ class _Engine:
                 agent_id = f"{team.name}-{n}"
                 self.agent_team[agent_id] = index
                 self.agent_work[agent_id] = 0
-                self.apply(index, AgentLoggedIn(agent_id, {}), 0.0)
+                self.apply(index, AgentLoggedIn(agent_id, self.agent_skills(agent_id, n)), 0.0)
                 self.apply(index, AgentReady(agent_id), 0.0)
         for index, stream in enumerate(self.scenario.arrivals):
             if stream.per_hour > 0:
@@ -114,6 +120,8 @@ class _Engine:
                 self.arrive(ref, now)
             elif kind == _SHIFT:
                 self.change_shift(ref, now)
+            elif kind == _TICK:
+                self.apply(ref, Tick(), now)
             elif kind == _COMPLETION:
                 done = contacts.pop(ref)
                 self.apply(done.team, ContactCompleted(str(ref), done.agent_id), now)
@@ -127,6 +135,13 @@ class _Engine:
             team_agents={team.name: team.agents for team in self.teams},
             staffed_seconds={team.name: self.staffed[i] for i, team in enumerate(self.teams)},
         )
+
+    def agent_skills(self, agent_id: str, n: int) -> dict[str, int]:
+        mix = self.scenario.skills
+        if mix is None:
+            return {}
+        level = self.agent_level[agent_id] = mix.agent_levels[n % len(mix.agent_levels)]
+        return {SKILL: level}
 
     def schedule_shifts(self) -> None:
         """The shared pool's agents per shift, in and out at every period of the run; the
@@ -168,10 +183,17 @@ class _Engine:
         if counted:
             for tally in self.stream_tallies[index]:
                 tally.offered += 1
-        event = ContactArrived(str(contact_id), stream.channel, stream.customer_class, {})
+        skills: dict[str, int] = {}
+        if self.scenario.skills is not None:
+            contact.level = self.rng.choice(self.scenario.skills.required_levels)
+            skills = {SKILL: contact.level}
+        event = ContactArrived(str(contact_id), stream.channel, stream.customer_class, skills)
         self.apply(team, event, now)
         if contact.waiting and self.predict:
-            contact.predicted = self.last_prediction
+            contact.predicted, contact.rough = self.last_prediction, self.last_rough
+        if contact.waiting and skills:  # relaxation acts when the clock passes its steps
+            for step in self.scenario.relaxation:
+                self.push(now + step.after_seconds, _TICK, team)
         if contact.waiting and self.patience is not None:
             self.push(now + self.patience(), _PATIENCE, contact_id)
 
@@ -194,6 +216,7 @@ class _Engine:
                 elif kind is ContactQueued:
                     assert isinstance(decision, ContactQueued)
                     self.last_prediction = decision.predicted_wait_seconds
+                    self.last_rough = decision.rough_estimate
                 elif kind is ContactRemoved:
                     assert isinstance(decision, ContactRemoved)
                     self.abandon(int(decision.contact_id))
@@ -208,6 +231,10 @@ class _Engine:
                 if contact.predicted is not None:
                     tally.predicted.append(contact.predicted)
                     tally.queued_waits.append(decision.waited_seconds)
+                    tally.rough.append(int(contact.rough))
+                level = self.agent_level.get(decision.agent_id, 0)
+                tally.full_match += level >= contact.level
+                tally.shortfall += max(0, contact.level - level)
         agent = contact.agent_id = decision.agent_id
         self.agent_work[agent] += 1
         if self.agent_work[agent] == 1:

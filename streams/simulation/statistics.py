@@ -25,6 +25,9 @@ class Tally:
     waits: array[float] = field(default_factory=lambda: array("d"))
     predicted: array[float] = field(default_factory=lambda: array("d"))
     queued_waits: array[float] = field(default_factory=lambda: array("d"))
+    rough: array[int] = field(default_factory=lambda: array("b"))  # per predicted: cold
+    full_match: int = 0  # answered by an agent meeting the original requirement
+    shortfall: int = 0  # levels below the original requirement, summed over answered
 
     @property
     def answered(self) -> int:
@@ -38,6 +41,15 @@ class Tally:
         (``predicted`` and ``queued_waits`` are in the same order)."""
         pairs = list(zip(self.predicted, self.queued_waits, strict=True))
         return sum(abs(p - w) for p, w in pairs) / len(pairs) if pairs else 0.0
+
+    def prediction_errors(self, *, rough: bool) -> list[float]:
+        """Absolute errors of the predictions made cold (``rough``: the channel's prior or
+        a few completions) or warm."""
+        return [
+            abs(p - w)
+            for p, w, r in zip(self.predicted, self.queued_waits, self.rough, strict=True)
+            if bool(r) is rough
+        ]
 
     def quantile(self, q: float) -> float:
         if not self.waits:

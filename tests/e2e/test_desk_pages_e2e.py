@@ -480,3 +480,59 @@ async def _delivered_texts(browser: Browser) -> list[str]:
             ".map(b => b.textContent)"
         )
     )
+
+
+async def test_a_chat_no_logged_in_agent_can_take_is_told_so_and_may_leave_a_message(
+    page_settings: Settings, desk_page: Browser, chat_page: Browser
+) -> None:
+    """A French-speaking customer while the only agent (Dana, ready) has no ``lang_fr``: the
+    page never gives a wait, it says no agent is available and offers to leave a message; the
+    desk's queue view shows the contact although Dana's skills do not cover it."""
+    await seed_customer(
+        page_settings.require_database_url(),
+        customer_id="fr-3",
+        name="Amélie Martin",
+        tier="standard",
+        language="fr",
+        email="amelie@example.fr",
+        chat_id="amelie",
+    )
+    assert await desk_page.evaluate("document.body.dataset.state") == "ready"
+    await chat_open(chat_page, page_settings, "?chat_id=amelie")
+    await chat_say(chat_page, "Bonjour, où est ma commande ?")
+    await chat_page.wait_for(f"{q('.msg.me')}?.dataset.state === 'delivered'")
+    status = f"{q('#status')}.innerText"
+    await chat_page.wait_for(f"{status}.includes('No agent who can help')", 30)
+    assert "minute" not in await chat_page.evaluate(status)
+    assert await chat_page.evaluate(f"!{q('#leave')}.hidden")
+    await shoot(chat_page, "chat-no-agent")
+    contact_id = await _contact_of(page_settings, "Bonjour, où est ma commande ?")
+    assert await _routing_row(page_settings, contact_id) == ("chat", "lang_fr>=1")
+
+    await desk_page.wait_for(f"{q('#unservable')}.innerText.includes('lang_fr>=1')", 30)
+    assert "1 chat" in await desk_page.evaluate(f"{q('#unservable')}.innerText")
+    await shoot(desk_page, "desk-unservable")
+
+    # the customer leaves a message: it waits on as an e-mail, keeping its place
+    await chat_page.evaluate(
+        f"{q('#leave-email')}.value = 'amelie@example.fr'; {q('#leave')}.requestSubmit()"
+    )
+    await chat_page.wait_for(f"{status}.includes('e-mailed to amelie@example.fr')", 30)
+    assert await chat_page.evaluate(f"{q('#leave')}.hidden")
+    for _ in range(100):
+        if await _routing_row(page_settings, contact_id) == ("email", "lang_fr>=1"):
+            break
+        await asyncio.sleep(0.1)
+    assert await _routing_row(page_settings, contact_id) == ("email", "lang_fr>=1")
+
+
+async def _routing_row(settings: Settings, contact_id: str) -> tuple[str, str] | None:
+    connection = await asyncpg.connect(settings.require_database_url())
+    try:
+        row = await connection.fetchrow(
+            "SELECT channel, unservable FROM routing_live_contacts WHERE contact_id = $1",
+            contact_id,
+        )
+        return None if row is None else (row["channel"], row["unservable"])
+    finally:
+        await connection.close()

@@ -26,6 +26,7 @@ class _Tables:
     predicted_waits: dict[str, Snapshot] = field(default_factory=dict)
     policies: dict[str, Snapshot] = field(default_factory=dict)
     moved: dict[str, Snapshot] = field(default_factory=dict)
+    serving: dict[str, Snapshot] = field(default_factory=dict)
     contacts: dict[str, dict[str, Snapshot]] = field(default_factory=dict)
     agents: dict[str, dict[str, Snapshot]] = field(default_factory=dict)
     memory: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
@@ -74,6 +75,7 @@ class _MemoryTransaction:
                 (t.predicted_waits, change.predicted_waits),
                 (t.policies, change.policy),
                 (t.moved, change.moved),
+                (t.serving, change.serving),
             ):
                 if snapshot is not None:
                     stored[change.pool_id] = copy.deepcopy(snapshot)

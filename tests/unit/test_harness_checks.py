@@ -245,6 +245,32 @@ def test_open_offers_and_assignments_above_capacity_or_sharing_voice_are_caught(
     assert "exclusive" in found[1].detail and "2 voice > 1" in found[2].detail
 
 
+def test_a_call_offered_over_open_chats_is_fine_within_the_cross_channel_hold() -> None:
+    channels = {"v1": "voice", "k1": "chat", "k2": "chat", "k3": "chat"}
+    one_chat_then_a_call = [offer("k1", "a1"), assigned("k1", "a1"), offer("v1", "a1")]
+    assert checks.agents_over_capacity(one_chat_then_a_call, channels, CAPACITY, VOICE) != []
+    assert (
+        checks.agents_over_capacity(one_chat_then_a_call, channels, CAPACITY, VOICE, {"voice": 1})
+        == []
+    )
+    found = checks.agents_over_capacity(
+        [
+            offer("k1", "a1"),
+            offer("k2", "a1"),
+            offer("v1", "a1"),  # two chats open: over an allowance of one
+            expired("v1", "a1"),
+            expired("k2", "a1"),
+            offer("v1", "a1", attempt=2),  # one chat open: fine
+            offer("k3", "a1"),  # but nothing while on the call
+        ],
+        channels,
+        CAPACITY,
+        VOICE,
+        {"voice": 1},
+    )
+    assert [v.detail.split(": ")[0] for v in found] == ["v1:1", "k3:1"]
+
+
 def test_offers_and_their_outcomes_must_match_the_decision_rows() -> None:
     records: list[Record] = [
         offer("c1", "a1"),

@@ -9,7 +9,7 @@ import urllib.request
 from prometheus_client import REGISTRY, CollectorRegistry, Gauge, generate_latest
 
 from streams.platform import metrics, metrics_roles, ops_server
-from streams.routing.domain import AgentNotReady, PoolConfig, Router
+from streams.routing.domain import AgentLoggedIn, AgentNotReady, Channel, PoolConfig, Router
 from streams.routing.metrics import RoutingGauges
 from tests.support.metrics import metric_names, parse_exposition, sample_total, sample_value
 from tests.unit.domain.scenario import Pool
@@ -182,3 +182,22 @@ def test_the_desk_exports_every_control_action_at_zero() -> None:
     samples = parse_exposition(ops_server.render()[0].decode())
     for action in ("agent.create", "pool.policy", "contact.move", "agent.force_state"):
         assert ("contactcenter_control_actions_total", frozenset({("action", action)})) in samples
+
+
+def test_unservable_and_able_gauges_follow_the_pool_and_resolve_to_zero() -> None:
+    pool = Pool()
+    pool.agent("en-1", {"lang_en": 5})
+    pool.contact("fr-chat", Channel.CHAT, skills={"lang_fr": 1})
+    gauges = RoutingGauges()
+    unservable = {"pool": "pool-2", "channel": "chat", "requirement": "lang_fr>=1"}
+    gauges.update(8, {"pool-2": pool.router})
+    assert REGISTRY.get_sample_value("contactcenter_unservable_contacts", unservable) == 1
+    able = {"pool": "pool-2", "channel": "voice"}
+    assert REGISTRY.get_sample_value("contactcenter_agents_able", able) == 1
+    pool.send(AgentLoggedIn("fr-1", {"lang_fr": 2}))
+    gauges.update(8, {"pool-2": pool.router})
+    # 0, not gone: the alert on it resolves
+    assert REGISTRY.get_sample_value("contactcenter_unservable_contacts", unservable) == 0
+    gauges.forget(8)
+    assert REGISTRY.get_sample_value("contactcenter_unservable_contacts", unservable) is None
+    assert REGISTRY.get_sample_value("contactcenter_agents_able", able) is None

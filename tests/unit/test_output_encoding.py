@@ -9,6 +9,7 @@ from datetime import timedelta
 from schemas.base import Record
 from schemas.codec import decode
 from streams.routing.domain import PoolConfig, Router
+from streams.routing.domain.relaxation import RelaxStep
 from streams.routing.translate import OUTPUT_TYPES, encode_output, to_output
 from tests.unit.domain.randomized import Traffic
 from tests.unit.domain.scenario import START
@@ -19,7 +20,9 @@ class _Cause(Record):
 
 
 def test_every_decision_kind_encodes_to_its_schema_record() -> None:
-    router = Router(PoolConfig(max_missed_offers=2, offer_timeout_seconds=15), "p")
+    steps = (RelaxStep(20, lower_by=2), RelaxStep(60, any_agent=True))  # relaxed outputs too
+    config = PoolConfig(max_missed_offers=2, offer_timeout_seconds=15, relaxation={"*": steps})
+    router = Router(config, "p")
     traffic = Traffic(5, 4)
     cause = _Cause(event_id="cause-1")
     now = START + 0.123456

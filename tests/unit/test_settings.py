@@ -14,6 +14,9 @@ from streams.platform.settings import (
     Settings,
     WorkerSettings,
 )
+from streams.routing.agents import pool_config
+from streams.routing.domain import Channel
+from streams.routing.domain.relaxation import RelaxStep
 
 PROCESSES = (WorkerSettings, GatewaySettings, DeskSettings, NotifierSettings)
 
@@ -65,3 +68,22 @@ def test_each_process_command_reads_its_process_settings() -> None:
     }
     for command, settings_class in expected.items():
         assert COMMANDS[command][2] is settings_class
+
+
+def test_eligibility_settings_read_json_and_become_the_pool_policy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CC_CROSS_CHANNEL_HOLD", '{"voice": 2}')
+    monkeypatch.setenv("CC_HANDLE_PRIOR_SECONDS", '{"chat": 400}')
+    monkeypatch.setenv(
+        "CC_RELAXATION_STEPS",
+        '{"*": [{"after_seconds": 45, "drop": ["warranty"]}], "vip": []}',
+    )
+    config = pool_config(WorkerSettings())
+    assert config.cross_channel_hold == {Channel.VOICE: 2}
+    assert config.handle_prior_seconds == {Channel.CHAT: 400.0}
+    assert config.relaxation_steps("p1") == (RelaxStep(45, drop=frozenset({"warranty"})),)
+    assert config.relaxation_steps("vip") == ()
+    monkeypatch.setenv("CC_RELAXATION_STEPS", '{"*": [{"after_seconds": 45}]}')
+    with pytest.raises(ValueError, match="lower, drop"):
+        pool_config(WorkerSettings())

@@ -419,6 +419,12 @@
       data.classes.forEach((line) => body.append(el("tr", {},
         el("td", { textContent: line.customer_class }), el("td", { textContent: String(line.waiting) }),
         el("td", { textContent: duration(line.longest_wait_seconds * 1000) }))));
+      // contacts nobody logged in can take, whatever this agent's skills: never a silent wait
+      const unservable = data.unservable || [];
+      $("unservable").hidden = !unservable.length;
+      $("unservable").replaceChildren(...unservable.map((line) => el("p", {
+        textContent: `Nobody logged in can take ${line.waiting} ${line.channel} waiting ${duration(line.longest_wait_seconds * 1000)}: needs ${line.requirement}`,
+      })));
     } catch (e) { /* the banner tells */ }
   }
   setInterval(refreshQueue, 5000);

@@ -88,8 +88,11 @@ class Explanation(_Plain):
 
 @dataclass(frozen=True)
 class ContactQueued(_Plain):
-    """A contact joined the queue; ``predicted_wait_seconds`` is what it can expect to wait
-    (None when unbounded: no ready agent serves its channel)."""
+    """A contact joined the queue; ``predicted_wait_seconds`` is what it can expect to wait,
+    counting only the agents qualified for it (None when unbounded: no ready agent serves
+    it, and always when ``no_agent_available``: no logged-in agent could take it).
+    ``rough_estimate``: the handle time behind it is the channel's prior or a mean of a few
+    completions."""
 
     KIND: ClassVar[str] = "contact_queued"
     contact_id: str
@@ -98,6 +101,45 @@ class ContactQueued(_Plain):
     priority: float
     arrived_at: float
     predicted_wait_seconds: float | None = None
+    no_agent_available: bool = False
+    rough_estimate: bool = False
+
+
+@dataclass(frozen=True)
+class ContactMarkedUnservable(_Plain):
+    """No logged-in agent could take the waiting contact: ``requirement`` is what nobody
+    meets (a short label: ``lang_fr>=1``, ``channel:chat``), ``reason`` says it in words.
+    It keeps its place and waits until an eligible agent logs in (or relaxation widens it)."""
+
+    KIND: ClassVar[str] = "contact_unservable"
+    contact_id: str
+    channel: str
+    requirement: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ContactBecameServable(_Plain):
+    """A contact marked unservable can be taken again: ``reason`` says what changed."""
+
+    KIND: ClassVar[str] = "contact_servable"
+    contact_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ContactRelaxed(_Plain):
+    """A waiting contact's requirement widened by relaxation step ``step`` (1 = the first)
+    after ``waited_seconds``: from ``requirement_before`` to ``requirement_after`` (queue key
+    labels); ``reason`` is the step in words. It keeps its place."""
+
+    KIND: ClassVar[str] = "contact_relaxed"
+    contact_id: str
+    step: int
+    waited_seconds: float
+    requirement_before: str
+    requirement_after: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -233,6 +275,9 @@ class EventIgnored(_Plain):
 
 Decision = (
     ContactQueued
+    | ContactMarkedUnservable
+    | ContactBecameServable
+    | ContactRelaxed
     | OfferMade
     | ContactAssigned
     | OfferDeclined

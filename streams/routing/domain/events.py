@@ -69,6 +69,15 @@ class CallbackRequested:
 
 
 @dataclass(frozen=True)
+class MessageLeft:
+    """A waiting chat customer left a message: the contact waits on as an e-mail (an
+    asynchronous contact), keeping its original arrival time."""
+
+    KIND: ClassVar[str] = "message_left"
+    contact_id: str
+
+
+@dataclass(frozen=True)
 class AgentLoggedIn:
     """An agent joins (not ready) or updates its skills (1-10) and capacity overrides."""
 
@@ -226,6 +235,7 @@ RoutingInput = (
     | ContactAbandoned
     | ContactEnded
     | CallbackRequested
+    | MessageLeft
     | AgentLoggedIn
     | AgentLoggedOut
     | AgentReady

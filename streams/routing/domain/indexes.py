@@ -110,6 +110,10 @@ class AgentIndex:
                 ranks.add(rank)
                 self._entries.setdefault(agent.agent_id, {})[key] = rank
 
+    def keys(self) -> list[QueueKey]:
+        """Every key registered so far, in the order they were registered."""
+        return list(self._by_key)
+
     def qualified_keys(self, agent: AgentRecord) -> frozenset[QueueKey]:
         """The registered keys whose skills the agent has (whatever its status or load)."""
         cached = self._qualified.get(agent.agent_id)

@@ -9,6 +9,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import NamedTuple
 
+from streams.routing.domain.relaxation import RelaxStep, check_steps
+
 
 class Channel(StrEnum):
     VOICE = "voice"
@@ -52,6 +54,13 @@ class PoolConfig:
     id (longer than any redelivery); ``finished_memory_seconds``: how long a finished contact
     stays finished (an arrival of it sent again is ignored). ``default_handle_seconds``: the
     handle time the predicted wait assumes on a channel until one completes there.
+    ``cross_channel_hold``: per exclusive channel, how many open contacts of other channels
+    an agent may hold and still be offered it (0, or a channel missing here: nothing else
+    open); those contacts wait while the exclusive one is handled.
+    ``handle_prior_seconds``: per channel, the handle time the predicted wait assumes before
+    the pool has completions there (``default_handle_seconds`` for a channel missing here).
+    ``relaxation``: per pool id (``"*"`` for every other pool), the ordered steps that widen
+    a waiting contact's requirement over its wait (``relaxation.RelaxStep``).
     """
 
     class_weights: Mapping[str, float] = field(default_factory=_default_weights)
@@ -64,6 +73,9 @@ class PoolConfig:
     input_memory_seconds: float = 3600.0
     finished_memory_seconds: float = 7 * 86400.0
     default_handle_seconds: float = 300.0
+    cross_channel_hold: Mapping[Channel, int] = field(default_factory=dict)
+    handle_prior_seconds: Mapping[Channel, float] = field(default_factory=dict)
+    relaxation: Mapping[str, tuple[RelaxStep, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.class_weights:
@@ -86,12 +98,25 @@ class PoolConfig:
             raise ValueError("input_memory_seconds and finished_memory_seconds must be >= 0")
         if not math.isfinite(self.default_handle_seconds) or self.default_handle_seconds <= 0:
             raise ValueError("default_handle_seconds must be > 0")
+        hold = {Channel(ch): int(n) for ch, n in self.cross_channel_hold.items()}
+        if any(n < 0 for n in hold.values()):
+            raise ValueError("cross_channel_hold must be >= 0")
+        priors = {Channel(ch): float(v) for ch, v in self.handle_prior_seconds.items()}
+        if any(not math.isfinite(v) or v <= 0 for v in priors.values()):
+            raise ValueError("handle_prior_seconds must be > 0")
         weights = {str(k): float(v) for k, v in self.class_weights.items()}
         object.__setattr__(self, "class_weights", MappingProxyType(weights))
         object.__setattr__(self, "capacity", MappingProxyType(capacity))
+        object.__setattr__(self, "cross_channel_hold", MappingProxyType(hold))
+        object.__setattr__(self, "handle_prior_seconds", MappingProxyType(priors))
+        steps = {str(pool): check_steps(list(seq)) for pool, seq in self.relaxation.items()}
+        object.__setattr__(self, "relaxation", MappingProxyType(steps))
         object.__setattr__(
             self, "exclusive_channels", frozenset(Channel(c) for c in self.exclusive_channels)
         )
+
+    def relaxation_steps(self, pool_id: str) -> tuple[RelaxStep, ...]:
+        return self.relaxation.get(pool_id, self.relaxation.get("*", ()))
 
     def effective_class(self, customer_class: str) -> str:
         """The class a contact is routed as: itself if known, else the lowest-weighted class."""
@@ -115,6 +140,16 @@ class QueueKey(NamedTuple):
     @classmethod
     def of(cls, channel: Channel, skills: Mapping[str, int]) -> QueueKey:
         return cls(channel, tuple(sorted(skills.items())))
+
+    @property
+    def label(self) -> str:
+        """``chat`` or ``chat|billing>=2,lang_fr>=1``: how readers outside routing name it."""
+        return requirement_label(self.channel.value, dict(self.skills))
+
+
+def requirement_label(channel: str, skills: Mapping[str, int]) -> str:
+    needs = ",".join(f"{skill}>={level}" for skill, level in sorted(skills.items()))
+    return f"{channel}|{needs}" if needs else channel
 
 
 def qualifies(agent_skills: Mapping[str, int], required: Requirement) -> bool:
@@ -143,6 +178,9 @@ class ContactRecord:
     agent_id: str | None = None
     offer_expires_at: float | None = None
     assigned_at: float | None = None
+    unservable: str | None = None  # while waiting: the requirement no logged-in agent meets
+    required: dict[str, int] | None = None  # the requirement before relaxation (None: skills)
+    relaxed: int = 0  # relaxation steps applied to it
 
     @property
     def key(self) -> QueueKey:
@@ -178,12 +216,29 @@ class AgentRecord:
 
     def has_capacity(self, channel: Channel, config: PoolConfig) -> bool:
         """Room for one more contact on the channel, counting pending offers; exclusive
-        work blocks everything, and exclusive channels need an agent with no work."""
+        work blocks everything, and an exclusive channel needs an agent holding no more
+        other work than ``config.cross_channel_hold`` allows for it."""
         if self.exclusive_work:
             return False
-        if channel in config.exclusive_channels and self.work:
+        if channel in config.exclusive_channels and len(self.work) > config.cross_channel_hold.get(
+            channel, 0
+        ):
             return False
         return self.load.get(channel, 0) < self.capacity_on(channel, config)
+
+    def able(self, channel: Channel, config: PoolConfig) -> bool:
+        """Whether the agent, ready, takes the channel now or once its own work on that
+        channel ends: no other channel's work stands in the way. What an alert on "nobody
+        can take these contacts" counts, where "ready" alone hides agents held by other
+        channels."""
+        if self.status is not AgentStatus.READY or self.capacity_on(channel, config) < 1:
+            return False
+        own = self.load.get(channel, 0)
+        exclusive = channel in config.exclusive_channels
+        if self.exclusive_work - (own if exclusive else 0):
+            return False
+        held_elsewhere = len(self.work) - own
+        return not (exclusive and held_elsewhere > config.cross_channel_hold.get(channel, 0))
 
     def add_work(self, contact_id: str, channel: Channel, config: PoolConfig) -> None:
         self.work[contact_id] = channel

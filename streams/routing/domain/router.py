@@ -13,6 +13,7 @@ from streams.routing.domain.model import (
     Channel,
     ContactRecord,
     ContactStatus,
+    QueueKey,
 )
 from streams.routing.domain.policy import choose_agent, choose_contact
 from streams.routing.domain.state import HELD, PoolState, QueueStat, Step
@@ -60,6 +61,7 @@ class Router(PoolState):
         self._advance(clock)
         if input_id is not None:
             self._inputs.add(input_id, clock)
+        relaxations = self._relax_due(step) if self._relaxation.steps else 0
         match event:
             case events.ContactArrived():
                 self._contact_arrived(event, step)
@@ -69,6 +71,8 @@ class Router(PoolState):
             case events.CallbackRequested():
                 if not self._forwarded(event.contact_id, event.KIND, step):
                     self._callback(event, step)
+            case events.MessageLeft():
+                self._message_left(event, step)
             case events.AgentLoggedIn():
                 self._logged_in(event, step)
             case events.AgentLoggedOut():
@@ -86,7 +90,7 @@ class Router(PoolState):
             case events.ContactTransferred():
                 self._transferred(event, step)
             case events.Tick():
-                self._tick(step, advanced=step.now > previous)
+                self._tick(step, advanced=step.now > previous or relaxations > 0)
             case events.AgentProfileChanged():
                 self._profile_changed(event, step)
             case events.PoolPolicyChanged():
@@ -112,7 +116,9 @@ class Router(PoolState):
         self._moved.discard(event.contact_id)  # moved back here
         arrived = step.now if event.arrived_at is None else min(event.arrived_at, step.now)
         effective = self.config.effective_class(event.customer_class)
-        predicted = self._predict(event.channel, effective, step.now)
+        key = QueueKey.of(event.channel, event.skills)
+        predicted = self._predict(event.channel, effective, step.now, key)
+        no_agent = not self._eligibility.servable(key)
         self._estimator.arrived(event.channel.value, effective, step.now)
         contact = ContactRecord(
             contact_id=event.contact_id,
@@ -136,9 +142,12 @@ class Router(PoolState):
                 channel=contact.channel.value,
                 priority=contact.priority(self.config.aging_per_second, step.now),
                 arrived_at=contact.arrived_at,
-                predicted_wait_seconds=predicted,
+                predicted_wait_seconds=None if no_agent else predicted,
+                no_agent_available=no_agent,
+                rough_estimate=self._estimator.rough(contact.channel.value),
             )
         )
+        self._flag_if_unservable(contact, step)
         step.contacts[contact.contact_id] = "contact_arrived"
 
     def _contact_gone(self, contact_id: str, step: Step) -> None:
@@ -183,6 +192,22 @@ class Router(PoolState):
             contact.callback = True
             self._dirty_contacts.add(contact.contact_id)
 
+    def _message_left(self, event: events.MessageLeft, step: Step) -> None:
+        """A waiting chat becomes an e-mail: same arrival time (its place among its class),
+        the e-mail channel's capacity and agents, its eligibility asked again."""
+        contact = self._contacts.get(event.contact_id)
+        if contact is None:
+            step.ignore(self._missing(event.contact_id), event.contact_id)
+        elif contact.channel is not Channel.CHAT:
+            step.ignore("not_chat", event.contact_id)
+        elif contact.status is not ContactStatus.WAITING:
+            step.ignore("not_waiting", event.contact_id)
+        else:
+            self._queues.remove(contact)
+            self._stop_waiting(contact)
+            contact.channel = Channel.EMAIL
+            self._requeue(contact, "left_message", step)
+
     def _completed(self, event: events.ContactCompleted, step: Step) -> None:
         held = self._release(event.contact_id, event.agent_id, HELD, step)
         if held is None:
@@ -209,6 +234,7 @@ class Router(PoolState):
         contact.agent_id = contact.offer_id = None
         contact.assigned_at = None
         contact.skills = dict(event.skills)
+        contact.required, contact.relaxed = None, 0  # the new queue's steps start over
         contact.declined.add(agent.agent_id)
         self._requeue(contact, "transferred", step)
         step.agents.add(agent.agent_id)
@@ -258,6 +284,7 @@ class Router(PoolState):
                 return
             agent.skills, agent.capacity = skills, capacity
             self._agent_changed(agent)
+            self._eligibility_changed(agent, step)
             step.agents.add(agent.agent_id)
             return
         agent.skills, agent.capacity = skills, capacity
@@ -299,6 +326,7 @@ class Router(PoolState):
             agent.idle_since = step.now
         self._agent_changed(agent)
         step.out.append(decisions.AgentStateChanged(agent.agent_id, status.value, reason))
+        self._eligibility_changed(agent, step)
 
     def _withdraw_offers(self, agent: AgentRecord, reason: str, step: Step) -> None:
         offered = sorted(
@@ -405,6 +433,7 @@ class Router(PoolState):
             return
         agent.skills, agent.capacity = skills, capacity
         self._agent_changed(agent)
+        self._eligibility_changed(agent, step)
         step.agents.add(agent.agent_id)
 
     def _policy_set(self, event: events.PoolPolicyChanged, step: Step) -> None:
@@ -434,6 +463,7 @@ class Router(PoolState):
             step.ignore("same_pool", event.contact_id)
             return
         self._queues.remove(contact)
+        self._stop_waiting(contact)
         del self._contacts[contact.contact_id]  # not finished: it may come back later
         self._dirty_contacts.add(contact.contact_id)
         self._moved.add(contact.contact_id, event.to_pool_id, step.now)

@@ -34,6 +34,9 @@ def contact_row(contact: ContactRecord) -> Row:
         "agent_id": contact.agent_id,
         "offer_expires_at": contact.offer_expires_at,
         "assigned_at": contact.assigned_at,
+        "unservable": contact.unservable,
+        "required": None if contact.required is None else dict(sorted(contact.required.items())),
+        "relaxed": contact.relaxed,
     }
 
 
@@ -61,6 +64,11 @@ def contact_from_row(row: Row, config: PoolConfig) -> ContactRecord:
         agent_id=row.get("agent_id"),
         offer_expires_at=_opt_float(row.get("offer_expires_at")),
         assigned_at=_opt_float(row.get("assigned_at")),
+        unservable=row.get("unservable"),
+        required=None
+        if row.get("required") is None
+        else {str(k): int(v) for k, v in row["required"].items()},
+        relaxed=int(row.get("relaxed", 0)),
     )
 
 

@@ -4,7 +4,7 @@ and the rows it is stored as."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -21,10 +21,12 @@ from streams.routing.domain.model import (
     QueueKey,
 )
 from streams.routing.domain.pool_policy import PoolPolicy
-from streams.routing.domain.prediction import SlotTotals, WaitEstimator, expected_wait
+from streams.routing.domain.prediction import KeySlots, SlotTotals, WaitEstimator, expected_wait
 from streams.routing.domain.snapshot import agent_from_row, agent_row, contact_from_row, contact_row
+from streams.routing.domain.waiting import Relaxation, UnservableFlags
 
 Row = dict[str, Any]
+Flagged = decisions.ContactMarkedUnservable | decisions.ContactBecameServable
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,10 @@ class Step:
 HELD = (ContactStatus.ASSIGNED, ContactStatus.WRAP_UP)
 
 
+def _priors(config: PoolConfig) -> dict[str, float]:
+    return {ch.value: seconds for ch, seconds in config.handle_prior_seconds.items()}
+
+
 class PoolState:
     """Records and indexes of one pool; the router adds the policy on top."""
 
@@ -83,8 +89,12 @@ class PoolState:
         self._finished = RecentIds()
         self._moved = MovedAway()
         self._saved_clock = 0.0
-        self._estimator = WaitEstimator(config.default_handle_seconds)
+        self._estimator = WaitEstimator(config.default_handle_seconds, priors=_priors(config))
         self._slots = SlotTotals(config)
+        self._key_slots = KeySlots(config)
+        self._unservable = UnservableFlags(config)
+        self._eligibility = self._unservable.eligibility
+        self._relaxation = Relaxation(config.relaxation_steps(pool_id))
 
     @property
     def clock(self) -> float:
@@ -121,6 +131,7 @@ class PoolState:
         self, contact: ContactRecord, agent: AgentRecord, why: decisions.Explanation, step: Step
     ) -> None:
         self._queues.remove(contact)
+        self._stop_waiting(contact)
         contact.attempts += 1
         offer_id = f"{contact.contact_id}:{contact.attempts}"
         expires_at = max(step.now, step.offers_from) + self.config.offer_timeout_seconds
@@ -154,6 +165,7 @@ class PoolState:
         self._policy_changed = True
         config = policy.applied_to(self._defaults)
         self.config = config
+        known = self._available.keys()  # the per-key indexes (eligibility, slots) know them
         self._queues = QueueIndex(config.aging_per_second)
         self._available = AgentIndex(config)
         self._slots = SlotTotals(config)
@@ -162,7 +174,7 @@ class PoolState:
             contact.weight = config.weight(contact.customer_class)
             if contact.status is ContactStatus.WAITING:
                 self._queues.add(contact)
-        for key in list(self._queues.active_keys()):
+        for key in [*known, *self._queues.active_keys()]:
             self._available.register(key, self._agents.values())
         for agent in self._agents.values():
             self._slots.update(agent)
@@ -178,20 +190,88 @@ class PoolState:
 
     # ---------------------------------------------------------------- bookkeeping
 
-    def _enqueue(self, contact: ContactRecord) -> None:
-        key: QueueKey = contact.key
+    def _register(self, key: QueueKey) -> None:
+        """The indexes per key learn a key the first time a contact of it is seen (each
+        scans the agents once)."""
         if not self._queues.has_key(key):
             self._available.register(key, self._agents.values())
+            self._eligibility.register(key, self._agents.values())
+            self._key_slots.register(key, self._agents.values())
+
+    def _enqueue(self, contact: ContactRecord) -> None:
+        self._register(contact.key)
         self._queues.add(contact)
+        self._relaxation.schedule(contact)
         self._dirty_contacts.add(contact.contact_id)
 
     def _requeue(self, contact: ContactRecord, reason: str, step: Step) -> None:
         contact.status = ContactStatus.WAITING
         self._enqueue(contact)
         step.out.append(decisions.ContactRequeued(contact.contact_id, reason, contact.arrived_at))
+        self._flag_if_unservable(contact, step)
         step.contacts[contact.contact_id] = "requeued"
 
+    # ---------------------------------------------------------------- eligibility, relaxation
+
+    def _flag_if_unservable(self, contact: ContactRecord, step: Step) -> None:
+        self._announce(step, [self._unservable.check(contact)])
+
+    def _announce(self, step: Step, out: Sequence[Flagged | None]) -> None:
+        """Flag changes, announced; the contacts they name are stored with the batch."""
+        for decision in out:
+            if decision is not None:
+                step.out.append(decision)
+                self._dirty_contacts.add(decision.contact_id)
+
+    def _stop_waiting(self, contact: ContactRecord) -> None:
+        """The contact leaves the queue (offered, gone, moved): no flag, no timer."""
+        if self._unservable.clear(contact):
+            self._dirty_contacts.add(contact.contact_id)
+        self._relaxation.cancel(contact.contact_id)
+
+    def _eligibility_changed(self, agent: AgentRecord, step: Step) -> None:
+        """An agent's skills, capacity or presence changed: contacts of the keys that lost
+        their last server or gained their first are flagged or cleared."""
+
+        def waiting(key: QueueKey) -> Iterator[ContactRecord]:
+            return (self._contacts[rank[2]] for rank in self._queues.ranks(key))
+
+        self._announce(step, self._unservable.agent_changed(agent, waiting))
+
+    def unservable_view(self) -> dict[tuple[str, str], int]:
+        """Waiting unservable contacts per (channel, requirement nobody meets)."""
+        return self._unservable.view()
+
+    def _relax_due(self, step: Step) -> int:
+        """Widen the requirement of every waiting contact whose next step is due at the
+        pool's clock (time from the inputs: replays widen at the same input); the widened
+        contacts are placed with the wider ring of agents by the dispatch."""
+        done = 0
+        for contact_id in self._relaxation.due(step.now):
+            contact = self._contacts[contact_id]
+            before = contact.key
+            self._queues.remove(contact)
+            rule = self._relaxation.widen(contact)
+            self._enqueue(contact)
+            done += 1
+            if contact.key == before:  # the step asks for nothing this contact needs
+                continue
+            waited = max(0.0, step.now - contact.arrived_at)
+            step.out.append(
+                decisions.ContactRelaxed(
+                    contact_id, contact.relaxed, waited, before.label, contact.key.label,
+                    rule.describe(),
+                )
+            )  # fmt: skip
+            if self._unservable.clear(contact) and self._eligibility.servable(contact.key):
+                reason = f"relaxed {rule.describe()}"
+                step.out.append(decisions.ContactBecameServable(contact_id, reason))
+            self._flag_if_unservable(contact, step)
+            step.contacts.setdefault(contact_id, "relaxed")
+        return done
+
     def _drop(self, contact: ContactRecord) -> None:
+        self._stop_waiting(contact)
         del self._contacts[contact.contact_id]
         self._dirty_contacts.add(contact.contact_id)
         self._finished.add(contact.contact_id, self._clock)
@@ -200,13 +280,17 @@ class PoolState:
         self._available.update(agent)
         self._dirty_agents.add(agent.agent_id)
         self._slots.update(agent)
+        self._key_slots.update(agent, self._available.qualified_keys(agent))
 
     # ---------------------------------------------------------------- predicted wait
 
-    def _predict(self, channel: Channel, customer_class: str, now: float) -> float | None:
+    def _predict(
+        self, channel: Channel, customer_class: str, now: float, key: QueueKey | None = None
+    ) -> float | None:
         """The expected wait of a contact of the class joining the channel's queue now,
         behind the contacts waiting there (see ``prediction``); None when unbounded: no
-        ready agent serves the channel, or higher classes take every slot."""
+        ready agent serves it, or higher classes take every slot. With ``key`` only the
+        agents qualified for the key's skills count."""
         weight = self.config.weight(customer_class)
         ahead = sum(
             count
@@ -214,14 +298,35 @@ class PoolState:
             if cls == customer_class or self.config.weight(cls) > weight
         )
         estimator = self._estimator
+        if key is None:
+            free, slots = self._slots.free(channel), self._slots.slots(channel)
+        else:
+            self._register(key)
+            free, slots = self._key_slots.free(key), self._key_slots.slots(key)
         wait = expected_wait(
             ahead,
-            self._slots.free(channel),
-            self._slots.slots(channel),
+            free,
+            slots,
             estimator.handle_seconds(channel.value),
             estimator.higher_erlangs(channel.value, weight, self.config.class_weights, now),
         )
         return round(wait, 3) if math.isfinite(wait) else None
+
+    def serving(self) -> dict[str, dict[str, Any]]:
+        """Per queue key with waiting contacts (``QueueKey.label``), who could serve it:
+        logged-in agents qualified, the slots and free room of the ready ones, the handle
+        time the estimate assumes and whether it is rough. Readers outside routing (the
+        chat's place in line, the IVR) make a waiting contact's estimate from it."""
+        return {
+            key.label: {
+                "logged_in": self._eligibility.servers(key),
+                "slots": self._key_slots.slots(key),
+                "free": self._key_slots.free(key),
+                "handle_seconds": round(self._estimator.handle_seconds(key.channel.value), 3),
+                "rough": self._estimator.rough(key.channel.value),
+            }
+            for key in sorted(self._queues.active_keys())
+        }
 
     def predicted_waits(self) -> dict[str, dict[str, float | None]]:
         """The predicted wait of a new arrival per class and channel at the pool's clock,
@@ -248,6 +353,15 @@ class PoolState:
             QueueStat(channel, cls, count, self._clock - earliest)
             for channel, cls, count, earliest in self._queues.groups()
         )
+
+    def agents_able(self) -> dict[str, int]:
+        """Per channel any agent or the configuration serves, the ready agents able to take
+        it now or once their own work on it ends (not held by other channels' work)."""
+        return {
+            ch.value: self._slots.able(ch)
+            for ch in Channel
+            if self.config.capacity.get(ch, 0) > 0 or self._slots.slots(ch)
+        }
 
     def agent_states(self) -> dict[str, int]:
         """Agent counts by state (every state present)."""
@@ -326,7 +440,9 @@ class PoolState:
         router._inputs = RecentIds(inputs)
         router._finished = RecentIds(finished)
         router._moved = MovedAway(dict(moved) if moved else None)
-        router._estimator = WaitEstimator.from_row(estimator, config.default_handle_seconds)
+        router._estimator = WaitEstimator.from_row(
+            estimator, config.default_handle_seconds, _priors(config)
+        )
         for row in agents:
             agent = agent_from_row(row)
             router._agents[agent.agent_id] = agent
@@ -336,6 +452,7 @@ class PoolState:
             router._contacts[contact.contact_id] = contact
             if contact.status is ContactStatus.WAITING:
                 router._queues.add(contact)
+                router._relaxation.schedule(contact)
                 continue
             assert contact.agent_id is not None
             router._agents[contact.agent_id].add_work(contact.contact_id, contact.channel, config)
@@ -345,6 +462,12 @@ class PoolState:
                 router._expiry.add(contact.offer_expires_at, contact.offer_id)
         for key in list(router._queues.active_keys()):
             router._available.register(key, router._agents.values())
+            router._eligibility.register(key, router._agents.values())
+            router._key_slots.register(key, router._agents.values())
         for agent in router._agents.values():
             router._slots.update(agent)
+            router._eligibility.update(agent)
+        for contact in router._contacts.values():
+            if contact.status is ContactStatus.WAITING:
+                router._unservable.restored(contact)
         return router

@@ -31,6 +31,7 @@ from streams.routing.domain import (
     RoutingInput,
     Tick,
 )
+from streams.routing.domain.eligibility import serves
 from streams.routing.domain.model import qualifies
 
 SKILLS = ("en", "es", "billing")
@@ -159,8 +160,11 @@ def check_invariants(router: Router) -> None:
         assert loads == Counter(agent.load)
         for channel, load in loads.items():
             assert load <= agent.capacity_on(channel, config), "agent over capacity"
-        if any(ch in config.exclusive_channels for ch in loads):
-            assert len(agent.work) == 1, "exclusive work shared"
+        exclusive = [ch for ch in agent.work.values() if ch in config.exclusive_channels]
+        if exclusive:
+            held = len(agent.work) - len(exclusive)
+            allowed = config.cross_channel_hold.get(exclusive[0], 0)
+            assert len(exclusive) == 1 and held <= allowed, "exclusive work shared"
         if agent.status is not AgentStatus.READY:
             continue
         # Stronger than "not declined": declines only decide who goes first, so a ready
@@ -178,3 +182,12 @@ def check_invariants(router: Router) -> None:
         s.value: sum(1 for a in agents.values() if a.status is s) for s in AgentStatus
     }
     assert sum(s.waiting for s in router.queue_view()) == len(waiting)
+    # a waiting contact is marked unservable exactly when no logged-in agent could take it
+    for contact in contacts.values():
+        possible = contact.status is ContactStatus.WAITING and not any(
+            serves(agent, contact.key, config) for agent in agents.values()
+        )
+        assert (contact.unservable is not None) == possible, contact.contact_id
+    assert sum(router.unservable_view().values()) == sum(
+        1 for c in waiting if c.unservable is not None
+    )

@@ -5,7 +5,8 @@ from typing import Any
 
 import pytest
 
-from streams.routing.domain import Decision, PoolConfig, Router
+from streams.routing.domain import Channel, Decision, PoolConfig, Router
+from streams.routing.domain.relaxation import RelaxStep
 
 from .randomized import Traffic, check_invariants
 from .scenario import START
@@ -27,9 +28,22 @@ def _collect(router: Router, contacts: Rows, agents: Rows) -> None:
                 table[key] = row
 
 
-@pytest.mark.parametrize(("seed", "agents"), [(1, 8), (2, 4), (3, 3)])
-def test_invariants_hold_after_every_step(seed: int, agents: int) -> None:
+RELAXING = {"*": (RelaxStep(20, lower_by=2), RelaxStep(60, any_agent=True))}
+
+
+@pytest.mark.parametrize(
+    ("seed", "agents", "widened"), [(1, 8, False), (2, 4, False), (3, 3, False), (4, 4, True)]
+)
+def test_invariants_hold_after_every_step(seed: int, agents: int, widened: bool) -> None:
+    """``widened``: with relaxation steps and calls offered to agents holding a chat."""
     config = PoolConfig(max_missed_offers=2, offer_timeout_seconds=15)
+    if widened:
+        config = PoolConfig(
+            max_missed_offers=2,
+            offer_timeout_seconds=15,
+            relaxation=RELAXING,
+            cross_channel_hold={Channel.VOICE: 1},
+        )
     router = Router(config, "p")
     traffic = Traffic(seed, agents)
     now = START
@@ -60,9 +74,13 @@ def test_same_inputs_same_decisions() -> None:
     assert any(d["kind"] == "offer_made" for d in logs[0])
 
 
-@pytest.mark.parametrize("seed", [11, 12])
-def test_restored_router_decides_like_the_original(seed: int) -> None:
+@pytest.mark.parametrize(("seed", "widened"), [(11, False), (12, False), (13, True)])
+def test_restored_router_decides_like_the_original(seed: int, widened: bool) -> None:
     config = PoolConfig(max_missed_offers=2)
+    if widened:
+        config = PoolConfig(
+            max_missed_offers=2, relaxation=RELAXING, cross_channel_hold={Channel.VOICE: 1}
+        )
     original = Router(config, "p")
     traffic = Traffic(seed, agents=4)
     contacts: Rows = {}
