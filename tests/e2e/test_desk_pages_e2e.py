@@ -498,7 +498,7 @@ async def test_a_chat_no_logged_in_agent_can_take_is_told_so_and_may_leave_a_mes
         chat_id="amelie",
     )
     assert await desk_page.evaluate("document.body.dataset.state") == "ready"
-    await chat_open(chat_page, page_settings, "?chat_id=amelie")
+    await chat_open_as(chat_page, page_settings, "fr-3")
     await chat_say(chat_page, "Bonjour, où est ma commande ?")
     await chat_page.wait_for(f"{q('.msg.me')}?.dataset.state === 'delivered'")
     status = f"{q('#status')}.innerText"
