@@ -248,11 +248,17 @@ async def accept_on_page(desk_page: Browser, contact_id: str) -> None:
     await desk_page.wait_for(f"!!{q(f'.contact[data-contact-id={contact_id!r}]')}", 30)
 
 
+def sent_has(contact_id: str, text: str) -> str:
+    """A reply the desk acknowledged (not one still sending, nor a failed one)."""
+    sent = f".contact[data-contact-id='{contact_id}'] .msg.out:not(.pending):not(.failed)"
+    return f"[...document.querySelectorAll({sent!r})].some(m => m.innerText.includes({text!r}))"
+
+
 async def reply_on_page(desk_page: Browser, contact_id: str, text: str) -> None:
     card = f".contact[data-contact-id='{contact_id}']"
     await desk_page.evaluate(f"{q(card + ' .reply-text')}.value = {text!r}")
     await desk_page.evaluate(f"{q(card + ' .reply')}.click()")
-    await desk_page.wait_for(thread_has(contact_id, text))
+    await desk_page.wait_for(sent_has(contact_id, text))
 
 
 async def complete_on_page(desk_page: Browser, contact_id: str, code: str) -> None:
@@ -447,6 +453,89 @@ async def test_desk_down_and_back_and_gateway_stopping_mid_message(
     await chat_page.wait_for(f"{q('#ended-text')}.innerText.includes('ended the chat')")
 
 
+async def test_a_failed_reply_an_outage_and_a_refused_complete_shown_at_the_control(
+    page_settings: Settings, desk_page: Browser, chat_page: Browser, desk: Restartable
+) -> None:
+    await chat_open_as(chat_page, page_settings, "vip-7")
+    await chat_say(chat_page, "Where is my parcel?")
+    await chat_page.wait_for(f"{q('.msg.me')}?.dataset.state === 'delivered'")
+    contact_id = await _contact_of(page_settings, "Where is my parcel?")
+    await accept_on_page(desk_page, contact_id)
+    card = f".contact[data-contact-id='{contact_id}']"
+
+    # the desk cannot be reached when a reply is sent: a failed bubble with the reason and
+    # Retry, the box free for the next reply (which is not appended to the failed one)
+    await desk_page.send("Network.enable")
+    await desk_page.send("Network.setBlockedURLs", urls=["*/reply"])
+    await desk_page.evaluate(f"{q(card + ' .reply-text')}.value = 'First answer'")
+    await desk_page.evaluate(f"{q(card + ' .reply')}.click()")
+    failed = card + " .msg.failed"
+    await desk_page.wait_for(f"!!{q(failed + ' button.retry')}")
+    assert "Not sent" in await desk_page.evaluate(f"{q(failed)}.innerText")
+    assert await desk_page.evaluate(f"{q(failed + ' [role=alert]')} !== null")
+    assert await desk_page.evaluate(f"{q(card + ' .reply-text')}.value") == ""
+    assert "First answer" not in await _stored_texts(page_settings, contact_id, "out")
+    await shoot(desk_page, "desk-reply-failed")
+    await desk_page.send("Network.setBlockedURLs", urls=[])
+    open_ = "document.body.dataset.stream === 'open'"
+    await desk_page.wait_for(f"{open_} && !{q(failed + ' .retry')}.disabled")
+    await reply_on_page(desk_page, contact_id, "Second answer")
+    await desk_page.evaluate(f"{q(failed + ' .retry')}.click()")
+    await desk_page.wait_for(f"!{q(failed)} && " + sent_has(contact_id, "First answer"))
+    await chat_page.wait_for(
+        "[...document.querySelectorAll('.msg.agent .body')].map(b => b.textContent).join('|')"
+        ".includes('First answer')"
+    )
+    shown = await chat_page.evaluate(
+        "[...document.querySelectorAll('.msg.agent .body')].map(b => b.textContent)"
+    )
+    assert "Second answer" in shown and "First answer" in shown
+    assert all("answerSecond" not in b and "answerFirst" not in b for b in shown)
+
+    # the desk stops: Send and End & wrap up are disabled, the draft stays, sent once back
+    await desk_page.evaluate(f"{q(card + ' .reply-text')}.value = 'Draft during the outage'")
+    await desk.stop()
+    await desk_page.wait_for("document.body.dataset.stream === 'down'")
+    assert await desk_page.evaluate(
+        f"{q(card + ' .reply')}.disabled && {q(card + ' .wrapup-start')}.disabled"
+        f" && {q(card + ' .canned')}.disabled && !{q(card + ' .composer-offline')}.hidden"
+    )
+    draft = await desk_page.evaluate(f"{q(card + ' .reply-text')}.value")
+    assert draft == "Draft during the outage"
+    await desk.start()
+    await desk_page.wait_for(f"{open_} && !{q(card + ' .reply')}.disabled", 30)
+    assert await desk_page.evaluate(f"{q(card + ' .composer-offline')}.hidden")
+    await desk_page.evaluate(f"{q(card + ' .reply')}.click()")
+    await desk_page.wait_for(sent_has(contact_id, "Draft during the outage"))
+
+    # a guide with required steps left: Complete is refused, the reason and the steps beside it
+    choice = "#guide-panel .guide-choice"
+    await desk_page.wait_for(f"!!{q(choice)} || !!{q('#guide-panel .guide-steps')}")
+    if await desk_page.evaluate(f"!!{q(choice)}"):
+        await desk_page.evaluate(f"{q(choice)}.value = 'delivery_delay'")
+        await desk_page.evaluate(f"{q('#guide-panel .guide-start')}.click()")
+    await desk_page.wait_for(f"!!{q('#guide-panel .guide-missing')}")
+    await desk_page.evaluate(f"{q(card + ' .wrapup-start')}.click()")
+    await desk_page.evaluate(f"{q(card + ' .complete')}.click()")
+    refusal = card + " .complete-refusal"
+    await desk_page.wait_for(f"!{q(refusal)}.hidden")
+    shown_refusal = await desk_page.evaluate(f"{q(refusal)}.innerText")
+    assert "Not completed" in shown_refusal and "verify identity" in shown_refusal
+    assert await desk_page.evaluate(f"{q(refusal)}.getAttribute('role')") == "alert"
+    assert not await desk_page.evaluate(f"{q(card + ' .complete')}.disabled")
+    await shoot(desk_page, "desk-complete-refused")
+    base = f"/api/contacts/{contact_id}/guide/steps"
+    for step, value in (
+        ("verify_identity", "yes"),
+        ("review_notice", "done"),
+        ("offer_compensation", "accepted"),
+    ):
+        await desk_page.evaluate(f"window.desk.api('POST', '{base}/{step}', {{value: {value!r}}})")
+    await desk_page.evaluate(f"{q(card + ' .complete')}.click()")
+    await desk_page.wait_for(f"!{q(card)}")
+    assert (await lifecycle(page_settings, contact_id))["agent_id"] == "dana"
+
+
 async def _contact_of(settings: Settings, first_text: str) -> str:
     connection = await asyncpg.connect(settings.require_database_url())
     try:
@@ -461,12 +550,13 @@ async def _contact_of(settings: Settings, first_text: str) -> str:
         await connection.close()
 
 
-async def _stored_texts(settings: Settings, contact_id: str) -> list[str]:
+async def _stored_texts(settings: Settings, contact_id: str, direction: str = "in") -> list[str]:
     connection = await asyncpg.connect(settings.require_database_url())
     try:
         rows = await connection.fetch(
-            "SELECT body FROM channel_messages WHERE contact_id = $1 AND direction = 'in'",
+            "SELECT body FROM channel_messages WHERE contact_id = $1 AND direction = $2",
             contact_id,
+            direction,
         )
         return [r["body"] for r in rows]
     finally:

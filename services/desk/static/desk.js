@@ -47,13 +47,18 @@
       answer = await fetch(path, { method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body) });
     } catch (e) {
       streamDown();
+      reconnectSoon();  // the stream may look open while the desk is unreachable: check it
       throw new Error("the desk cannot be reached");
     }
     const text = await answer.text();
     let data = {};
     try { data = text ? JSON.parse(text) : {}; } catch { data = { error: text }; }
     if (answer.status === 401 && document.body.dataset.view === "desk") { showSignIn("Your session ended; sign in again."); }
-    if (!answer.ok && answer.status !== 202) throw new Error(data.error || text || `HTTP ${answer.status}`);
+    if (!answer.ok && answer.status !== 202) {
+      const refused = new Error(data.error || text || `HTTP ${answer.status}`);
+      refused.status = answer.status; refused.data = data;  // the refusal's reason and details
+      throw refused;
+    }
     return data;
   }
   function note(text) {
@@ -130,6 +135,15 @@
     const up = document.body.dataset.stream === "open";
     $("ready").disabled = !up || desk.state === "ready";
     $("notready").disabled = !up || desk.state === "not_ready" || !desk.state;
+    // while the desk is unreachable nothing that would fail is offered; drafts stay as typed
+    for (const [, c] of desk.conversations) renderControls(c);
+  }
+  function renderControls(entry) {
+    const up = document.body.dataset.stream === "open";
+    if (entry.send) { entry.send.disabled = !up || entry.sending; entry.canned.disabled = !up; entry.offline.hidden = up; }
+    if (entry.wrapStart) entry.wrapStart.disabled = !up;
+    if (entry.done) entry.done.disabled = !up || entry.completing;
+    entry.thread.querySelectorAll("button.retry").forEach((b) => { b.disabled = !up || b.dataset.busy === "1"; });
   }
   $("ready").onclick = () => changeState({ state: "ready" });
   $("notready").onclick = () => changeState({ state: "not_ready", reason: $("reason").value });
@@ -318,6 +332,38 @@
       announce(`New message from ${entry.who}`);
     }
   }
+  // A reply shows as "Sending…" until the desk answers; a refusal or an unreachable desk turns
+  // it into a failed bubble with the reason and Retry (never shown as sent when it was not).
+  async function sendReply(pop, entry, body, bubble) {
+    const node = bubble || el("div", { className: "msg out pending" });
+    node.dataset.state = "sending";
+    node.replaceChildren(el("span", { className: "meta", textContent: `You · Sending…` }), el("span", { className: "body", textContent: body }));
+    if (!bubble) entry.thread.append(node);
+    entry.thread.scrollTop = entry.thread.scrollHeight;
+    try {
+      const r = await api("POST", `/api/contacts/${encodeURIComponent(pop.contact_id)}/reply`, { text: body });
+      node.remove();
+      addMessage(pop.contact_id, { message_id: r.message_id, direction: "out", author: desk.agent.agent_id, body, at: new Date().toISOString(), channel: pop.channel }, true);
+      return true;
+    } catch (e) {
+      node.className = "msg out failed";
+      node.dataset.state = "failed";
+      const retry = el("button", { className: "retry", type: "button", textContent: "Retry" });
+      retry.setAttribute("aria-label", `Retry sending: ${body.slice(0, 60)}`);
+      retry.onclick = async () => {
+        retry.dataset.busy = "1"; retry.disabled = true;
+        const sent = await sendReply(pop, entry, body, node);
+        if (sent) entry.text?.focus();
+      };
+      node.replaceChildren(
+        el("span", { className: "meta", textContent: `You · not sent` }),
+        el("span", { className: "body", textContent: body }),
+        el("span", { className: "failure", role: "alert", textContent: `Not sent: ${e.message}. ` }, retry));
+      renderControls(entry);
+      announce("Reply not sent: " + e.message);
+      return false;
+    }
+  }
   function composer(pop, entry) {
     const id = `reply-${pop.contact_id}`;
     const text = el("textarea", { className: "reply-text", id, placeholder: "Type a reply…" });
@@ -328,21 +374,27 @@
     canned.onchange = () => { if (canned.value) { text.value = (text.value ? text.value + " " : "") + canned.value; canned.value = ""; text.focus(); } };
     send.onclick = async () => {
       const body = text.value;
-      if (!body.trim()) return;
-      send.disabled = true;
-      try {
-        const r = await api("POST", `/api/contacts/${encodeURIComponent(pop.contact_id)}/reply`, { text: body });
-        addMessage(pop.contact_id, { message_id: r.message_id, direction: "out", author: desk.agent.agent_id, body, at: new Date().toISOString(), channel: pop.channel }, true);
-        text.value = "";
-      } catch (e) { announce("Reply not sent: " + e.message); }
-      finally { send.disabled = false; }
+      if (!body.trim() || send.disabled) return;
+      entry.sending = true; renderControls(entry);
+      const sent = await sendReply(pop, entry, body, null);
+      entry.sending = false; renderControls(entry);
+      // a reply that failed is kept as its own bubble with Retry: the box is free for the next
+      text.value = "";
+      if (!sent) entry.thread.lastElementChild?.querySelector("button.retry")?.focus();
+      else text.focus();
     };
     text.addEventListener("keydown", (e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); send.click(); } });
+    entry.offline = el("p", { className: "composer-offline", id: `offline-${pop.contact_id}`, hidden: true,
+      textContent: "Not connected to the desk: your draft is kept; send it when the connection is back." });
+    entry.offline.setAttribute("role", "status");
+    text.setAttribute("aria-describedby", entry.offline.id);
     const box = el("div", { className: "composer" },
       el("label", { htmlFor: id, textContent: "Reply" }),
       text,
+      entry.offline,
       el("div", { className: "row" }, el("label", { htmlFor: canned.id, className: "sr-only", textContent: "Canned replies" }), canned, send));
     entry.composer = box;
+    entry.send = send; entry.canned = canned; entry.text = text;
     return box;
   }
   function wrapup(pop, entry) {
@@ -353,18 +405,35 @@
     const done = el("button", { className: "complete primary", textContent: "Complete", type: "button" });
     entry.wrapTimer = el("span", { className: "timer wrapup-timer", textContent: "0:00" });
     entry.endedNote = el("div", { className: "ended-note", hidden: true });
+    const refusal = el("div", { className: "complete-refusal", id: `refusal-${pop.contact_id}`, role: "alert", hidden: true });
+    done.setAttribute("aria-describedby", refusal.id);
     const panel = el("div", { className: "wrapup", hidden: true },
       el("div", {}, "Wrap-up ", entry.wrapTimer),
-      el("label", { htmlFor: id, textContent: "Disposition code" }), select, done);
+      el("label", { htmlFor: id, textContent: "Disposition code" }), select, done, refusal);
     entry.wrapPanel = panel;
+    entry.done = done; entry.disposition = select;
     start.onclick = () => beginWrapup(pop.contact_id);
     done.onclick = async () => {
-      done.disabled = true;
+      entry.completing = true; renderControls(entry);
+      refusal.hidden = true;
       try {
         await api("POST", `/api/contacts/${encodeURIComponent(pop.contact_id)}/complete`, { disposition: select.value });
         removeContact(pop.contact_id);
         announce(`Completed ${entry.who} (${select.value})`);
-      } catch (e) { announce("Complete failed: " + e.message); done.disabled = false; }
+      } catch (e) {
+        // the reason beside the control, with the guide's steps still missing
+        const steps = (e.data && e.data.steps) || [];
+        refusal.replaceChildren(el("strong", { textContent: "Not completed: " }),
+          el("span", { className: "reason", textContent: steps.length ? "required steps are missing." : e.message }));
+        if (steps.length) {
+          const list = el("ul", { className: "missing-steps" });
+          steps.forEach((s) => { const li = el("li", { textContent: String(s).replace(/_/g, " ") }); li.dataset.step = s; list.append(li); });
+          refusal.append(list);
+        }
+        refusal.hidden = false;
+        note("Complete failed: " + e.message);
+        entry.completing = false; renderControls(entry);
+      }
     };
     entry.wrapStart = start;
     return el("div", {}, entry.endedNote, start, panel);
@@ -428,6 +497,11 @@
     document.body.dataset.stream = "down";
     $("banner").hidden = false;
     renderButtons();
+  }
+  let reconnecting = null;
+  function reconnectSoon() {
+    if (reconnecting || document.body.dataset.view !== "desk") return;
+    reconnecting = setTimeout(() => { reconnecting = null; if (document.body.dataset.stream !== "open") listen(); }, 1000);
   }
   function listen() {
     if (desk.stream) desk.stream.close();
