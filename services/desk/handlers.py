@@ -12,12 +12,17 @@ API (``Authorization: Bearer <token>``; the stream also takes ``?token=``):
   directions, every channel) and ``contact_ended``; an offer is sent once per stream; the first
   event is ``agent_state``, routing's state of the agent; ``retry: 1000`` asks browsers to
   reconnect after a second)
+* ``GET /api/status`` (the agent's state from routing's row, since when it holds, and per
+  channel the load and capacity: ``{"state", "reason", "since", "capacity": {"chat": {"load",
+  "capacity"}}}``; the stream's first ``agent_state`` event carries the same)
 * ``POST /api/login`` · ``POST /api/state`` ``{"state": "ready"|"not_ready"|"logged_out",
   "reason"}``
 * ``POST /api/offers/{offer_id}/accept`` (waits for routing's assignment; a voice contact is
   then connected to the agent — when the assignment comes later than the wait, on its arrival;
   once per offer) · ``POST /api/offers/{offer_id}/reject`` ``{"reason"}``
 * ``GET /api/contacts/{contact_id}`` · ``POST /api/contacts/{contact_id}/reply`` ``{"text"}`` ·
+  ``POST /api/contacts/{contact_id}/wrapup`` (the agent begins the wrap-up: kept until the
+  contact completes, restored with its time on the stream's ``assignment`` as ``wrapup_since``) ·
   ``POST /api/contacts/{contact_id}/complete`` ``{"disposition"}`` (409 naming the guide's
   required steps still missing)
 * the guide of a contact: see ``services.desk.guide_handlers``
@@ -42,6 +47,7 @@ from aiohttp import web
 from schemas import agents as ag
 from schemas.base import Record
 from schemas.routing import ContactAssigned, OfferMade
+from services.desk import wrapups
 from services.desk.auth import Agent, agent_for_token
 from services.desk.channels import ChannelRefused, ChannelUnavailable
 from services.desk.desk import Desk
@@ -114,6 +120,14 @@ async def me(request: web.Request) -> web.Response:
             "skills": agent.skills,
         }
     )
+
+
+async def status(request: web.Request) -> web.Response:
+    desk, agent = request.app[DESK], request[AGENT]
+    record = await desk.agent_status(agent)
+    if record is None:
+        raise web.HTTPNotFound(text="routing holds no state of this agent yet")
+    return web.json_response({**record, "since": record["since"].isoformat()})
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
@@ -317,8 +331,15 @@ async def complete(request: web.Request) -> web.Response:
     if conversation is not None:
         await survey_after_completion(desk, agent, conversation)
     await desk.conversations.close(contact_id)
+    await wrapups.forget(desk.pool, contact_id)
     desk.hub.assigned.pop(contact_id, None)
     return web.json_response({"status": "completed", "contact_id": contact_id})
+
+
+async def wrapup(request: web.Request) -> web.Response:
+    desk, agent, contact_id = await _own_contact(request)
+    since = await wrapups.start(desk.pool, contact_id, agent.agent_id)
+    return web.json_response({"contact_id": contact_id, "wrapup_since": since.isoformat()})
 
 
 def create_app(desk: Desk) -> web.Application:
@@ -335,6 +356,8 @@ def create_app(desk: Desk) -> web.Application:
     app.router.add_get("/api/contacts/{contact_id}", contact)
     app.router.add_post("/api/contacts/{contact_id}/reply", reply)
     app.router.add_post("/api/contacts/{contact_id}/complete", complete)
+    app.router.add_get("/api/status", status)
+    app.router.add_post("/api/contacts/{contact_id}/wrapup", wrapup)
     if desk.guides is not None:
         add_guide_routes(app, desk.guides, _own_contact)
     add_survey_routes(app, desk)

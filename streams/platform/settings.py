@@ -226,9 +226,15 @@ class GatewaySettings(PlatformSettings, TwilioSettings, EmailRelaySettings, Surv
 
 
 class DeskSettings(
-    PlatformSettings, NoticeRulesSettings, TwilioSettings, EmailRelaySettings, SurveySettings
+    PlatformSettings,
+    RoutingSettings,
+    NoticeRulesSettings,
+    TwilioSettings,
+    EmailRelaySettings,
+    SurveySettings,
 ):
-    """The agent desk: offers, screen pop, replies on the contact's channel."""
+    """The agent desk: offers, screen pop, replies on the contact's channel; the routing policy
+    for the agents' capacity per channel shown beside their state."""
 
     desk_host: str = "127.0.0.1"
     desk_port: int = 8090

@@ -14,6 +14,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -534,6 +535,95 @@ async def test_a_failed_reply_an_outage_and_a_refused_complete_shown_at_the_cont
     await desk_page.evaluate(f"{q(card + ' .complete')}.click()")
     await desk_page.wait_for(f"!{q(card)}")
     assert (await lifecycle(page_settings, contact_id))["agent_id"] == "dana"
+
+
+async def test_keyboard_only_and_state_restored_from_routing_after_reload_and_restart(
+    page_settings: Settings, desk_page: Browser, chat_page: Browser, desk: Restartable
+) -> None:
+    # Ready by keyboard: the pressed button is disabled, focus moves to Not ready, not the body
+    await desk_page.evaluate(f"{q('#notready')}.click()")
+    await desk_page.wait_for("document.body.dataset.state === 'not_ready'", 30)
+    await desk_page.evaluate(f"{q('#ready')}.focus()")
+    await desk_page.press("Enter")
+    await desk_page.wait_for("document.body.dataset.state === 'ready'", 30)
+    await desk_page.wait_for("document.activeElement?.id === 'notready'")
+    ready_since = await _routing_since(page_settings, "routing_agents", "agent_id", "dana")
+
+    # an offer accepted with Alt+A: focus in the reply box; a reply typed and sent with Enter
+    await chat_open_as(chat_page, page_settings, "vip-7")
+    await chat_say(chat_page, "Can you hear the keys?")
+    await chat_page.wait_for(f"{q('.msg.me')}?.dataset.state === 'delivered'")
+    contact_id = await _contact_of(page_settings, "Can you hear the keys?")
+    offer = f".offer[data-offer-id^='{contact_id}']"
+    await desk_page.wait_for(f"!!{q(offer)}", 30)
+    assert await desk_page.evaluate(f"{q(offer + ' .accept')}.getAttribute('aria-keyshortcuts')")
+    await desk_page.press("a", alt=True)
+    card = f".contact[data-contact-id='{contact_id}']"
+    await desk_page.wait_for(f"!!{q(card)}", 30)
+    await desk_page.wait_for(f"document.activeElement === {q(card + ' .reply-text')}")
+    await desk_page.type_text("Loud and clear, typed with the keyboard.")
+    await desk_page.press("Enter")
+    await desk_page.wait_for(sent_has(contact_id, "Loud and clear"))
+    await chat_page.wait_for(f"({q('.msg.agent')}?.innerText || '').includes('Loud and clear')")
+    assert await desk_page.evaluate(f"document.activeElement === {q(card + ' .reply-text')}")
+
+    # End & wrap up reached with Tab: the wrap-up starts on the server, focus on the code
+    await _tab_to(desk_page, card + " .wrapup-start")
+    await desk_page.press("Enter")
+    await desk_page.wait_for(f"document.activeElement === {q(card + ' .disposition')}")
+    wrap_since = await desk_page.evaluate(f"{q(card)}.dataset.wrapupSince")
+
+    # a reload, then a desk restart: the state's time, the handle time and the wrap-up come
+    # back from routing's rows (and the desk's wrap-up record), not from the page or process
+    for restart in (False, True):
+        if restart:
+            await desk.stop()
+            await desk_page.wait_for("document.body.dataset.stream === 'down'")
+            await desk.start()
+        else:
+            await desk_page.goto(f"http://127.0.0.1:{page_settings.desk_port}/")
+        await desk_page.wait_for(f"document.body.dataset.stream === 'open' && !!{q(card)}", 30)
+        await desk_page.wait_for(f"!{q(card + ' .wrapup')}.hidden")
+        assert await desk_page.evaluate(f"{q(card + ' .composer')}.hidden")
+        assert await desk_page.evaluate(f"{q(card)}.dataset.wrapupSince") == wrap_since
+        shown = await desk_page.evaluate(f"{q('#state-timer')}.dataset.since")
+        assert _instant(shown) == ready_since  # the assignment did not restart the timer
+        assigned = await desk_page.evaluate(f"{q(card)}.dataset.assignedAt")
+        assert assigned is not None and _instant(assigned) <= _instant(wrap_since)
+    assert await _routing_since(page_settings, "routing_agents", "agent_id", "dana") == ready_since
+
+    # Complete with the keyboard; focus goes to a control, not the page's body
+    await _tab_to(desk_page, card + " .complete")
+    await desk_page.press("Enter")
+    await desk_page.wait_for(f"!{q(card)}")
+    assert await desk_page.evaluate(
+        "document.activeElement !== document.body && document.activeElement !== null"
+    )
+    assert (await lifecycle(page_settings, contact_id))["disposition"] == "resolved"
+
+
+async def _tab_to(browser: Browser, selector: str, limit: int = 80) -> None:
+    """Tab through the page until ``selector`` has the focus (keyboard only)."""
+    for _ in range(limit):
+        if await browser.evaluate(f"document.activeElement === {q(selector)}"):
+            return
+        await browser.press("Tab")
+    raise AssertionError(f"{selector} not reached with Tab")
+
+
+def _instant(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
+
+
+async def _routing_since(settings: Settings, table: str, key: str, value: str) -> datetime:
+    connection = await asyncpg.connect(settings.require_database_url())
+    try:
+        since: datetime = await connection.fetchval(
+            f"SELECT status_since FROM {table} WHERE {key} = $1", value
+        )
+        return since.replace(microsecond=since.microsecond // 1000 * 1000)
+    finally:
+        await connection.close()
 
 
 async def _contact_of(settings: Settings, first_text: str) -> str:

@@ -122,13 +122,37 @@
   }
 
   // ---------------------------------------------------------------- agent state
+  const CHANNEL_LABEL = { chat: "chats", email: "e-mails", sms: "SMS", voice: "calls" };
+  function renderCapacity(capacity) {
+    // the load routing counts per channel against the agent's capacity ("chats 3/3")
+    if (!capacity) return;
+    desk.capacity = capacity;
+    const box = $("capacity");
+    box.replaceChildren();
+    let full = false;
+    Object.entries(capacity).forEach(([channel, c]) => {
+      if (!c.load && channel !== "chat") return;
+      const item = el("span", { className: "load" + (c.load >= c.capacity ? " full" : ""), textContent: `${CHANNEL_LABEL[channel] || channel} ${c.load}/${c.capacity}` });
+      item.dataset.channel = channel;
+      full = full || c.load >= c.capacity;
+      box.append(item);
+    });
+    document.body.dataset.atCapacity = full ? "1" : "";
+  }
+  async function refreshStatus() {
+    if (document.body.dataset.view !== "desk") return;
+    try { const s = await api("GET", "/api/status"); renderCapacity(s.capacity); }
+    catch (e) { /* the banner tells */ }
+  }
   function setState(state, reason, since) {
     desk.state = state; desk.stateReason = reason || "";
     desk.stateSince = since ? new Date(since).getTime() : Date.now();
+    $("state-timer").dataset.since = new Date(desk.stateSince).toISOString();
     document.body.dataset.state = state;
     const label = (STATE_LABEL[state] || state) + (state === "not_ready" && reason ? ` — ${reason.replace(/_/g, " ")}` : "");
     $("state-label").textContent = label;
     renderButtons();
+    focusAfterState();
     if (state === "logged_out") logIn();
   }
   function renderButtons() {
@@ -148,9 +172,16 @@
   $("ready").onclick = () => changeState({ state: "ready" });
   $("notready").onclick = () => changeState({ state: "not_ready", reason: $("reason").value });
   async function changeState(body) {
+    const focused = document.activeElement === $("ready") || document.activeElement === $("notready");
     $("ready").disabled = $("notready").disabled = true;
     try { await api("POST", "/api/state", body); }
     catch (e) { announce("State change failed: " + e.message); renderButtons(); }
+    // the pressed button is disabled now: focus goes to the one that changes the state back
+    if (focused) desk.focusAfterState = body.state === "ready" ? "notready" : "ready";
+  }
+  function focusAfterState() {
+    const target = desk.focusAfterState && $(desk.focusAfterState);
+    if (target && !target.disabled) { desk.focusAfterState = null; target.focus(); }
   }
   setInterval(() => {
     $("state-timer").textContent = duration(Date.now() - desk.stateSince);
@@ -232,8 +263,10 @@
     if (pop.subject) card.append(el("div", { className: "muted", textContent: pop.subject }));
     (pop.notices || []).forEach((n) => card.append(el("div", { className: "notice",
       textContent: `Open notice: ${n.text || n.kind}${n.compensation ? " — offer " + n.compensation : ""}` })));
-    card.append(el("div", {}, "Expires in ", el("span", { className: "countdown", role: "timer" })));
-    const accept = el("button", { className: "accept primary", textContent: "Accept", type: "button" });
+    card.append(el("div", {}, "Expires in ", el("span", { className: "countdown", role: "timer" }),
+      el("span", { className: "muted hotkey", textContent: " · Alt+A accepts" })));
+    const accept = el("button", { className: "accept primary", textContent: "Accept", type: "button", title: "Accept (Alt+A)" });
+    accept.setAttribute("aria-keyshortcuts", "Alt+A");
     const reject = el("button", { className: "reject", textContent: "Reject", type: "button" });
     accept.setAttribute("aria-label", `Accept ${pop.channel} from ${who}`);
     reject.setAttribute("aria-label", `Reject ${pop.channel} from ${who}`);
@@ -241,7 +274,7 @@
       accept.disabled = reject.disabled = true;
       try {
         const r = await api("POST", `/api/offers/${encodeURIComponent(pop.offer_id)}/accept`);
-        if (r.status === "assigned") { dropOffer(pop.offer_id); showContact(pop); }
+        if (r.status === "assigned") { dropOffer(pop.offer_id); showContact(pop); focusConversation(pop.contact_id); refreshStatus(); }
         else note(`accept: ${r.status}`);
       } catch (e) { announce("Accept failed: " + e.message); accept.disabled = reject.disabled = false; }
     };
@@ -279,6 +312,7 @@
     const card = el("article", { className: "contact" });
     card.dataset.contactId = pop.contact_id;
     card.dataset.channel = pop.channel;
+    if (pop.assigned_at) card.dataset.assignedAt = new Date(pop.assigned_at).toISOString();
     const handle = el("span", { className: "timer", textContent: "0:00" });
     const head = el("div", { className: "contact-head" },
       el("h2", { textContent: `${who} · ${pop.channel}` }), el("span", { className: "grow" }),
@@ -287,7 +321,8 @@
     thread.setAttribute("aria-label", `Conversation with ${who}`);
     thread.setAttribute("aria-live", "polite");
     const left = el("div", {}, thread);
-    const entry = { card, thread, seen: new Set(), startedAt: Date.now(), wrapupAt: null, unread: 0, handle, who, channel: pop.channel };
+    const startedAt = pop.assigned_at ? new Date(pop.assigned_at).getTime() : Date.now();  // routing's
+    const entry = { card, thread, seen: new Set(), startedAt, wrapupAt: null, unread: 0, handle, who, channel: pop.channel };
     if (pop.channel !== "voice") left.append(composer(pop, entry));
     left.append(wrapup(pop, entry));
     card.append(head, left, popView(pop));
@@ -299,8 +334,24 @@
     renderList();
     if (!desk.selected || !desk.conversations.has(desk.selected)) select(pop.contact_id);
     else card.hidden = true;
+    if (pop.wrapup_since) beginWrapup(pop.contact_id, pop.ended_by_customer ? `${who} ended the ${pop.channel}.` : "", pop.wrapup_since);
+    renderControls(entry);
     emptyStates();
     loadThread(pop.contact_id);
+  }
+  // focus goes where the agent works next: the reply box, else the wrap-up, else the offers
+  function focusConversation(contactId) {
+    const entry = contactId && desk.conversations.get(contactId);
+    if (!entry) { focusNext(); return; }
+    if (desk.selected !== contactId) select(contactId);
+    const target = entry.wrapupAt ? entry.disposition : (entry.text || entry.wrapStart);
+    if (target) target.focus();
+  }
+  function focusNext() {
+    const offer = document.querySelector(".offer .accept:not(:disabled)");
+    if (offer) { offer.focus(); return; }
+    if (desk.selected) { focusConversation(desk.selected); return; }
+    $("offers-title").focus();
   }
   async function loadThread(contactId) {
     try {
@@ -412,7 +463,15 @@
       el("label", { htmlFor: id, textContent: "Disposition code" }), select, done, refusal);
     entry.wrapPanel = panel;
     entry.done = done; entry.disposition = select;
-    start.onclick = () => beginWrapup(pop.contact_id);
+    start.onclick = async () => {
+      start.disabled = true;
+      try {
+        const r = await api("POST", `/api/contacts/${encodeURIComponent(pop.contact_id)}/wrapup`);
+        beginWrapup(pop.contact_id, "", r.wrapup_since);
+        select.focus();
+      } catch (e) { announce("Wrap-up not started: " + e.message); }
+      finally { renderControls(entry); }
+    };
     done.onclick = async () => {
       entry.completing = true; renderControls(entry);
       refusal.hidden = true;
@@ -420,6 +479,8 @@
         await api("POST", `/api/contacts/${encodeURIComponent(pop.contact_id)}/complete`, { disposition: select.value });
         removeContact(pop.contact_id);
         announce(`Completed ${entry.who} (${select.value})`);
+        focusNext();
+        refreshStatus();
       } catch (e) {
         // the reason beside the control, with the guide's steps still missing
         const steps = (e.data && e.data.steps) || [];
@@ -438,16 +499,19 @@
     entry.wrapStart = start;
     return el("div", {}, entry.endedNote, start, panel);
   }
-  function beginWrapup(contactId, why) {
+  function beginWrapup(contactId, why, since) {
     const entry = desk.conversations.get(contactId);
     if (!entry) return;
     if (why) { entry.endedNote.textContent = why; entry.endedNote.hidden = false; }
     if (entry.wrapupAt) return;
-    entry.wrapupAt = Date.now();
+    const hadFocus = entry.composer && entry.composer.contains(document.activeElement);
+    entry.wrapupAt = since ? new Date(since).getTime() : Date.now();
     entry.card.dataset.wrapup = "1";
+    entry.card.dataset.wrapupSince = new Date(entry.wrapupAt).toISOString();
     entry.wrapPanel.hidden = false;
     entry.wrapStart.hidden = true;
     if (entry.composer) entry.composer.hidden = true;
+    if (hadFocus || document.activeElement === entry.wrapStart) entry.disposition.focus();  // not the body
     renderList();
   }
   function removeContact(contactId) {
@@ -490,6 +554,15 @@
     } catch (e) { /* the banner tells */ }
   }
   setInterval(refreshQueue, 5000);
+  setInterval(refreshStatus, 5000);
+
+  // ---------------------------------------------------------------- keys
+  // Alt+A accepts the oldest offer (the card says so; aria-keyshortcuts on its button)
+  document.addEventListener("keydown", (e) => {
+    if (document.body.dataset.view !== "desk" || !e.altKey || e.ctrlKey || e.metaKey || e.code !== "KeyA") return;
+    const accept = document.querySelector(".offer .accept:not(:disabled)");
+    if (accept) { e.preventDefault(); accept.click(); }
+  });
 
   // ---------------------------------------------------------------- the stream
   function streamDown() {
@@ -528,7 +601,7 @@
         }, 1000);
       }
     };
-    on("agent_state", (d) => setState(d.record.state, d.record.reason, d.record.since));
+    on("agent_state", (d) => { setState(d.record.state, d.record.reason, d.record.since); renderCapacity(d.record.capacity); });
     on("agent_state_changed", (d) => { setState(d.record.state, d.record.reason, d.record.occurred_at); announce(`State: ${$("state-label").textContent}`); });
     on("offer", (d) => showOffer(d.offer));
     on("offer_expired", (d) => dropOffer(d.record.offer_id, "expired"));
@@ -545,7 +618,8 @@
       const entry = desk.conversations.get(d.record.contact_id);
       if (entry) { beginWrapup(d.record.contact_id, `${entry.who} ended the ${entry.channel}.`); announce(`${entry.who} ended the conversation`); }
     });
-    on("contact_released", (d) => { if (desk.conversations.has(d.record.contact_id)) removeContact(d.record.contact_id); });
+    on("contact_released", (d) => { if (desk.conversations.has(d.record.contact_id)) removeContact(d.record.contact_id); refreshStatus(); });
+    ["offer", "offer_expired", "offer_rescinded", "offer_declined", "contact_assigned"].forEach((type) => source.addEventListener(type, refreshStatus));
   }
 
   window.addEventListener("offline", streamDown);
