@@ -243,3 +243,13 @@ async def contact_phases(
         contact_ids,
     )
     return {r["contact_id"]: ContactPhase(r["status"], r["status_since"]) for r in rows}
+
+
+async def waiting_channels(pool: asyncpg.Pool, pool_id: str) -> dict[str, str]:
+    """The channel of each waiting contact of the pool (contact id → channel)."""
+    rows = await pool.fetch(
+        "SELECT contact_id, channel FROM routing_live_contacts"
+        " WHERE pool_id = $1 AND status = 'waiting' AND channel IS NOT NULL",
+        pool_id,
+    )
+    return {r["contact_id"]: r["channel"] for r in rows}

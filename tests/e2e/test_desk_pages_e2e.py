@@ -26,6 +26,7 @@ from pydantic import SecretStr
 from services.desk.app import running_desk
 from services.desk.auth import issue_token
 from services.gateway.app import running_gateway
+from services.gateway.chat_client import ChatCustomer
 from services.gateway.chat_sessions import identity_hash
 from services.runtime.broker import LocalBroker, free_port
 from streams.platform.settings import Settings
@@ -600,6 +601,67 @@ async def test_keyboard_only_and_state_restored_from_routing_after_reload_and_re
         "document.activeElement !== document.body && document.activeElement !== null"
     )
     assert (await lifecycle(page_settings, contact_id))["disposition"] == "resolved"
+
+
+async def test_capacity_per_channel_in_the_status_and_the_queue_per_channel(
+    page_settings: Settings,
+    desk_page: Browser,
+    chat_page: Browser,
+    twilio: TwilioApiServer,
+    http: aiohttp.ClientSession,
+) -> None:
+    await desk_page.evaluate(f"{q('#reason')}.value = 'meeting'; {q('#notready')}.click()")
+    await desk_page.wait_for(f"{q('#state-label')}.innerText === 'Not ready — meeting'", 30)
+    base = f"http://127.0.0.1:{page_settings.gateway_port}"
+    async with contextlib.AsyncExitStack() as stack:
+        # three chats (this page and two more browsers) and an SMS wait
+        await chat_open_as(chat_page, page_settings, "vip-7")
+        await chat_say(chat_page, "First of three chats")
+        await chat_page.wait_for(f"{q('.msg.me')}?.dataset.state === 'delivered'")
+        texts = ["First of three chats"]
+        for n in (2, 3):
+            customer = await stack.enter_async_context(ChatCustomer(base))
+            await customer.start(name=f"Visitor {n}")
+            ws = await stack.enter_async_context(customer.socket())
+            texts.append(f"Chat number {n}")
+            await ws.send_json({"type": "message", "text": texts[-1], "id": f"m{n}"})
+            while (await ws.receive_json(timeout=10))["type"] != "ack":
+                pass
+        sid = await _sms_in(http, base, twilio, "Texting while the chats wait")
+        await desk_page.wait_for(
+            f"{q('#queue-channels tbody')}.innerText.includes('chat\t3')"
+            f" && {q('#queue-channels tbody')}.innerText.includes('sms\t1')",
+            30,
+        )
+        contacts = [await _contact_of(page_settings, t) for t in texts] + [f"sms-{sid}"]
+
+        # ready: all four offered and accepted; the status says chats 3/3 (full) and SMS 1/5
+        await desk_page.evaluate(f"{q('#ready')}.click()")
+        for contact_id in contacts:
+            await accept_on_page(desk_page, contact_id)
+        full = f"{q('#capacity .load.full')}?.innerText === 'chats 3/3'"
+        await desk_page.wait_for(f"{full} && {q('#capacity')}.innerText.includes('SMS 1/5')", 30)
+        assert await desk_page.evaluate("document.body.dataset.state") == "ready"
+        await shoot(desk_page, "desk-capacity")
+        for contact_id in contacts:
+            await complete_on_page(desk_page, contact_id, "resolved")
+        await desk_page.wait_for(f"{q('#capacity')}.innerText === 'chats 0/3'", 30)
+
+
+async def _sms_in(
+    http: aiohttp.ClientSession, base: str, twilio: TwilioApiServer, body: str
+) -> str:
+    sid = "SM" + uuid.uuid4().hex
+    form = {
+        "AccountSid": twilio.account_sid,
+        "MessageSid": sid,
+        "From": VIP_PHONE,
+        "To": OUR_NUMBER,
+        "Body": body,
+        "NumMedia": "0",
+    }
+    assert (await post_webhook(http, base, "/twilio/sms", form, twilio.auth_token))[0] == 200
+    return sid
 
 
 async def _tab_to(browser: Browser, selector: str, limit: int = 80) -> None:

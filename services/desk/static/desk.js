@@ -551,7 +551,19 @@
       data.classes.forEach((line) => body.append(el("tr", {},
         el("td", { textContent: line.customer_class }), el("td", { textContent: String(line.waiting) }),
         el("td", { textContent: duration(line.longest_wait_seconds * 1000) }))));
+      renderQueueChannels(data.channels || []);
     } catch (e) { /* the banner tells */ }
+  }
+  function renderQueueChannels(lines) {
+    const body = $("queue-channels").tBodies[0];
+    body.replaceChildren();
+    if (!lines.length) body.append(el("tr", {}, el("td", { colSpan: 3, className: "muted", textContent: "No channel waiting" })));
+    lines.forEach((line) => {
+      const row = el("tr", {}, el("td", { textContent: line.channel }), el("td", { textContent: String(line.waiting) }),
+        el("td", { textContent: duration(line.longest_wait_seconds * 1000) }));
+      row.dataset.channel = line.channel;
+      body.append(row);
+    });
   }
   setInterval(refreshQueue, 5000);
   setInterval(refreshStatus, 5000);
