@@ -318,6 +318,8 @@ async def complete(request: web.Request) -> web.Response:
         except GuideRefused as exc:
             return refusal(exc)
     conversation = await desk.conversations.get(contact_id)
+    if conversation is not None:  # stored and sent before the chat ends for the customer
+        await survey_after_completion(desk, agent, conversation)
     await desk.publish(
         agent,
         ag.ContactCompleted(
@@ -328,8 +330,6 @@ async def complete(request: web.Request) -> web.Response:
             disposition=disposition,
         ),
     )
-    if conversation is not None:
-        await survey_after_completion(desk, agent, conversation)
     await desk.conversations.close(contact_id)
     await wrapups.forget(desk.pool, contact_id)
     desk.hub.assigned.pop(contact_id, None)

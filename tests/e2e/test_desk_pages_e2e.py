@@ -517,6 +517,12 @@ async def test_a_failed_reply_an_outage_and_a_refused_complete_shown_at_the_cont
         await desk_page.evaluate(f"{q(choice)}.value = 'delivery_delay'")
         await desk_page.evaluate(f"{q('#guide-panel .guide-start')}.click()")
     await desk_page.wait_for(f"!!{q('#guide-panel .guide-missing')}")
+    # the step's customer data as labelled fields, not raw key: value text
+    await desk_page.wait_for(f"!!{q('#guide-panel .guide-data .guide-fields')}")
+    data = await desk_page.evaluate(f"{q('#guide-panel .guide-data')}.innerText")
+    assert "Known customer" in data and "Grace Hopper" in data
+    assert "known: true" not in data and "true" not in data
+    await shoot(desk_page, "desk-guide-fields")
     await desk_page.evaluate(f"{q(card + ' .wrapup-start')}.click()")
     await desk_page.evaluate(f"{q(card + ' .complete')}.click()")
     refusal = card + " .complete-refusal"
@@ -536,6 +542,12 @@ async def test_a_failed_reply_an_outage_and_a_refused_complete_shown_at_the_cont
     await desk_page.evaluate(f"{q(card + ' .complete')}.click()")
     await desk_page.wait_for(f"!{q(card)}")
     assert (await lifecycle(page_settings, contact_id))["agent_id"] == "dana"
+    # the survey prompt reaches the chat before it ends (sent ahead of the end on the socket)
+    await chat_page.wait_for(f"{q('#ended-text')}.innerText.includes('ended the chat')")
+    agent_messages = "[...document.querySelectorAll('.msg.agent')]"
+    survey = f"{agent_messages}.find(m => /how satisfied/.test(m.innerText))"
+    assert await chat_page.evaluate(f"!!({survey})?.querySelector('a[href*=\"/survey/\"]')")
+    await shoot(chat_page, "chat-survey")
 
 
 async def test_keyboard_only_and_state_restored_from_routing_after_reload_and_restart(
