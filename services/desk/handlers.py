@@ -23,6 +23,8 @@ API (``Authorization: Bearer <token>``; the stream also takes ``?token=``):
 * ``GET /api/contacts/{contact_id}`` · ``POST /api/contacts/{contact_id}/reply`` ``{"text"}`` ·
   ``POST /api/contacts/{contact_id}/wrapup`` (the agent begins the wrap-up: kept until the
   contact completes, restored with its time on the stream's ``assignment`` as ``wrapup_since``) ·
+  ``POST /api/contacts/{contact_id}/typing`` (the agent is typing: see
+  ``services.desk.typing_signals``; the stream's ``typing`` events are the customer's) ·
   ``POST /api/contacts/{contact_id}/complete`` ``{"disposition"}`` (409 naming the guide's
   required steps still missing)
 * the guide of a contact: see ``services.desk.guide_handlers``
@@ -55,6 +57,7 @@ from services.desk.guide_handlers import add_guide_routes, refusal
 from services.desk.keys import AGENT, DESK
 from services.desk.page_routes import add_page_routes, request_token
 from services.desk.survey_handlers import add_survey_routes, survey_after_completion
+from services.desk.typing_signals import add_typing_route
 from services.http_input import check_url, read_json_object
 from services.http_ops import add_ops_routes
 from services.publisher import PublishFailed
@@ -358,6 +361,7 @@ def create_app(desk: Desk) -> web.Application:
     app.router.add_post("/api/contacts/{contact_id}/complete", complete)
     app.router.add_get("/api/status", status)
     app.router.add_post("/api/contacts/{contact_id}/wrapup", wrapup)
+    add_typing_route(app, _own_contact)
     if desk.guides is not None:
         add_guide_routes(app, desk.guides, _own_contact)
     add_survey_routes(app, desk)

@@ -13,7 +13,8 @@ import asyncpg
 from schemas.agents import ContactCompleted
 from schemas.base import Record, utc_now
 from schemas.contacts import Channel, ContactAbandoned, ContactEnded, ContactMessageSent
-from schemas.topics import AGENT_EVENTS, CONTACTS
+from schemas.presence import Typing, Typist
+from schemas.topics import AGENT_EVENTS, CONTACTS, TYPING
 from services.bus import follow_topic
 from services.gateway.arrivals import publish
 from services.gateway.context import GatewayContext
@@ -61,6 +62,22 @@ async def run_agent_ends(ctx: GatewayContext, ready: asyncio.Event | None = None
         component="gateway_chat_end",
         ready=ready,
     )
+
+
+async def run_typing(ctx: GatewayContext, ready: asyncio.Event | None = None) -> None:
+    """Follow the typing topic: an agent typing in a chat held here is shown to its customer."""
+
+    async def typing(record: Record) -> None:
+        if (
+            isinstance(record, Typing)
+            and record.who is Typist.AGENT
+            and record.contact_id in ctx.chat.sockets
+        ):
+            names = await agent_names(ctx, [record.agent_id])
+            name = names.get(record.agent_id or "") or "The agent"
+            await ctx.chat.notify(record.contact_id, {"type": "typing", "agent_name": name})
+
+    await follow_topic(ctx.settings, TYPING, typing, component="gateway_typing", ready=ready)
 
 
 async def deliver_stored(ctx: GatewayContext, contact_id: str, last: int = 20) -> int:

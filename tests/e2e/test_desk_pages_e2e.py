@@ -660,6 +660,63 @@ async def test_capacity_per_channel_in_the_status_and_the_queue_per_channel(
         await desk_page.wait_for(f"{q('#capacity')}.innerText === 'chats 0/3'", 30)
 
 
+async def test_typing_both_ways_previews_and_waiting_timers(
+    page_settings: Settings, desk_page: Browser, chat_page: Browser
+) -> None:
+    await chat_open_as(chat_page, page_settings, "vip-7")
+    await chat_say(chat_page, "Is anybody typing?")
+    await chat_page.wait_for(f"{q('.msg.me')}?.dataset.state === 'delivered'")
+    contact_id = await _contact_of(page_settings, "Is anybody typing?")
+    await accept_on_page(desk_page, contact_id)
+    card = f".contact[data-contact-id='{contact_id}']"
+    # the list: the last message as a preview, the customer waiting for a reply with a timer
+    item = f"#conversation-list button[data-contact-id='{contact_id}']"
+    await desk_page.wait_for(
+        f"({q(item + ' .preview')}?.innerText || '').includes('Is anybody typing?')"
+        f" && /^\\d+:\\d\\d$/.test({q(item + ' .waiting')}?.textContent)"
+    )
+    assert await desk_page.evaluate(f"{q(item + ' .waiting')}.getAttribute('aria-label')")
+
+    # the customer types: the desk says so, in the conversation and the list
+    typing_in = "dispatchEvent(new Event('input'))"
+    await chat_page.evaluate(f"{q('#text')}.value = 'One more thi'; {q('#text')}.{typing_in}")
+    await desk_page.wait_for(f"!{q(card + ' .typing-note')}.hidden", 30)
+    assert "Grace Hopper is typing" in await desk_page.evaluate(
+        f"{q(card + ' .typing-note')}.innerText"
+    )
+    assert await desk_page.evaluate(f"!!{q(item + ' .typing')}")
+    await shoot(desk_page, "desk-typing")
+
+    # the agent types: the chat page says so
+    reply = card + " .reply-text"
+    await desk_page.evaluate(f"{q(reply)}.value = 'Yes, go ahead'; {q(reply)}.{typing_in}")
+    await chat_page.wait_for(f"{q('#typing')}.innerText.includes('Dana is typing')", 30)
+    assert await chat_page.evaluate(f"!{q('#typing')}.hidden")
+    await shoot(chat_page, "chat-typing")
+
+    # the reply goes: no one waits any more, the preview is the reply; typing left no trace
+    await desk_page.evaluate(f"{q(card + ' .reply')}.click()")
+    await desk_page.wait_for(sent_has(contact_id, "Yes, go ahead"))
+    await desk_page.wait_for(
+        f"!{q(item + ' .waiting')} && {q(item + ' .preview')}.innerText.includes('You: Yes')"
+    )
+    await chat_page.wait_for(f"{q('#typing')}.hidden")
+    connection = await asyncpg.connect(page_settings.require_database_url())
+    try:
+        stored = await connection.fetchval(
+            "SELECT count(*) FROM channel_messages WHERE contact_id = $1"
+            " AND body LIKE 'One more thi%'",
+            contact_id,
+        )
+        logged = await connection.fetchval(
+            "SELECT count(*) FROM interaction_events WHERE type = 'typing'"
+        )
+    finally:
+        await connection.close()
+    assert (stored, logged) == (0, 0)
+    await complete_on_page(desk_page, contact_id, "resolved")
+
+
 async def _sms_in(
     http: aiohttp.ClientSession, base: str, twilio: TwilioApiServer, body: str
 ) -> str:

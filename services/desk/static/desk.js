@@ -188,6 +188,8 @@
     for (const [, c] of desk.conversations) {
       c.handle.textContent = duration(Date.now() - c.startedAt);
       if (c.wrapupAt) c.wrapTimer.textContent = duration(Date.now() - c.wrapupAt);
+      if (c.typingNote && !c.typingNote.hidden && Date.now() > c.typingUntil) showTyping(c, false);
+      if (c.waitingTimer) c.waitingTimer.textContent = duration(Date.now() - c.waitingSince);
     }
     for (const [id, pop] of desk.offers) renderCountdown(id, pop);
   }, 250);
@@ -320,9 +322,11 @@
     const thread = el("div", { className: "thread", role: "log" });
     thread.setAttribute("aria-label", `Conversation with ${who}`);
     thread.setAttribute("aria-live", "polite");
-    const left = el("div", {}, thread);
+    const typingNote = el("p", { className: "typing-note", hidden: true, textContent: `${who} is typing…` });
+    typingNote.setAttribute("role", "status");
+    const left = el("div", {}, thread, typingNote);
     const startedAt = pop.assigned_at ? new Date(pop.assigned_at).getTime() : Date.now();  // routing's
-    const entry = { card, thread, seen: new Set(), startedAt, wrapupAt: null, unread: 0, handle, who, channel: pop.channel };
+    const entry = { card, thread, seen: new Set(), startedAt, wrapupAt: null, unread: 0, handle, who, channel: pop.channel, typingNote, typingUntil: 0 };
     if (pop.channel !== "voice") left.append(composer(pop, entry));
     left.append(wrapup(pop, entry));
     card.append(head, left, popView(pop));
@@ -378,6 +382,13 @@
     const later = [...entry.thread.children].find((x) => x.dataset.at > node.dataset.at);
     entry.thread.insertBefore(node, later || null);
     entry.thread.scrollTop = entry.thread.scrollHeight;
+    if (!entry.last || node.dataset.at >= entry.last.at) {
+      // the list's preview, and since when the customer waits for a reply (their last word)
+      entry.last = { at: node.dataset.at, body: m.body, mine };
+      entry.waitingSince = mine ? null : new Date(node.dataset.at).getTime();
+      renderList();
+    }
+    if (!mine) showTyping(entry, false);
     if (!quiet && !mine) {
       if (desk.selected !== contactId) { entry.unread += 1; renderList(); }
       announce(`New message from ${entry.who}`);
@@ -435,6 +446,13 @@
       else text.focus();
     };
     text.addEventListener("keydown", (e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); send.click(); } });
+    // the customer sees "typing" (chat only): one signal every 2 s at most while the agent types
+    let typedAt = 0;
+    text.addEventListener("input", () => {
+      if (pop.channel !== "chat" || !text.value.trim() || Date.now() - typedAt < 2000 || document.body.dataset.stream !== "open") return;
+      typedAt = Date.now();
+      api("POST", `/api/contacts/${encodeURIComponent(pop.contact_id)}/typing`).catch(() => {});
+    });
     entry.offline = el("p", { className: "composer-offline", id: `offline-${pop.contact_id}`, hidden: true,
       textContent: "Not connected to the desk: your draft is kept; send it when the connection is back." });
     entry.offline.setAttribute("role", "status");
@@ -514,6 +532,12 @@
     if (hadFocus || document.activeElement === entry.wrapStart) entry.disposition.focus();  // not the body
     renderList();
   }
+  function showTyping(entry, on) {
+    if (!entry.typingNote || entry.typingNote.hidden === !on) { if (on) entry.typingUntil = Date.now() + 6000; return; }
+    entry.typingNote.hidden = !on;
+    entry.typingUntil = on ? Date.now() + 6000 : 0;
+    renderList();
+  }
   function removeContact(contactId) {
     const entry = desk.conversations.get(contactId);
     if (entry) entry.card.remove();
@@ -532,6 +556,17 @@
     list.replaceChildren();
     for (const [id, c] of desk.conversations) {
       const b = el("button", { type: "button" }, el("span", { textContent: `${c.who} · ${c.channel}${c.wrapupAt ? " · wrap-up" : ""}` }));
+      c.waitingTimer = null;
+      const detail = el("span", { className: "preview" });
+      if (c.typingNote && !c.typingNote.hidden) detail.append(el("em", { className: "typing", textContent: "typing…" }));
+      else if (c.last) detail.append(`${c.last.mine ? "You: " : ""}${c.last.body.length > 60 ? c.last.body.slice(0, 59) + "…" : c.last.body}`);
+      if (c.waitingSince && !c.wrapupAt) {
+        c.waitingTimer = el("span", { className: "waiting timer", textContent: duration(Date.now() - c.waitingSince) });
+        c.waitingTimer.setAttribute("aria-label", "waiting for your reply");
+        c.waitingTimer.title = "Customer waiting for your reply";
+        b.append(c.waitingTimer);
+      }
+      b.prepend(el("span", { className: "line" }, b.firstChild, detail));
       if (c.unread) b.append(el("span", { className: "unread", textContent: String(c.unread) }));
       b.setAttribute("aria-current", String(id === desk.selected));
       b.dataset.contactId = id;
@@ -626,6 +661,7 @@
       if (pop) showContact(pop);
     });
     on("message", (d) => addMessage(d.message.contact_id, d.message));
+    on("typing", (d) => { const entry = desk.conversations.get(d.record.contact_id); if (entry && !entry.wrapupAt) showTyping(entry, true); });
     on("contact_ended", (d) => {
       const entry = desk.conversations.get(d.record.contact_id);
       if (entry) { beginWrapup(d.record.contact_id, `${entry.who} ended the ${entry.channel}.`); announce(`${entry.who} ended the conversation`); }
