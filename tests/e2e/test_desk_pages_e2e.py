@@ -15,10 +15,13 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
+from email.message import EmailMessage
+from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import aiosmtplib
 import asyncpg
 import pytest
 from pydantic import SecretStr
@@ -28,6 +31,7 @@ from services.desk.auth import issue_token
 from services.gateway.app import running_gateway
 from services.gateway.chat_client import ChatCustomer
 from services.gateway.chat_sessions import identity_hash
+from services.gateway.email_in import contact_id_for
 from services.runtime.broker import LocalBroker, free_port
 from streams.platform.settings import Settings
 from tests.support.browser import Browser, chromium_path
@@ -75,10 +79,11 @@ class Restartable:
     def __init__(self, make: Callable[[], AbstractAsyncContextManager[Any]]) -> None:
         self.make = make
         self.stack: contextlib.AsyncExitStack | None = None
+        self.running: Any = None  # what the service's context yields (e.g. its SMTP port)
 
     async def start(self) -> None:
         self.stack = contextlib.AsyncExitStack()
-        await self.stack.enter_async_context(self.make())
+        self.running = await self.stack.enter_async_context(self.make())
 
     async def stop(self) -> None:
         if self.stack is not None:
@@ -715,6 +720,43 @@ async def test_typing_both_ways_previews_and_waiting_timers(
         await connection.close()
     assert (stored, logged) == (0, 0)
     await complete_on_page(desk_page, contact_id, "resolved")
+
+
+async def test_an_email_follow_up_reaches_the_desk_live(
+    page_settings: Settings, desk_page: Browser, gateway: Restartable, relay: tuple[Relay, int]
+) -> None:
+    smtp_port = gateway.running.smtp_port
+    first = EmailMessage()
+    first["From"] = "Grace Hopper <grace@example.com>"
+    first["To"] = "support@shop.example"
+    first["Subject"] = "Parcel arrived damaged"
+    first["Message-ID"] = original = make_msgid(domain="example.com")
+    first.set_content("The box was crushed and the mug is broken.\n")
+    await aiosmtplib.send(first, hostname="127.0.0.1", port=smtp_port)
+    contact_id = contact_id_for(original)
+    await accept_on_page(desk_page, contact_id)
+    await desk_page.wait_for(thread_has(contact_id, "the mug is broken"))
+    await reply_on_page(desk_page, contact_id, "Sorry! A new mug is on its way.")
+    reply = next(m for m in relay[0].messages if m["In-Reply-To"] == original)
+
+    # the customer answers the agent's e-mail: the answer appears in the open thread, live
+    answer = EmailMessage()
+    answer["From"] = "grace@example.com"
+    answer["To"] = "support@shop.example"
+    answer["Subject"] = "Re: Parcel arrived damaged"
+    answer["Message-ID"] = make_msgid(domain="example.com")
+    answer["In-Reply-To"] = reply["Message-ID"]
+    answer["References"] = f"{original} {reply['Message-ID']}"
+    answer.set_content("Thank you, the old one is in the bin.\n")
+    await aiosmtplib.send(answer, hostname="127.0.0.1", port=smtp_port)
+    await desk_page.wait_for(thread_has(contact_id, "the old one is in the bin"), 30)
+    item = f"#conversation-list button[data-contact-id='{contact_id}']"
+    await desk_page.wait_for(
+        f"{q(item + ' .preview')}.innerText.includes('the old one') && !!{q(item + ' .waiting')}"
+    )
+    await shoot(desk_page, "desk-email-follow-up")
+    await complete_on_page(desk_page, contact_id, "resolved")
+    assert (await lifecycle(page_settings, contact_id))["channel"] == "email"
 
 
 async def _sms_in(
