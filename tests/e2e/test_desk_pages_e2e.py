@@ -243,6 +243,19 @@ async def shoot(browser: Browser, name: str) -> None:
     await browser.viewport(*DESKTOP)
 
 
+async def shown_at_both_widths(browser: Browser, selector: str) -> None:
+    """The element is laid out with a size and inside the page's width on a desktop and on a
+    phone (not hidden, not cut off at the side)."""
+    for width, height in (DESKTOP, PHONE):
+        await browser.viewport(width, height)
+        box = await browser.evaluate(
+            f"(() => {{ const r = {q(selector)}.getBoundingClientRect();"
+            " return [r.width, r.height, r.left, r.right]; })()"
+        )
+        assert box[0] > 0 and box[1] > 0 and box[2] >= 0 and box[3] <= width + 1, (width, box)
+    await browser.viewport(*DESKTOP)
+
+
 def thread_has(contact_id: str, text: str) -> str:
     card = f".contact[data-contact-id='{contact_id}'] .thread"
     return f"({q(card)}?.innerText || '').includes({text!r})"
@@ -482,6 +495,7 @@ async def test_a_failed_reply_an_outage_and_a_refused_complete_shown_at_the_cont
     assert await desk_page.evaluate(f"{q(failed + ' [role=alert]')} !== null")
     assert await desk_page.evaluate(f"{q(card + ' .reply-text')}.value") == ""
     assert "First answer" not in await _stored_texts(page_settings, contact_id, "out")
+    await shown_at_both_widths(desk_page, failed + " button.retry")
     await shoot(desk_page, "desk-reply-failed")
     await desk_page.send("Network.setBlockedURLs", urls=[])
     open_ = "document.body.dataset.stream === 'open'"
@@ -536,6 +550,7 @@ async def test_a_failed_reply_an_outage_and_a_refused_complete_shown_at_the_cont
     assert "Not completed" in shown_refusal and "verify identity" in shown_refusal
     assert await desk_page.evaluate(f"{q(refusal)}.getAttribute('role')") == "alert"
     assert not await desk_page.evaluate(f"{q(card + ' .complete')}.disabled")
+    await shown_at_both_widths(desk_page, refusal + " .missing-steps")
     await shoot(desk_page, "desk-complete-refused")
     base = f"/api/contacts/{contact_id}/guide/steps"
     for step, value in (
@@ -552,6 +567,7 @@ async def test_a_failed_reply_an_outage_and_a_refused_complete_shown_at_the_cont
     agent_messages = "[...document.querySelectorAll('.msg.agent')]"
     survey = f"{agent_messages}.find(m => /how satisfied/.test(m.innerText))"
     assert await chat_page.evaluate(f"!!({survey})?.querySelector('a[href*=\"/survey/\"]')")
+    await shown_at_both_widths(chat_page, "#log .msg.agent a[href*='/survey/']")
     await shoot(chat_page, "chat-survey")
 
 
@@ -587,6 +603,8 @@ async def test_keyboard_only_and_state_restored_from_routing_after_reload_and_re
 
     # End & wrap up reached with Tab: the wrap-up starts on the server, focus on the code
     await _tab_to(desk_page, card + " .wrapup-start")
+    ring = "getComputedStyle(document.activeElement).outlineStyle"
+    assert await desk_page.evaluate(ring) == "solid"  # the keyboard focus is visible
     await desk_page.press("Enter")
     await desk_page.wait_for(f"document.activeElement === {q(card + ' .disposition')}")
     wrap_since = await desk_page.evaluate(f"{q(card)}.dataset.wrapupSince")
@@ -659,6 +677,7 @@ async def test_capacity_per_channel_in_the_status_and_the_queue_per_channel(
         full = f"{q('#capacity .load.full')}?.innerText === 'chats 3/3'"
         await desk_page.wait_for(f"{full} && {q('#capacity')}.innerText.includes('SMS 1/5')", 30)
         assert await desk_page.evaluate("document.body.dataset.state") == "ready"
+        await shown_at_both_widths(desk_page, "#capacity .load.full")
         await shoot(desk_page, "desk-capacity")
         for contact_id in contacts:
             await complete_on_page(desk_page, contact_id, "resolved")
@@ -690,6 +709,7 @@ async def test_typing_both_ways_previews_and_waiting_timers(
         f"{q(card + ' .typing-note')}.innerText"
     )
     assert await desk_page.evaluate(f"!!{q(item + ' .typing')}")
+    await shown_at_both_widths(desk_page, card + " .typing-note")
     await shoot(desk_page, "desk-typing")
 
     # the agent types: the chat page says so
@@ -697,6 +717,7 @@ async def test_typing_both_ways_previews_and_waiting_timers(
     await desk_page.evaluate(f"{q(reply)}.value = 'Yes, go ahead'; {q(reply)}.{typing_in}")
     await chat_page.wait_for(f"{q('#typing')}.innerText.includes('Dana is typing')", 30)
     assert await chat_page.evaluate(f"!{q('#typing')}.hidden")
+    await shown_at_both_widths(chat_page, "#typing")
     await shoot(chat_page, "chat-typing")
 
     # the reply goes: no one waits any more, the preview is the reply; typing left no trace
@@ -719,7 +740,14 @@ async def test_typing_both_ways_previews_and_waiting_timers(
     finally:
         await connection.close()
     assert (stored, logged) == (0, 0)
-    await complete_on_page(desk_page, contact_id, "resolved")
+
+    # the customer ends while the agent is in the reply box: focus moves to the wrap-up's code
+    await desk_page.evaluate(f"{q(reply)}.focus()")
+    await chat_page.evaluate(f"{q('#end')}.click()")
+    await desk_page.wait_for(f"!{q(card + ' .wrapup')}.hidden", 30)
+    await desk_page.wait_for(f"document.activeElement === {q(card + ' .disposition')}")
+    await desk_page.evaluate(f"{q(card + ' .complete')}.click()")
+    await desk_page.wait_for(f"!{q(card)}")
 
 
 async def test_an_email_follow_up_reaches_the_desk_live(
