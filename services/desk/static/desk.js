@@ -437,13 +437,13 @@
     send.onclick = async () => {
       const body = text.value;
       if (!body.trim() || send.disabled) return;
-      entry.sending = true; renderControls(entry);
-      const sent = await sendReply(pop, entry, body, null);
-      entry.sending = false; renderControls(entry);
-      // a reply that failed is kept as its own bubble with Retry: the box is free for the next
+      // the text moves into its bubble (Sending…, then sent or failed with Retry): the box is
+      // free for the next reply at once, and a failed one is never appended to it
       text.value = "";
-      if (!sent) entry.thread.lastElementChild?.querySelector("button.retry")?.focus();
-      else text.focus();
+      entry.sending = true; renderControls(entry);
+      await sendReply(pop, entry, body, null);
+      entry.sending = false; renderControls(entry);
+      if (document.activeElement === document.body) text.focus();
     };
     text.addEventListener("keydown", (e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); send.click(); } });
     // the customer sees "typing" (chat only): one signal every 2 s at most while the agent types
