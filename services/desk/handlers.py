@@ -20,7 +20,9 @@ API (``Authorization: Bearer <token>``; the stream also takes ``?token=``):
 * ``POST /api/offers/{offer_id}/accept`` (waits for routing's assignment; a voice contact is
   then connected to the agent — when the assignment comes later than the wait, on its arrival;
   once per offer) · ``POST /api/offers/{offer_id}/reject`` ``{"reason"}``
-* ``GET /api/contacts/{contact_id}`` · ``POST /api/contacts/{contact_id}/reply`` ``{"text"}`` ·
+* ``GET /api/contacts/{contact_id}`` · ``POST /api/contacts/{contact_id}/reply``
+  ``{"text", "id"?}`` (a reply with an ``id`` the agent's earlier reply on the contact carried
+  is not sent again: its message id is the answer) ·
   ``POST /api/contacts/{contact_id}/wrapup`` (the agent begins the wrap-up: kept until the
   contact completes, restored with its time on the stream's ``assignment`` as ``wrapup_since``) ·
   ``POST /api/contacts/{contact_id}/typing`` (the agent is typing: see
@@ -304,11 +306,17 @@ async def contact(request: web.Request) -> web.Response:
 
 async def reply(request: web.Request) -> web.Response:
     desk, agent, contact_id = await _own_contact(request)
-    text = _text(await read_json_object(request), "text", required=True)
+    body = await read_json_object(request)
+    text = _text(body, "text", required=True)
+    client_id = _text(body, "id", required=False, limit=100) or None  # the page's id: once
+    if client_id is not None:
+        sent = await desk.actions.sent_before(contact_id, agent, client_id)
+        if sent is not None:  # a retry of a reply whose answer was lost: not sent again
+            return web.json_response({"status": "sent", "message_id": sent})
     conversation = await desk.conversations.get(contact_id)
     if conversation is None or conversation.status != "open":
         raise web.HTTPConflict(text="the conversation is closed")
-    message_id = await desk.actions.reply(conversation, agent, text)
+    message_id = await desk.actions.reply(conversation, agent, text, client_id)
     return web.json_response({"status": "sent", "message_id": message_id})
 
 

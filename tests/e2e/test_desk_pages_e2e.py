@@ -513,6 +513,18 @@ async def test_a_failed_reply_an_outage_and_a_refused_complete_shown_at_the_cont
     assert "Second answer" in shown and "First answer" in shown
     assert all("answerSecond" not in b and "answerFirst" not in b for b in shown)
 
+    # a reply sent again with the id it had (its answer lost on the way) is not sent twice
+    path = f"/api/contacts/{contact_id}/reply"
+    twice = [
+        await desk_page.evaluate(
+            f"window.desk.api('POST', '{path}', {{text: 'Only once', id: 'r-1'}})"
+            ".then(r => r.message_id)"
+        )
+        for _ in range(2)
+    ]
+    assert twice[0] == twice[1]
+    assert (await _stored_texts(page_settings, contact_id, "out")).count("Only once") == 1
+
     # the desk stops: Send and End & wrap up are disabled, the draft stays, sent once back
     await desk_page.evaluate(f"{q(card + ' .reply-text')}.value = 'Draft during the outage'")
     await desk.stop()

@@ -399,11 +399,13 @@
   async function sendReply(pop, entry, body, bubble) {
     const node = bubble || el("div", { className: "msg out pending" });
     node.dataset.state = "sending";
+    // one id per reply, the same on every retry: the desk sends a reply it already sent once
+    node.dataset.clientId = node.dataset.clientId || (window.crypto && crypto.randomUUID ? crypto.randomUUID() : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`);
     node.replaceChildren(el("span", { className: "meta", textContent: `You · Sending…` }), el("span", { className: "body", textContent: body }));
     if (!bubble) entry.thread.append(node);
     entry.thread.scrollTop = entry.thread.scrollHeight;
     try {
-      const r = await api("POST", `/api/contacts/${encodeURIComponent(pop.contact_id)}/reply`, { text: body });
+      const r = await api("POST", `/api/contacts/${encodeURIComponent(pop.contact_id)}/reply`, { text: body, id: node.dataset.clientId });
       node.remove();
       addMessage(pop.contact_id, { message_id: r.message_id, direction: "out", author: desk.agent.agent_id, body, at: new Date().toISOString(), channel: pop.channel }, true);
       return true;
