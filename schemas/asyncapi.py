@@ -13,7 +13,7 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
-from schemas import agents, control, guides, notices, routing, shipments
+from schemas import agents, control, guides, notices, presence, routing, shipments
 from schemas.base import Record
 from schemas.codec import AGENT_INPUTS, CONTACT_INPUTS, RECORD_TYPES, json_schemas
 from schemas.topics import (
@@ -27,6 +27,7 @@ from schemas.topics import (
     OFFERS,
     ROUTING,
     SHIPMENTS,
+    TYPING,
     TopicSpec,
 )
 
@@ -55,6 +56,7 @@ PARTITIONING = {
     NOTICES.name: "by customer id",
     GUIDE_EVENTS.name: "by contact id",
     DEAD_LETTER.name: "by the source topic of the failed input",
+    TYPING.name: "by contact id",
 }
 
 
@@ -85,6 +87,7 @@ def carried() -> dict[str, list[str]]:
         NOTICES.name: _of(notices.NoticeRecord),
         GUIDE_EVENTS.name: _of(guides.GuideEvent),
         DEAD_LETTER.name: [routing.DeadLettered.TYPE],
+        TYPING.name: [presence.Typing.TYPE],
     }
 
 
@@ -145,7 +148,8 @@ def _channel(spec: TopicSpec, types: Iterable[str]) -> dict[str, Any]:
         "description": (
             f"{spec.doc[:1].upper()}{spec.doc[1:]}. Key: `{spec.key}`; partitioned"
             f" {PARTITIONING[spec.name]}. {spec.partitions} partition(s)"
-            + (", compacted." if spec.compacted else ".")
+            + (", compacted" if spec.compacted else "")
+            + (f", records kept {spec.retention_ms} ms." if spec.retention_ms else ".")
         ),
         "parameters": {
             "prefix": {
@@ -159,7 +163,8 @@ def _channel(spec: TopicSpec, types: Iterable[str]) -> dict[str, Any]:
                 "topic": spec.name,
                 "partitions": spec.partitions,
                 "topicConfiguration": {
-                    "cleanup.policy": ["compact" if spec.compacted else "delete"]
+                    "cleanup.policy": ["compact" if spec.compacted else "delete"],
+                    **({"retention.ms": spec.retention_ms} if spec.retention_ms else {}),
                 },
                 "bindingVersion": KAFKA_BINDING_VERSION,
             }

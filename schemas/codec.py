@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
-from schemas import agents, contacts, control, guides, notices, routing, shipments
+from schemas import agents, contacts, control, guides, notices, presence, routing, shipments
 from schemas.base import SCHEMA_VERSION, SUPPORTED_SCHEMA_VERSIONS, Record
 
 MAX_MESSAGE_BYTES = 1_000_000
@@ -34,7 +34,7 @@ def _registry(*modules: Any) -> dict[str, type[Record]]:
 
 
 RECORD_TYPES: dict[str, type[Record]] = _registry(
-    contacts, agents, routing, shipments, notices, guides, control
+    contacts, agents, routing, shipments, notices, guides, control, presence
 )
 CONTACT_INPUTS = frozenset(
     t for t, c in RECORD_TYPES.items() if issubclass(c, contacts.ContactEvent)

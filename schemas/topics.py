@@ -11,6 +11,7 @@ class TopicSpec:
     partitions: int
     key: str
     compacted: bool = False
+    retention_ms: int | None = None  # the broker's default when None
     doc: str = ""
     producers: tuple[str, ...] = ()  # who writes it (for the AsyncAPI document)
     consumers: tuple[str, ...] = ()  # who reads it, and as which consumer
@@ -110,6 +111,19 @@ DEAD_LETTER = TopicSpec(
     consumers=("worker: interaction-log (dead_letters table)", "operators"),
 )
 
+TYPING = TopicSpec(
+    "typing",
+    4,
+    "contact_id",
+    retention_ms=60_000,
+    doc="who is typing in a conversation right now (ephemeral: kept a minute, never logged)",
+    producers=("gateway (a chat customer typing)", "desk (an agent typing a reply)"),
+    consumers=(
+        "gateway: chat typing (every gateway, no group)",
+        "desk: typing (every desk, no group)",
+    ),
+)
+
 ALL_TOPICS: tuple[TopicSpec, ...] = (
     CONTACTS,
     AGENT_EVENTS,
@@ -120,4 +134,5 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     NOTICES,
     GUIDE_EVENTS,
     DEAD_LETTER,
+    TYPING,
 )

@@ -23,6 +23,7 @@ from streams.routing.live_view import (
     contact_status,
     position_in_line,
     requirement_serving,
+    waiting_channels,
     waiting_contacts,
 )
 
@@ -134,3 +135,37 @@ async def place_in_line(
     wait = expected_wait(position - 1, serving.free, serving.slots, serving.handle_seconds)
     seconds = None if math.isinf(wait) else round(wait, 1)
     return Place("waiting", int(position), None, seconds, rough=serving.rough)
+
+
+@dataclass(frozen=True)
+class ChannelLine:
+    channel: str
+    waiting: int
+    longest_wait_seconds: float
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "channel": self.channel,
+            "waiting": self.waiting,
+            "longest_wait_seconds": round(self.longest_wait_seconds, 1),
+        }
+
+
+async def waiting_by_channel(
+    pool: asyncpg.Pool, pool_id: str, agent_skills: Mapping[str, int], now: float | None = None
+) -> list[ChannelLine]:
+    """The same contacts as :func:`waiting_by_class`, per channel (most first)."""
+    now = time.time() if now is None else now
+    channels = await waiting_channels(pool, pool_id)
+    lines: dict[str, tuple[int, float]] = {}
+    for contact in await waiting_contacts(pool, pool_id):
+        if not can_take(agent_skills, contact.skills):
+            continue
+        name = channels.get(contact.contact_id, "unknown")
+        count, longest = lines.get(name, (0, 0.0))
+        waited = max(0.0, now - (contact.arrived_at or now))
+        lines[name] = (count + 1, max(longest, waited))
+    return [
+        ChannelLine(name, count, longest)
+        for name, (count, longest) in sorted(lines.items(), key=lambda i: (-i[1][0], i[0]))
+    ]

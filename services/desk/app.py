@@ -25,6 +25,7 @@ from services.desk.handlers import create_app
 from services.desk.hub import OfferHub, run_offers
 from services.desk.screen_pop import build_screen_pop
 from services.desk.threads import ThreadFeed, run_threads
+from services.desk.typing_signals import TypingFeed, run_typing
 from services.publisher import BrokerPublisher
 from services.runtime.processes import stop_on_signals
 from streams.guides.definitions import load_guides
@@ -68,13 +69,16 @@ async def running_desk(
     actions = ChannelActions(settings, conversations, customers, publisher)
     admin = AdminService(PostgresAdminStore(pool), publisher)
     desk = Desk(settings, pool, publisher, hub, conversations, actions, guides=guides, admin=admin)
-    ready, threads_ready = asyncio.Event(), asyncio.Event()
+    ready, threads_ready, typing_ready = asyncio.Event(), asyncio.Event(), asyncio.Event()
     consumers = [
         asyncio.create_task(run_offers(settings, hub, ready)),
         asyncio.create_task(run_threads(settings, ThreadFeed(hub, desk.owner), threads_ready)),
+        asyncio.create_task(run_typing(settings, TypingFeed(hub, desk.owner), typing_ready)),
     ]
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(asyncio.gather(ready.wait(), threads_ready.wait()), offers_wait)
+        await asyncio.wait_for(
+            asyncio.gather(ready.wait(), threads_ready.wait(), typing_ready.wait()), offers_wait
+        )
     runner = web.AppRunner(create_app(desk), access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, settings.desk_host, settings.desk_port)

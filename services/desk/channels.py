@@ -115,8 +115,12 @@ class ChannelActions:
             raise _twilio_error(exc) from exc
 
     # ------------------------------------------------------------ replies
-    async def reply(self, conversation: Conversation, agent: Agent, text: str) -> str:
-        """Send ``text`` to the customer on the conversation's channel; returns the message id."""
+    async def reply(
+        self, conversation: Conversation, agent: Agent, text: str, client_id: str | None = None
+    ) -> str:
+        """Send ``text`` to the customer on the conversation's channel; returns the message id.
+        ``client_id`` (the page's id of the reply) is kept with the message: a retry of a reply
+        that was sent finds it (:meth:`sent_before`) instead of sending it again."""
         channel = conversation.channel
         meta: dict[str, object] = {}
         if channel == "sms":
@@ -131,6 +135,8 @@ class ChannelActions:
                 meta["emailed_to"] = reply_to
         else:
             raise ChannelRefused(f"no replies on the {channel} channel", 422)
+        if client_id:
+            meta = {**meta, "client_id": client_id}
         await self.conversations.add_message(
             message_id, conversation.contact_id, "out", agent.agent_id, text, meta
         )
@@ -148,6 +154,17 @@ class ChannelActions:
             ),
         )
         return message_id
+
+    async def sent_before(self, contact_id: str, agent: Agent, client_id: str) -> str | None:
+        """The id of the agent's reply on the contact that carried ``client_id``, if stored."""
+        found: str | None = await self.conversations.pool.fetchval(
+            "SELECT message_id FROM channel_messages WHERE contact_id = $1 AND direction = 'out'"
+            " AND author = $2 AND meta->>'client_id' = $3 LIMIT 1",
+            contact_id,
+            agent.agent_id,
+            client_id,
+        )
+        return found
 
     async def _sms(self, conversation: Conversation, text: str) -> str:
         profile = await self.customers.find(phone=conversation.address)

@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -16,15 +17,16 @@ from schemas.routing import ContactAssigned
 from schemas.topics import AGENT_EVENTS
 from services.admin.service import AdminService
 from services.conversations import ConversationStore
+from services.desk import wrapups
 from services.desk.auth import Agent
 from services.desk.channels import ChannelActions
 from services.desk.guides import GuideDesk
 from services.desk.hub import OfferHub
-from services.desk.restore import live_work
+from services.desk.restore import LiveWork, live_work
 from services.publisher import Publisher
 from streams.platform import metrics
 from streams.platform.settings import DeskSettings
-from streams.routing.live_view import agent_state
+from streams.routing.live_view import AgentWorkload, agent_workload
 
 log = logging.getLogger(__name__)
 
@@ -103,12 +105,15 @@ class Desk:
         agent connected) and from what this desk saw on the topic; each offer once."""
         events: list[dict[str, Any]] = []
         shown: set[str] = set()
+        wrapped: dict[str, datetime] = {}
         try:
-            state = await agent_state(self.pool, agent.pool_id, agent.agent_id)
-            if state is not None:
-                record = {"state": state.status, "reason": state.reason, "since": state.since}
+            record = await self.agent_status(agent)
+            if record is not None:
                 events.append({"type": "agent_state", "record": record})
             work = await live_work(self.pool, agent.pool_id, agent.agent_id)
+            if work.assignments:
+                ids = [offer.contact_id for offer in work.assignments]
+                wrapped = await wrapups.started(self.pool, ids)
         except (OSError, asyncpg.PostgresError) as exc:
             log.warning("routing state unavailable for %s: %r", agent.agent_id, exc)
             metrics.ERRORS.labels(component="desk_restore", kind=type(exc).__name__).inc()
@@ -116,7 +121,7 @@ class Desk:
         if work is not None:
             for offer in work.assignments:
                 pop = await self.hub.adopt_assignment(offer)
-                events.append({"type": "assignment", "assignment": pop})
+                events.append({"type": "assignment", "assignment": _restored(pop, work, wrapped)})
                 shown.add(offer.offer_id)
             for offer in work.offers:
                 found = await self.hub.adopt_offer(offer)
@@ -128,6 +133,46 @@ class Desk:
                 events.append({"type": "offer", "offer": pop})
                 shown.add(pop["offer_id"])
         return events
+
+    async def agent_status(self, agent: Agent) -> dict[str, Any] | None:
+        """Routing's state of the agent, since when it holds, and the capacity per channel
+        with the load routing counts; None when routing has no row of the agent."""
+        workload = await agent_workload(self.pool, agent.pool_id, agent.agent_id)
+        if workload is None:
+            return None
+        return {
+            "state": workload.status,
+            "reason": workload.reason,
+            "since": workload.since,
+            "capacity": self.capacity(workload),
+        }
+
+    def capacity(self, workload: AgentWorkload) -> dict[str, dict[str, int]]:
+        """Per channel the agent can take: ``{"load": n, "capacity": m}`` (the agent's own
+        capacity from the login, else the pool's)."""
+        channels = {**self.settings.channel_capacity, **workload.capacity}
+        return {
+            channel: {"load": workload.load.get(channel, 0), "capacity": capacity}
+            for channel, capacity in sorted(channels.items())
+            if capacity > 0 or workload.load.get(channel, 0)
+        }
+
+
+def _restored(pop: dict[str, Any], work: LiveWork, wrapped: dict[str, datetime]) -> dict[str, Any]:
+    """An assignment's pop with routing's times: when it was assigned, and the wrap-up under
+    way (the customer ended: routing's status; the agent began it: the desk's record)."""
+    contact_id = str(pop.get("contact_id"))
+    restored = dict(pop)
+    assigned_at = work.assigned_at.get(contact_id)
+    if assigned_at is not None:
+        restored["assigned_at"] = datetime.fromtimestamp(assigned_at, UTC).isoformat()
+    phase = work.phases.get(contact_id)
+    if phase is not None and phase.status == "wrap_up":
+        restored["wrapup_since"] = phase.since.isoformat()
+        restored["ended_by_customer"] = True
+    elif contact_id in wrapped:
+        restored["wrapup_since"] = wrapped[contact_id].isoformat()
+    return restored
 
 
 def _report_connect(task: asyncio.Task[str | None]) -> None:

@@ -12,12 +12,21 @@ API (``Authorization: Bearer <token>``; the stream also takes ``?token=``):
   directions, every channel) and ``contact_ended``; an offer is sent once per stream; the first
   event is ``agent_state``, routing's state of the agent; ``retry: 1000`` asks browsers to
   reconnect after a second)
+* ``GET /api/status`` (the agent's state from routing's row, since when it holds, and per
+  channel the load and capacity: ``{"state", "reason", "since", "capacity": {"chat": {"load",
+  "capacity"}}}``; the stream's first ``agent_state`` event carries the same)
 * ``POST /api/login`` · ``POST /api/state`` ``{"state": "ready"|"not_ready"|"logged_out",
   "reason"}``
 * ``POST /api/offers/{offer_id}/accept`` (waits for routing's assignment; a voice contact is
   then connected to the agent — when the assignment comes later than the wait, on its arrival;
   once per offer) · ``POST /api/offers/{offer_id}/reject`` ``{"reason"}``
-* ``GET /api/contacts/{contact_id}`` · ``POST /api/contacts/{contact_id}/reply`` ``{"text"}`` ·
+* ``GET /api/contacts/{contact_id}`` · ``POST /api/contacts/{contact_id}/reply``
+  ``{"text", "id"?}`` (a reply with an ``id`` the agent's earlier reply on the contact carried
+  is not sent again: its message id is the answer) ·
+  ``POST /api/contacts/{contact_id}/wrapup`` (the agent begins the wrap-up: kept until the
+  contact completes, restored with its time on the stream's ``assignment`` as ``wrapup_since``) ·
+  ``POST /api/contacts/{contact_id}/typing`` (the agent is typing: see
+  ``services.desk.typing_signals``; the stream's ``typing`` events are the customer's) ·
   ``POST /api/contacts/{contact_id}/complete`` ``{"disposition"}`` (409 naming the guide's
   required steps still missing)
 * the guide of a contact: see ``services.desk.guide_handlers``
@@ -45,6 +54,7 @@ from schemas.routing import ContactAssigned, OfferMade
 from services.admin.api import ADMIN_ROUTES
 from services.admin.openapi import add_openapi_route
 from services.admin.routes import install as install_routes
+from services.desk import wrapups
 from services.desk.auth import Agent, agent_for_token
 from services.desk.channels import ChannelRefused, ChannelUnavailable
 from services.desk.desk import Desk
@@ -52,6 +62,7 @@ from services.desk.guide_handlers import add_guide_routes, refusal
 from services.desk.keys import AGENT, DESK
 from services.desk.page_routes import add_page_routes, request_token
 from services.desk.survey_handlers import add_survey_routes, survey_after_completion
+from services.desk.typing_signals import add_typing_route
 from services.http_input import check_url, read_json_object
 from services.http_ops import add_ops_routes
 from services.publisher import PublishFailed
@@ -120,6 +131,14 @@ async def me(request: web.Request) -> web.Response:
             "supervised_pools": list(agent.supervised_pools),
         }
     )
+
+
+async def status(request: web.Request) -> web.Response:
+    desk, agent = request.app[DESK], request[AGENT]
+    record = await desk.agent_status(agent)
+    if record is None:
+        raise web.HTTPNotFound(text="routing holds no state of this agent yet")
+    return web.json_response({**record, "since": record["since"].isoformat()})
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
@@ -297,11 +316,17 @@ async def contact(request: web.Request) -> web.Response:
 
 async def reply(request: web.Request) -> web.Response:
     desk, agent, contact_id = await _own_contact(request)
-    text = _text(await read_json_object(request), "text", required=True)
+    body = await read_json_object(request)
+    text = _text(body, "text", required=True)
+    client_id = _text(body, "id", required=False, limit=100) or None  # the page's id: once
+    if client_id is not None:
+        sent = await desk.actions.sent_before(contact_id, agent, client_id)
+        if sent is not None:  # a retry of a reply whose answer was lost: not sent again
+            return web.json_response({"status": "sent", "message_id": sent})
     conversation = await desk.conversations.get(contact_id)
     if conversation is None or conversation.status != "open":
         raise web.HTTPConflict(text="the conversation is closed")
-    message_id = await desk.actions.reply(conversation, agent, text)
+    message_id = await desk.actions.reply(conversation, agent, text, client_id)
     return web.json_response({"status": "sent", "message_id": message_id})
 
 
@@ -314,6 +339,8 @@ async def complete(request: web.Request) -> web.Response:
         except GuideRefused as exc:
             return refusal(exc)
     conversation = await desk.conversations.get(contact_id)
+    if conversation is not None:  # stored and sent before the chat ends for the customer
+        await survey_after_completion(desk, agent, conversation)
     await desk.publish(
         agent,
         ag.ContactCompleted(
@@ -324,11 +351,16 @@ async def complete(request: web.Request) -> web.Response:
             disposition=disposition,
         ),
     )
-    if conversation is not None:
-        await survey_after_completion(desk, agent, conversation)
     await desk.conversations.close(contact_id)
+    await wrapups.forget(desk.pool, contact_id)
     desk.hub.assigned.pop(contact_id, None)
     return web.json_response({"status": "completed", "contact_id": contact_id})
+
+
+async def wrapup(request: web.Request) -> web.Response:
+    desk, agent, contact_id = await _own_contact(request)
+    since = await wrapups.start(desk.pool, contact_id, agent.agent_id)
+    return web.json_response({"contact_id": contact_id, "wrapup_since": since.isoformat()})
 
 
 def create_app(desk: Desk) -> web.Application:
@@ -345,6 +377,9 @@ def create_app(desk: Desk) -> web.Application:
     app.router.add_get("/api/contacts/{contact_id}", contact)
     app.router.add_post("/api/contacts/{contact_id}/reply", reply)
     app.router.add_post("/api/contacts/{contact_id}/complete", complete)
+    app.router.add_get("/api/status", status)
+    app.router.add_post("/api/contacts/{contact_id}/wrapup", wrapup)
+    add_typing_route(app, _own_contact)
     if desk.guides is not None:
         add_guide_routes(app, desk.guides, _own_contact)
     add_survey_routes(app, desk)

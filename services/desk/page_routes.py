@@ -12,7 +12,7 @@ from aiohttp import web
 from services.desk.auth import agent_for_token
 from services.desk.keys import AGENT, DESK
 from services.http_input import read_json_object
-from services.queue_view import unservable_lines, waiting_by_class
+from services.queue_view import unservable_lines, waiting_by_channel, waiting_by_class
 
 STATIC = Path(__file__).with_name("static")
 SESSION_COOKIE = "cc_desk_session"
@@ -77,15 +77,18 @@ async def desk_config(request: web.Request) -> web.Response:
 
 
 async def queue(request: web.Request) -> web.Response:
-    """The waiting contacts this agent could take, per class (routing's live view), and the
-    pool's contacts nobody logged in could take (whatever this agent's skills)."""
+    """The waiting contacts this agent could take, per class and per channel (routing's live
+    view), and the pool's contacts nobody logged in could take (whatever this agent's
+    skills)."""
     desk, agent = request.app[DESK], request[AGENT]
     lines = await waiting_by_class(desk.pool, agent.pool_id, agent.skills)
+    channels = await waiting_by_channel(desk.pool, agent.pool_id, agent.skills)
     unservable = await unservable_lines(desk.pool, agent.pool_id)
     return web.json_response(
         {
             "pool_id": agent.pool_id,
             "classes": [x.as_json() for x in lines],
+            "channels": [x.as_json() for x in channels],
             "unservable": [x.as_json() for x in unservable],
         }
     )

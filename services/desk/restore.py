@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from schemas.routing import OfferMade
-from streams.routing.live_view import LiveContact, agent_work
+from streams.routing.live_view import ContactPhase, LiveContact, agent_work, contact_phases
 
 RESTORED = "restored-from-routing-state"
 
@@ -21,6 +21,9 @@ RESTORED = "restored-from-routing-state"
 class LiveWork:
     offers: list[OfferMade] = field(default_factory=list)  # open, not expired
     assignments: list[OfferMade] = field(default_factory=list)  # the offer each came from
+    # contact id → when routing assigned it (epoch seconds), and its status since when
+    assigned_at: dict[str, float] = field(default_factory=dict)
+    phases: dict[str, ContactPhase] = field(default_factory=dict)
 
 
 def _offer(contact: LiveContact, expires: float) -> OfferMade:
@@ -56,4 +59,9 @@ async def live_work(
         else:
             expires = contact.offer_expires_at or contact.assigned_at or now
             work.assignments.append(_offer(contact, expires))
+            if contact.assigned_at is not None:
+                work.assigned_at[contact.contact_id] = contact.assigned_at
+    if work.assignments:
+        ids = [offer.contact_id for offer in work.assignments]
+        work.phases = await contact_phases(pool, pool_id, ids)
     return work

@@ -123,9 +123,10 @@ async def running_gateway(
     http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     smtp = await start_smtp_server(ctx)
     smtp_port = smtp.sockets[0].getsockname()[1]
-    ready, ends_ready = asyncio.Event(), asyncio.Event()
+    ready, ends_ready, typing_ready = asyncio.Event(), asyncio.Event(), asyncio.Event()
     delivery = asyncio.create_task(chat_tasks.run_delivery(ctx, ready))
     agent_ends = asyncio.create_task(chat_tasks.run_agent_ends(ctx, ends_ready))
+    typing = asyncio.create_task(chat_tasks.run_typing(ctx, typing_ready))
     sweep = asyncio.create_task(chat_tasks.run_left_chat_sweep(ctx))
     resender = asyncio.create_task(
         run_resender(
@@ -135,11 +136,13 @@ async def running_gateway(
         )
     )
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(asyncio.gather(ready.wait(), ends_ready.wait()), delivery_wait)
+        await asyncio.wait_for(
+            asyncio.gather(ready.wait(), ends_ready.wait(), typing_ready.wait()), delivery_wait
+        )
     try:
         yield RunningGateway(ctx, http_port, smtp_port)
     finally:
-        for task in (delivery, agent_ends, sweep, resender):
+        for task in (delivery, agent_ends, typing, sweep, resender):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

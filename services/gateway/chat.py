@@ -7,7 +7,10 @@
   ``DELETE /chat/session`` ends the session (the site's customer signed out).
 * ``GET /chat/ws`` (WebSocket, the cookie proves the session). Customer → gateway:
   ``{"type": "message", "text", "id"?}``, ``{"type": "end"}``, ``{"type": "status"}``,
-  ``{"type": "transcript", "email"}``. Gateway → customer: ``history``, ``ack`` (the message
+  ``{"type": "transcript", "email"}``, ``{"type": "typing"}`` (the customer is typing: published
+  on the ephemeral ``typing`` topic, at most one every ``TYPING_EVERY_SECONDS`` per socket, never
+  stored). Gateway → customer: ``typing`` (``agent_name``: the agent is typing), ``history``,
+  ``ack`` (the message
   is stored and published: only then may a page show it as sent), ``message`` (from the agent,
   with their name and time), ``status`` (``waiting`` with the place in line, ``offered``,
   ``with_agent``), ``ended`` (``by`` the customer or the agent), ``transcript_sent``, ``error``
@@ -31,6 +34,7 @@ routing has it assigned, ``ContactAbandoned`` while it waits or is offered.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -44,6 +48,8 @@ from schemas.contacts import (
     ContactEnded,
     ContactMessageReceived,
 )
+from schemas.presence import Typing, Typist
+from schemas.topics import TYPING
 from services.conversations import Conversation
 from services.customers import CustomerProfile
 from services.gateway import chat_session_routes
@@ -73,7 +79,9 @@ FRAMES = (
     "status",
     "transcript",
     "leave_message",
+    "typing",
 )  # routing statuses in which an agent has the contact
+TYPING_EVERY_SECONDS = 2.0  # a customer's typing signals published at most this often
 
 
 async def page(request: web.Request) -> web.Response:
@@ -129,6 +137,7 @@ class _ChatSession:
         self.conversation: Conversation | None = None
         self.last_contact_id: str | None = None  # for a transcript after the end
         self.message_left = False  # then the chat waits on as an e-mail: no grace period
+        self.typed_at = float("-inf")  # when this socket's last typing signal was published
 
     async def resume(self) -> None:
         self.conversation = await self.ctx.conversations.open_for("chat", self.session.chat_id)
@@ -170,8 +179,8 @@ class _ChatSession:
 
     async def on_text(self, data: str) -> None:
         expected = (
-            'expected {"type": "message", "text": ...}, {"type": "end"}, {"type": "status"}'
-            ' or {"type": "transcript", "email": ...}'
+            'expected {"type": "message", "text": ...}, {"type": "end"}, {"type": "status"},'
+            ' {"type": "typing"} or {"type": "transcript", "email": ...}'
         )
         try:
             frame = json_object(data, "frame")
@@ -192,6 +201,8 @@ class _ChatSession:
                 await self.transcript(frame.get("email"))
             elif frame["type"] == "leave_message":
                 await self.leave_message(frame.get("email"))
+            elif frame["type"] == "typing":
+                await self.typing()
             else:
                 await self.message(frame)
         except PublishFailed:
@@ -201,6 +212,19 @@ class _ChatSession:
             log.exception("chat frame failed")
             metrics.ERRORS.labels(component="gateway_chat", kind=type(exc).__name__).inc()
             await self.error("internal error, please send again", frame.get("id"))
+
+    async def typing(self) -> None:
+        """The customer is typing: a signal for the agent's desk, throttled, best effort (a
+        broker away loses it, and nothing else)."""
+        now = time.monotonic()
+        if self.conversation is None or now - self.typed_at < TYPING_EVERY_SECONDS:
+            return
+        self.typed_at = now
+        signal = Typing(contact_id=self.conversation.contact_id, who=Typist.CUSTOMER)
+        try:
+            await self.ctx.publisher.publish(TYPING, signal.contact_id, signal)
+        except PublishFailed:
+            log.info("typing signal of %s not published", signal.contact_id)
 
     async def message(self, frame: dict[str, Any]) -> None:
         text = frame.get("text")

@@ -51,6 +51,10 @@ class ChatHub:
         }
         return await self._send(record.contact_id, payload)
 
+    async def notify(self, contact_id: str, frame: dict[str, Any]) -> int:
+        """A frame of the moment (the agent typing) to the chat's sockets here."""
+        return await self._send(contact_id, frame)
+
     async def end(self, contact_id: str, by: str) -> int:
         """The chat ended (``by`` the agent): tell its sockets here and forget them."""
         sent = await self._send(contact_id, {"type": "ended", "by": by})

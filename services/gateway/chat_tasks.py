@@ -11,9 +11,10 @@ from collections.abc import Iterable
 import asyncpg
 
 from schemas.agents import ContactCompleted
-from schemas.base import Record
+from schemas.base import Record, utc_now
 from schemas.contacts import Channel, ContactAbandoned, ContactEnded, ContactMessageSent
-from schemas.topics import AGENT_EVENTS, CONTACTS
+from schemas.presence import Typing, Typist
+from schemas.topics import AGENT_EVENTS, CONTACTS, TYPING
 from services.bus import follow_topic
 from services.gateway.arrivals import publish
 from services.gateway.context import GatewayContext
@@ -50,6 +51,7 @@ async def run_agent_ends(ctx: GatewayContext, ready: asyncio.Event | None = None
 
     async def ended(record: Record) -> None:
         if isinstance(record, ContactCompleted) and record.contact_id in ctx.chat.sockets:
+            await deliver_stored(ctx, record.contact_id)
             await ctx.chat.end(record.contact_id, "agent")
 
     settings = ctx.settings
@@ -60,6 +62,53 @@ async def run_agent_ends(ctx: GatewayContext, ready: asyncio.Event | None = None
         component="gateway_chat_end",
         ready=ready,
     )
+
+
+async def run_typing(ctx: GatewayContext, ready: asyncio.Event | None = None) -> None:
+    """Follow the typing topic: an agent typing in a chat held here is shown to its customer."""
+
+    async def typing(record: Record) -> None:
+        if (
+            isinstance(record, Typing)
+            and record.who is Typist.AGENT
+            and record.contact_id in ctx.chat.sockets
+        ):
+            names = await agent_names(ctx, [record.agent_id])
+            name = names.get(record.agent_id or "") or "The agent"
+            await ctx.chat.notify(record.contact_id, {"type": "typing", "agent_name": name})
+
+    await follow_topic(ctx.settings, TYPING, typing, component="gateway_typing", ready=ready)
+
+
+async def deliver_stored(ctx: GatewayContext, contact_id: str, last: int = 20) -> int:
+    """The agent's last stored messages of the chat, to its sockets here, before it ends: a
+    message published just before the completion (the survey prompt) follows another topic
+    and could arrive after ``ended``. The desk stores a message before it publishes it, and
+    the hub sends each (by its event id) once."""
+    conversation = await ctx.conversations.get(contact_id)
+    if conversation is None:
+        return 0
+    messages = [
+        m
+        for m in await ctx.conversations.messages(contact_id, limit=last)
+        if m.direction == "out" and m.author
+    ]
+    names = await agent_names(ctx, [m.author for m in messages])
+    sent = 0
+    for m in messages:
+        assert m.author is not None
+        record = ContactMessageSent(
+            event_id=f"sent:{m.message_id}"[:200],
+            pool_id=conversation.pool_id,
+            contact_id=contact_id,
+            channel=Channel.CHAT,
+            agent_id=m.author,
+            body=m.body,
+            message_id=m.message_id,
+            occurred_at=m.created_at or utc_now(),
+        )
+        sent += await ctx.chat.deliver(record, names.get(m.author or ""))
+    return sent
 
 
 async def agent_names(ctx: GatewayContext, agent_ids: Iterable[str | None]) -> dict[str, str]:

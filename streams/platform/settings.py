@@ -250,8 +250,9 @@ class DeskSettings(
     EmailRelaySettings,
     SurveySettings,
 ):
-    """The agent desk: offers, screen pop, replies on the contact's channel; the supervisor's
-    floor (which shows capacities against routing's per-channel defaults) and the admin API."""
+    """The agent desk: offers, screen pop, replies on the contact's channel, the agents'
+    capacity per channel beside their state; the supervisor's floor (capacities against
+    routing's per-channel defaults) and the admin API."""
 
     desk_host: str = "127.0.0.1"
     desk_port: int = 8090

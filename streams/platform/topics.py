@@ -10,6 +10,13 @@ from aiokafka.errors import TopicAlreadyExistsError
 from schemas.topics import ALL_TOPICS, TopicSpec
 
 
+def _configs(spec: TopicSpec) -> dict[str, str]:
+    configs = {"cleanup.policy": "compact"} if spec.compacted else {}
+    if spec.retention_ms is not None:
+        configs["retention.ms"] = str(spec.retention_ms)
+    return configs
+
+
 async def ensure_topics(
     bootstrap_servers: str, prefix: str = "", topics: tuple[TopicSpec, ...] = ALL_TOPICS
 ) -> list[str]:
@@ -23,7 +30,7 @@ async def ensure_topics(
                 name=spec.full_name(prefix),
                 num_partitions=spec.partitions,
                 replication_factor=1,
-                topic_configs={"cleanup.policy": "compact"} if spec.compacted else {},
+                topic_configs=_configs(spec),
             )
             for spec in topics
             if spec.full_name(prefix) not in existing

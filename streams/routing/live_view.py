@@ -344,3 +344,69 @@ def _flag(value: Any) -> bool | None:
     if isinstance(value, str):
         value = json.loads(value)
     return value if isinstance(value, bool) else None
+@dataclass(frozen=True)
+class AgentWorkload:
+    """An agent's status with the time it last changed (deploy/migrations/050, not the row's
+    last write), the agent's own capacity per channel (set at login; the others are the
+    pool's) and the load routing counts per channel (contacts offered, assigned or in wrap-up)."""
+
+    status: str  # ready, not_ready, logged_out
+    reason: str
+    since: datetime
+    capacity: dict[str, int]
+    load: dict[str, int]
+
+
+async def agent_workload(pool: asyncpg.Pool, pool_id: str, agent_id: str) -> AgentWorkload | None:
+    row = await pool.fetchrow(
+        "SELECT a.status, a.state->>'reason' AS reason, a.status_since,"
+        " coalesce(a.state->'capacity', '{}'::jsonb) AS capacity,"
+        " (SELECT coalesce(jsonb_object_agg(l.channel, l.n), '{}'::jsonb) FROM"
+        "   (SELECT c.channel, count(*) AS n FROM routing_live_contacts c"
+        "     WHERE c.pool_id = a.pool_id AND c.agent_id = a.agent_id"
+        "     AND c.status = ANY($3::text[]) AND c.channel IS NOT NULL GROUP BY c.channel) l"
+        " ) AS load"
+        " FROM routing_agents a WHERE a.pool_id = $1 AND a.agent_id = $2",
+        pool_id,
+        agent_id,
+        list(ACTIVE),
+    )
+    if row is None:
+        return None
+    return AgentWorkload(
+        status=row["status"],
+        reason=row["reason"] or "",
+        since=row["status_since"],
+        capacity={str(k): int(v) for k, v in _json(row["capacity"]).items()},
+        load={str(k): int(v) for k, v in _json(row["load"]).items()},
+    )
+
+
+@dataclass(frozen=True)
+class ContactPhase:
+    """A live contact's status and when it began (deploy/migrations/050)."""
+
+    status: str  # waiting, offered, assigned, wrap_up
+    since: datetime
+
+
+async def contact_phases(
+    pool: asyncpg.Pool, pool_id: str, contact_ids: list[str]
+) -> dict[str, ContactPhase]:
+    rows = await pool.fetch(
+        "SELECT contact_id, status, status_since FROM routing_contacts"
+        " WHERE pool_id = $1 AND contact_id = ANY($2::text[])",
+        pool_id,
+        contact_ids,
+    )
+    return {r["contact_id"]: ContactPhase(r["status"], r["status_since"]) for r in rows}
+
+
+async def waiting_channels(pool: asyncpg.Pool, pool_id: str) -> dict[str, str]:
+    """The channel of each waiting contact of the pool (contact id → channel)."""
+    rows = await pool.fetch(
+        "SELECT contact_id, channel FROM routing_live_contacts"
+        " WHERE pool_id = $1 AND status = 'waiting' AND channel IS NOT NULL",
+        pool_id,
+    )
+    return {r["contact_id"]: r["channel"] for r in rows}

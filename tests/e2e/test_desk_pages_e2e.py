@@ -14,10 +14,14 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import aiosmtplib
 import asyncpg
 import pytest
 from pydantic import SecretStr
@@ -25,7 +29,9 @@ from pydantic import SecretStr
 from services.desk.app import running_desk
 from services.desk.auth import issue_token
 from services.gateway.app import running_gateway
+from services.gateway.chat_client import ChatCustomer
 from services.gateway.chat_sessions import identity_hash
+from services.gateway.email_in import contact_id_for
 from services.runtime.broker import LocalBroker, free_port
 from streams.platform.settings import Settings
 from tests.support.browser import Browser, chromium_path
@@ -73,10 +79,11 @@ class Restartable:
     def __init__(self, make: Callable[[], AbstractAsyncContextManager[Any]]) -> None:
         self.make = make
         self.stack: contextlib.AsyncExitStack | None = None
+        self.running: Any = None  # what the service's context yields (e.g. its SMTP port)
 
     async def start(self) -> None:
         self.stack = contextlib.AsyncExitStack()
-        await self.stack.enter_async_context(self.make())
+        self.running = await self.stack.enter_async_context(self.make())
 
     async def stop(self) -> None:
         if self.stack is not None:
@@ -236,6 +243,19 @@ async def shoot(browser: Browser, name: str) -> None:
     await browser.viewport(*DESKTOP)
 
 
+async def shown_at_both_widths(browser: Browser, selector: str) -> None:
+    """The element is laid out with a size and inside the page's width on a desktop and on a
+    phone (not hidden, not cut off at the side)."""
+    for width, height in (DESKTOP, PHONE):
+        await browser.viewport(width, height)
+        box = await browser.evaluate(
+            f"(() => {{ const r = {q(selector)}.getBoundingClientRect();"
+            " return [r.width, r.height, r.left, r.right]; })()"
+        )
+        assert box[0] > 0 and box[1] > 0 and box[2] >= 0 and box[3] <= width + 1, (width, box)
+    await browser.viewport(*DESKTOP)
+
+
 def thread_has(contact_id: str, text: str) -> str:
     card = f".contact[data-contact-id='{contact_id}'] .thread"
     return f"({q(card)}?.innerText || '').includes({text!r})"
@@ -248,11 +268,17 @@ async def accept_on_page(desk_page: Browser, contact_id: str) -> None:
     await desk_page.wait_for(f"!!{q(f'.contact[data-contact-id={contact_id!r}]')}", 30)
 
 
+def sent_has(contact_id: str, text: str) -> str:
+    """A reply the desk acknowledged (not one still sending, nor a failed one)."""
+    sent = f".contact[data-contact-id='{contact_id}'] .msg.out:not(.pending):not(.failed)"
+    return f"[...document.querySelectorAll({sent!r})].some(m => m.innerText.includes({text!r}))"
+
+
 async def reply_on_page(desk_page: Browser, contact_id: str, text: str) -> None:
     card = f".contact[data-contact-id='{contact_id}']"
     await desk_page.evaluate(f"{q(card + ' .reply-text')}.value = {text!r}")
     await desk_page.evaluate(f"{q(card + ' .reply')}.click()")
-    await desk_page.wait_for(thread_has(contact_id, text))
+    await desk_page.wait_for(sent_has(contact_id, text))
 
 
 async def complete_on_page(desk_page: Browser, contact_id: str, code: str) -> None:
@@ -447,6 +473,372 @@ async def test_desk_down_and_back_and_gateway_stopping_mid_message(
     await chat_page.wait_for(f"{q('#ended-text')}.innerText.includes('ended the chat')")
 
 
+async def test_a_failed_reply_an_outage_and_a_refused_complete_shown_at_the_control(
+    page_settings: Settings, desk_page: Browser, chat_page: Browser, desk: Restartable
+) -> None:
+    await chat_open_as(chat_page, page_settings, "vip-7")
+    await chat_say(chat_page, "Where is my parcel?")
+    await chat_page.wait_for(f"{q('.msg.me')}?.dataset.state === 'delivered'")
+    contact_id = await _contact_of(page_settings, "Where is my parcel?")
+    await accept_on_page(desk_page, contact_id)
+    card = f".contact[data-contact-id='{contact_id}']"
+
+    # the desk cannot be reached when a reply is sent: a failed bubble with the reason and
+    # Retry, the box free for the next reply (which is not appended to the failed one)
+    await desk_page.send("Network.enable")
+    await desk_page.send("Network.setBlockedURLs", urls=["*/reply"])
+    await desk_page.evaluate(f"{q(card + ' .reply-text')}.value = 'First answer'")
+    await desk_page.evaluate(f"{q(card + ' .reply')}.click()")
+    failed = card + " .msg.failed"
+    await desk_page.wait_for(f"!!{q(failed + ' button.retry')}")
+    assert "Not sent" in await desk_page.evaluate(f"{q(failed)}.innerText")
+    assert await desk_page.evaluate(f"{q(failed + ' [role=alert]')} !== null")
+    assert await desk_page.evaluate(f"{q(card + ' .reply-text')}.value") == ""
+    assert "First answer" not in await _stored_texts(page_settings, contact_id, "out")
+    await shown_at_both_widths(desk_page, failed + " button.retry")
+    await shoot(desk_page, "desk-reply-failed")
+    await desk_page.send("Network.setBlockedURLs", urls=[])
+    open_ = "document.body.dataset.stream === 'open'"
+    await desk_page.wait_for(f"{open_} && !{q(failed + ' .retry')}.disabled")
+    await reply_on_page(desk_page, contact_id, "Second answer")
+    await desk_page.evaluate(f"{q(failed + ' .retry')}.click()")
+    await desk_page.wait_for(f"!{q(failed)} && " + sent_has(contact_id, "First answer"))
+    await chat_page.wait_for(
+        "[...document.querySelectorAll('.msg.agent .body')].map(b => b.textContent).join('|')"
+        ".includes('First answer')"
+    )
+    shown = await chat_page.evaluate(
+        "[...document.querySelectorAll('.msg.agent .body')].map(b => b.textContent)"
+    )
+    assert "Second answer" in shown and "First answer" in shown
+    assert all("answerSecond" not in b and "answerFirst" not in b for b in shown)
+
+    # a reply sent again with the id it had (its answer lost on the way) is not sent twice
+    path = f"/api/contacts/{contact_id}/reply"
+    twice = [
+        await desk_page.evaluate(
+            f"window.desk.api('POST', '{path}', {{text: 'Only once', id: 'r-1'}})"
+            ".then(r => r.message_id)"
+        )
+        for _ in range(2)
+    ]
+    assert twice[0] == twice[1]
+    assert (await _stored_texts(page_settings, contact_id, "out")).count("Only once") == 1
+
+    # the desk stops: Send and End & wrap up are disabled, the draft stays, sent once back
+    await desk_page.evaluate(f"{q(card + ' .reply-text')}.value = 'Draft during the outage'")
+    await desk.stop()
+    await desk_page.wait_for("document.body.dataset.stream === 'down'")
+    assert await desk_page.evaluate(
+        f"{q(card + ' .reply')}.disabled && {q(card + ' .wrapup-start')}.disabled"
+        f" && {q(card + ' .canned')}.disabled && !{q(card + ' .composer-offline')}.hidden"
+    )
+    draft = await desk_page.evaluate(f"{q(card + ' .reply-text')}.value")
+    assert draft == "Draft during the outage"
+    await desk.start()
+    await desk_page.wait_for(f"{open_} && !{q(card + ' .reply')}.disabled", 30)
+    assert await desk_page.evaluate(f"{q(card + ' .composer-offline')}.hidden")
+    await desk_page.evaluate(f"{q(card + ' .reply')}.click()")
+    await desk_page.wait_for(sent_has(contact_id, "Draft during the outage"))
+
+    # a guide with required steps left: Complete is refused, the reason and the steps beside it
+    choice = "#guide-panel .guide-choice"
+    await desk_page.wait_for(f"!!{q(choice)} || !!{q('#guide-panel .guide-steps')}")
+    if await desk_page.evaluate(f"!!{q(choice)}"):
+        await desk_page.evaluate(f"{q(choice)}.value = 'delivery_delay'")
+        await desk_page.evaluate(f"{q('#guide-panel .guide-start')}.click()")
+    await desk_page.wait_for(f"!!{q('#guide-panel .guide-missing')}")
+    # the step's customer data as labelled fields, not raw key: value text
+    await desk_page.wait_for(f"!!{q('#guide-panel .guide-data .guide-fields')}")
+    data = await desk_page.evaluate(f"{q('#guide-panel .guide-data')}.innerText")
+    assert "Known customer" in data and "Grace Hopper" in data
+    assert "known: true" not in data and "true" not in data
+    await shoot(desk_page, "desk-guide-fields")
+    await desk_page.evaluate(f"{q(card + ' .wrapup-start')}.click()")
+    await desk_page.evaluate(f"{q(card + ' .complete')}.click()")
+    refusal = card + " .complete-refusal"
+    await desk_page.wait_for(f"!{q(refusal)}.hidden")
+    shown_refusal = await desk_page.evaluate(f"{q(refusal)}.innerText")
+    assert "Not completed" in shown_refusal and "verify identity" in shown_refusal
+    assert await desk_page.evaluate(f"{q(refusal)}.getAttribute('role')") == "alert"
+    assert not await desk_page.evaluate(f"{q(card + ' .complete')}.disabled")
+    await shown_at_both_widths(desk_page, refusal + " .missing-steps")
+    await shoot(desk_page, "desk-complete-refused")
+    base = f"/api/contacts/{contact_id}/guide/steps"
+    for step, value in (
+        ("verify_identity", "yes"),
+        ("review_notice", "done"),
+        ("offer_compensation", "accepted"),
+    ):
+        await desk_page.evaluate(f"window.desk.api('POST', '{base}/{step}', {{value: {value!r}}})")
+    await desk_page.evaluate(f"{q(card + ' .complete')}.click()")
+    await desk_page.wait_for(f"!{q(card)}")
+    assert (await lifecycle(page_settings, contact_id))["agent_id"] == "dana"
+    # the survey prompt reaches the chat before it ends (sent ahead of the end on the socket)
+    await chat_page.wait_for(f"{q('#ended-text')}.innerText.includes('ended the chat')")
+    agent_messages = "[...document.querySelectorAll('.msg.agent')]"
+    survey = f"{agent_messages}.find(m => /how satisfied/.test(m.innerText))"
+    assert await chat_page.evaluate(f"!!({survey})?.querySelector('a[href*=\"/survey/\"]')")
+    await shown_at_both_widths(chat_page, "#log .msg.agent a[href*='/survey/']")
+    await shoot(chat_page, "chat-survey")
+
+
+async def test_keyboard_only_and_state_restored_from_routing_after_reload_and_restart(
+    page_settings: Settings, desk_page: Browser, chat_page: Browser, desk: Restartable
+) -> None:
+    # Ready by keyboard: the pressed button is disabled, focus moves to Not ready, not the body
+    await desk_page.evaluate(f"{q('#notready')}.click()")
+    await desk_page.wait_for("document.body.dataset.state === 'not_ready'", 30)
+    await desk_page.evaluate(f"{q('#ready')}.focus()")
+    await desk_page.press("Enter")
+    await desk_page.wait_for("document.body.dataset.state === 'ready'", 30)
+    await desk_page.wait_for("document.activeElement?.id === 'notready'")
+    ready_since = await _routing_since(page_settings, "routing_agents", "agent_id", "dana")
+
+    # an offer accepted with Alt+A: focus in the reply box; a reply typed and sent with Enter
+    await chat_open_as(chat_page, page_settings, "vip-7")
+    await chat_say(chat_page, "Can you hear the keys?")
+    await chat_page.wait_for(f"{q('.msg.me')}?.dataset.state === 'delivered'")
+    contact_id = await _contact_of(page_settings, "Can you hear the keys?")
+    offer = f".offer[data-offer-id^='{contact_id}']"
+    await desk_page.wait_for(f"!!{q(offer)}", 30)
+    assert await desk_page.evaluate(f"{q(offer + ' .accept')}.getAttribute('aria-keyshortcuts')")
+    await desk_page.press("a", alt=True)
+    card = f".contact[data-contact-id='{contact_id}']"
+    await desk_page.wait_for(f"!!{q(card)}", 30)
+    await desk_page.wait_for(f"document.activeElement === {q(card + ' .reply-text')}")
+    await desk_page.type_text("Loud and clear, typed with the keyboard.")
+    await desk_page.press("Enter")
+    await desk_page.wait_for(sent_has(contact_id, "Loud and clear"))
+    await chat_page.wait_for(f"({q('.msg.agent')}?.innerText || '').includes('Loud and clear')")
+    assert await desk_page.evaluate(f"document.activeElement === {q(card + ' .reply-text')}")
+
+    # End & wrap up reached with Tab: the wrap-up starts on the server, focus on the code
+    await _tab_to(desk_page, card + " .wrapup-start")
+    ring = "getComputedStyle(document.activeElement).outlineStyle"
+    assert await desk_page.evaluate(ring) == "solid"  # the keyboard focus is visible
+    await desk_page.press("Enter")
+    await desk_page.wait_for(f"document.activeElement === {q(card + ' .disposition')}")
+    wrap_since = await desk_page.evaluate(f"{q(card)}.dataset.wrapupSince")
+
+    # a reload, then a desk restart: the state's time, the handle time and the wrap-up come
+    # back from routing's rows (and the desk's wrap-up record), not from the page or process
+    for restart in (False, True):
+        if restart:
+            await desk.stop()
+            await desk_page.wait_for("document.body.dataset.stream === 'down'")
+            await desk.start()
+        else:
+            await desk_page.goto(f"http://127.0.0.1:{page_settings.desk_port}/")
+        await desk_page.wait_for(f"document.body.dataset.stream === 'open' && !!{q(card)}", 30)
+        await desk_page.wait_for(f"!{q(card + ' .wrapup')}.hidden")
+        assert await desk_page.evaluate(f"{q(card + ' .composer')}.hidden")
+        assert await desk_page.evaluate(f"{q(card)}.dataset.wrapupSince") == wrap_since
+        shown = await desk_page.evaluate(f"{q('#state-timer')}.dataset.since")
+        assert _instant(shown) == ready_since  # the assignment did not restart the timer
+        assigned = await desk_page.evaluate(f"{q(card)}.dataset.assignedAt")
+        assert assigned is not None and _instant(assigned) <= _instant(wrap_since)
+    assert await _routing_since(page_settings, "routing_agents", "agent_id", "dana") == ready_since
+
+    # Complete with the keyboard; focus goes to a control, not the page's body
+    await _tab_to(desk_page, card + " .complete")
+    await desk_page.press("Enter")
+    await desk_page.wait_for(f"!{q(card)}")
+    assert await desk_page.evaluate(
+        "document.activeElement !== document.body && document.activeElement !== null"
+    )
+    assert (await lifecycle(page_settings, contact_id))["disposition"] == "resolved"
+
+
+async def test_capacity_per_channel_in_the_status_and_the_queue_per_channel(
+    page_settings: Settings,
+    desk_page: Browser,
+    chat_page: Browser,
+    twilio: TwilioApiServer,
+    http: aiohttp.ClientSession,
+) -> None:
+    await desk_page.evaluate(f"{q('#reason')}.value = 'meeting'; {q('#notready')}.click()")
+    await desk_page.wait_for(f"{q('#state-label')}.innerText === 'Not ready — meeting'", 30)
+    base = f"http://127.0.0.1:{page_settings.gateway_port}"
+    async with contextlib.AsyncExitStack() as stack:
+        # three chats (this page and two more browsers) and an SMS wait
+        await chat_open_as(chat_page, page_settings, "vip-7")
+        await chat_say(chat_page, "First of three chats")
+        await chat_page.wait_for(f"{q('.msg.me')}?.dataset.state === 'delivered'")
+        texts = ["First of three chats"]
+        for n in (2, 3):
+            customer = await stack.enter_async_context(ChatCustomer(base))
+            await customer.start(name=f"Visitor {n}")
+            ws = await stack.enter_async_context(customer.socket())
+            texts.append(f"Chat number {n}")
+            await ws.send_json({"type": "message", "text": texts[-1], "id": f"m{n}"})
+            while (await ws.receive_json(timeout=10))["type"] != "ack":
+                pass
+        sid = await _sms_in(http, base, twilio, "Texting while the chats wait")
+        await desk_page.wait_for(
+            f"{q('#queue-channels tbody')}.innerText.includes('chat\t3')"
+            f" && {q('#queue-channels tbody')}.innerText.includes('sms\t1')",
+            30,
+        )
+        contacts = [await _contact_of(page_settings, t) for t in texts] + [f"sms-{sid}"]
+
+        # ready: all four offered and accepted; the status says chats 3/3 (full) and SMS 1/5
+        await desk_page.evaluate(f"{q('#ready')}.click()")
+        for contact_id in contacts:
+            await accept_on_page(desk_page, contact_id)
+        full = f"{q('#capacity .load.full')}?.innerText === 'chats 3/3'"
+        await desk_page.wait_for(f"{full} && {q('#capacity')}.innerText.includes('SMS 1/5')", 30)
+        assert await desk_page.evaluate("document.body.dataset.state") == "ready"
+        await shown_at_both_widths(desk_page, "#capacity .load.full")
+        await shoot(desk_page, "desk-capacity")
+        for contact_id in contacts:
+            await complete_on_page(desk_page, contact_id, "resolved")
+        await desk_page.wait_for(f"{q('#capacity')}.innerText === 'chats 0/3'", 30)
+
+
+async def test_typing_both_ways_previews_and_waiting_timers(
+    page_settings: Settings, desk_page: Browser, chat_page: Browser
+) -> None:
+    await chat_open_as(chat_page, page_settings, "vip-7")
+    await chat_say(chat_page, "Is anybody typing?")
+    await chat_page.wait_for(f"{q('.msg.me')}?.dataset.state === 'delivered'")
+    contact_id = await _contact_of(page_settings, "Is anybody typing?")
+    await accept_on_page(desk_page, contact_id)
+    card = f".contact[data-contact-id='{contact_id}']"
+    # the list: the last message as a preview, the customer waiting for a reply with a timer
+    item = f"#conversation-list button[data-contact-id='{contact_id}']"
+    await desk_page.wait_for(
+        f"({q(item + ' .preview')}?.innerText || '').includes('Is anybody typing?')"
+        f" && /^\\d+:\\d\\d$/.test({q(item + ' .waiting')}?.textContent)"
+    )
+    assert await desk_page.evaluate(f"{q(item + ' .waiting')}.getAttribute('aria-label')")
+
+    # the customer types: the desk says so, in the conversation and the list
+    typing_in = "dispatchEvent(new Event('input'))"
+    await chat_page.evaluate(f"{q('#text')}.value = 'One more thi'; {q('#text')}.{typing_in}")
+    await desk_page.wait_for(f"!{q(card + ' .typing-note')}.hidden", 30)
+    assert "Grace Hopper is typing" in await desk_page.evaluate(
+        f"{q(card + ' .typing-note')}.innerText"
+    )
+    assert await desk_page.evaluate(f"!!{q(item + ' .typing')}")
+    await shown_at_both_widths(desk_page, card + " .typing-note")
+    await shoot(desk_page, "desk-typing")
+
+    # the agent types: the chat page says so
+    reply = card + " .reply-text"
+    await desk_page.evaluate(f"{q(reply)}.value = 'Yes, go ahead'; {q(reply)}.{typing_in}")
+    await chat_page.wait_for(f"{q('#typing')}.innerText.includes('Dana is typing')", 30)
+    assert await chat_page.evaluate(f"!{q('#typing')}.hidden")
+    await shown_at_both_widths(chat_page, "#typing")
+    await shoot(chat_page, "chat-typing")
+
+    # the reply goes: no one waits any more, the preview is the reply; typing left no trace
+    await desk_page.evaluate(f"{q(card + ' .reply')}.click()")
+    await desk_page.wait_for(sent_has(contact_id, "Yes, go ahead"))
+    await desk_page.wait_for(
+        f"!{q(item + ' .waiting')} && {q(item + ' .preview')}.innerText.includes('You: Yes')"
+    )
+    await chat_page.wait_for(f"{q('#typing')}.hidden")
+    connection = await asyncpg.connect(page_settings.require_database_url())
+    try:
+        stored = await connection.fetchval(
+            "SELECT count(*) FROM channel_messages WHERE contact_id = $1"
+            " AND body LIKE 'One more thi%'",
+            contact_id,
+        )
+        logged = await connection.fetchval(
+            "SELECT count(*) FROM interaction_events WHERE type = 'typing'"
+        )
+    finally:
+        await connection.close()
+    assert (stored, logged) == (0, 0)
+
+    # the customer ends while the agent is in the reply box: focus moves to the wrap-up's code
+    await desk_page.evaluate(f"{q(reply)}.focus()")
+    await chat_page.evaluate(f"{q('#end')}.click()")
+    await desk_page.wait_for(f"!{q(card + ' .wrapup')}.hidden", 30)
+    await desk_page.wait_for(f"document.activeElement === {q(card + ' .disposition')}")
+    await desk_page.evaluate(f"{q(card + ' .complete')}.click()")
+    await desk_page.wait_for(f"!{q(card)}")
+
+
+async def test_an_email_follow_up_reaches_the_desk_live(
+    page_settings: Settings, desk_page: Browser, gateway: Restartable, relay: tuple[Relay, int]
+) -> None:
+    smtp_port = gateway.running.smtp_port
+    first = EmailMessage()
+    first["From"] = "Grace Hopper <grace@example.com>"
+    first["To"] = "support@shop.example"
+    first["Subject"] = "Parcel arrived damaged"
+    first["Message-ID"] = original = make_msgid(domain="example.com")
+    first.set_content("The box was crushed and the mug is broken.\n")
+    await aiosmtplib.send(first, hostname="127.0.0.1", port=smtp_port)
+    contact_id = contact_id_for(original)
+    await accept_on_page(desk_page, contact_id)
+    await desk_page.wait_for(thread_has(contact_id, "the mug is broken"))
+    await reply_on_page(desk_page, contact_id, "Sorry! A new mug is on its way.")
+    reply = next(m for m in relay[0].messages if m["In-Reply-To"] == original)
+
+    # the customer answers the agent's e-mail: the answer appears in the open thread, live
+    answer = EmailMessage()
+    answer["From"] = "grace@example.com"
+    answer["To"] = "support@shop.example"
+    answer["Subject"] = "Re: Parcel arrived damaged"
+    answer["Message-ID"] = make_msgid(domain="example.com")
+    answer["In-Reply-To"] = reply["Message-ID"]
+    answer["References"] = f"{original} {reply['Message-ID']}"
+    answer.set_content("Thank you, the old one is in the bin.\n")
+    await aiosmtplib.send(answer, hostname="127.0.0.1", port=smtp_port)
+    await desk_page.wait_for(thread_has(contact_id, "the old one is in the bin"), 30)
+    item = f"#conversation-list button[data-contact-id='{contact_id}']"
+    await desk_page.wait_for(
+        f"{q(item + ' .preview')}.innerText.includes('the old one') && !!{q(item + ' .waiting')}"
+    )
+    await shoot(desk_page, "desk-email-follow-up")
+    await complete_on_page(desk_page, contact_id, "resolved")
+    assert (await lifecycle(page_settings, contact_id))["channel"] == "email"
+
+
+async def _sms_in(
+    http: aiohttp.ClientSession, base: str, twilio: TwilioApiServer, body: str
+) -> str:
+    sid = "SM" + uuid.uuid4().hex
+    form = {
+        "AccountSid": twilio.account_sid,
+        "MessageSid": sid,
+        "From": VIP_PHONE,
+        "To": OUR_NUMBER,
+        "Body": body,
+        "NumMedia": "0",
+    }
+    assert (await post_webhook(http, base, "/twilio/sms", form, twilio.auth_token))[0] == 200
+    return sid
+
+
+async def _tab_to(browser: Browser, selector: str, limit: int = 80) -> None:
+    """Tab through the page until ``selector`` has the focus (keyboard only)."""
+    for _ in range(limit):
+        if await browser.evaluate(f"document.activeElement === {q(selector)}"):
+            return
+        await browser.press("Tab")
+    raise AssertionError(f"{selector} not reached with Tab")
+
+
+def _instant(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
+
+
+async def _routing_since(settings: Settings, table: str, key: str, value: str) -> datetime:
+    connection = await asyncpg.connect(settings.require_database_url())
+    try:
+        since: datetime = await connection.fetchval(
+            f"SELECT status_since FROM {table} WHERE {key} = $1", value
+        )
+        return since.replace(microsecond=since.microsecond // 1000 * 1000)
+    finally:
+        await connection.close()
+
+
 async def _contact_of(settings: Settings, first_text: str) -> str:
     connection = await asyncpg.connect(settings.require_database_url())
     try:
@@ -461,12 +853,13 @@ async def _contact_of(settings: Settings, first_text: str) -> str:
         await connection.close()
 
 
-async def _stored_texts(settings: Settings, contact_id: str) -> list[str]:
+async def _stored_texts(settings: Settings, contact_id: str, direction: str = "in") -> list[str]:
     connection = await asyncpg.connect(settings.require_database_url())
     try:
         rows = await connection.fetch(
-            "SELECT body FROM channel_messages WHERE contact_id = $1 AND direction = 'in'",
+            "SELECT body FROM channel_messages WHERE contact_id = $1 AND direction = $2",
             contact_id,
+            direction,
         )
         return [r["body"] for r in rows]
     finally:

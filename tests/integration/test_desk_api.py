@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -154,3 +155,46 @@ async def test_the_page_signs_in_into_a_cookie_and_changes_need_its_header(
         headers = {"Authorization": f"Bearer {token}"}
         async with http.post(base + "/api/state", json={"state": "ready"}, headers=headers) as r:
             assert r.status == 200
+
+
+async def test_the_status_is_routings_with_the_time_its_status_changed_and_the_load(
+    desk: RunningDesk, desk_settings: Settings
+) -> None:
+    """``GET /api/status``: the time in state is when routing's row changed its status (a row
+    rewritten with the same status keeps it), the load per channel is routing's live contacts
+    of the agent, the capacity the agent's own or else the pool's."""
+    pool = desk.desk.pool
+    token = await issue_token(pool, "cora", "p9")
+    await pool.execute(
+        "INSERT INTO routing_pools (pool_id, topic, partition, clock) VALUES ('p9', 't', 0, 0)"
+    )
+    await pool.execute(
+        "INSERT INTO routing_agents (pool_id, agent_id, status, state) VALUES ('p9', 'cora',"
+        ' \'ready\', \'{"capacity": {"chat": 2}, "reason": ""}\'::jsonb)'
+    )
+    since = await pool.fetchval("SELECT status_since FROM routing_agents WHERE agent_id = 'cora'")
+    for contact_id, status in (("k1", "assigned"), ("k2", "offered"), ("k3", "waiting")):
+        await pool.execute(
+            "INSERT INTO routing_contacts (pool_id, contact_id, status, state)"
+            " VALUES ('p9', $1, $2, $3::jsonb)",
+            contact_id,
+            status,
+            json.dumps({"channel": "chat", "agent_id": "cora", "offer_id": f"{contact_id}:1"}),
+        )
+    # routing writes the row again (its work changed), the status stays: the time is kept
+    await pool.execute(
+        "UPDATE routing_agents SET state = state || '{\"missed_offers\": 1}'::jsonb,"
+        " updated_at = now() WHERE agent_id = 'cora'"
+    )
+    base = f"http://127.0.0.1:{desk.port}"
+    async with aiohttp.ClientSession() as http:
+        cora = AgentClient(http, base, "cora", token)
+        status, body = await cora.call("GET", "/api/status")
+        assert status == 200, body
+        assert body["state"] == "ready"
+        assert datetime.fromisoformat(body["since"]) == since
+        assert body["capacity"]["chat"] == {"load": 2, "capacity": 2}
+        assert body["capacity"]["email"] == {"load": 0, "capacity": 5}
+        await pool.execute("UPDATE routing_agents SET status = 'not_ready' WHERE agent_id = 'cora'")
+        _status, body = await cora.call("GET", "/api/status")
+        assert body["state"] == "not_ready" and datetime.fromisoformat(body["since"]) > since

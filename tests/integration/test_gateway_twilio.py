@@ -9,7 +9,8 @@ import asyncpg
 import pytest
 
 from schemas import contacts as ct
-from schemas.topics import CONTACTS
+from schemas.presence import Typing, Typist
+from schemas.topics import CONTACTS, TYPING
 from services.bus import TopicReader
 from services.gateway.app import RunningGateway, running_gateway
 from services.gateway.chat_client import ChatCustomer
@@ -331,3 +332,33 @@ async def test_a_class_with_a_pool_of_its_own_routes_there(
         assert (standard.customer_class, standard.pool_id) == ("standard", "default")
         stored = await dedicated.ctx.conversations.get("call-CA-POOL-1")
         assert stored is not None and stored.pool_id == "vip-team"
+
+
+async def test_chat_typing_goes_on_its_own_topic_throttled(
+    gw_settings: Settings, gateway: RunningGateway, contacts: Records
+) -> None:
+    """A customer's typing frames: one signal per socket every couple of seconds on the
+    ``typing`` topic (key contact id), none before the chat has a contact, none on
+    ``contacts`` (so never in routing or the interaction log)."""
+    reader = TopicReader(gw_settings.kafka_bootstrap_servers, gw_settings.topic_prefix, [TYPING])
+    async with reader:
+        signals = Records(reader)
+        browser = ChatCustomer(url(gateway))
+        await browser.start(name="Tess")
+        async with browser, browser.socket() as ws:
+            await ws.send_json({"type": "typing"})  # no contact yet: nobody to tell
+            await ws.send_json({"type": "message", "text": "hello", "id": "t1"})
+            while (ack := await ws.receive_json(timeout=5))["type"] != "ack":
+                pass
+            for _ in range(5):  # typed on and on: one signal
+                await ws.send_json({"type": "typing"})
+            await ws.send_json({"type": "message", "text": "typed it", "id": "t2"})
+            while (await ws.receive_json(timeout=5))["type"] != "ack":
+                pass
+        contact_id = ack["contact_id"]
+        [signal] = await signals.wait_for(Typing, contact_id=contact_id)
+        assert signal.who is Typist.CUSTOMER
+        await contacts.wait_for(ct.ContactMessageReceived, contact_id=contact_id, body="typed it")
+        await signals.poll()  # published before that ack, had the throttle let them through
+        assert len(signals.of(Typing)) == 1
+        assert not contacts.of(Typing)

@@ -127,6 +127,40 @@ class Browser:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64decode(shot["data"]))
 
+    KEYS = {  # key → (code, Windows virtual key code, text typed)
+        "Tab": ("Tab", 9, ""),
+        "Enter": ("Enter", 13, "\r"),
+        "ArrowDown": ("ArrowDown", 40, ""),
+        "a": ("KeyA", 65, "a"),
+    }
+
+    async def press(self, key: str, *, alt: bool = False, shift: bool = False) -> None:
+        """A key pressed and released as by the keyboard (focus moves, buttons activate)."""
+        code, virtual, text = self.KEYS[key]
+        modifiers = (1 if alt else 0) | (8 if shift else 0)
+        typed = text if not alt else ""
+        await self.send(
+            "Input.dispatchKeyEvent",
+            type="keyDown" if typed else "rawKeyDown",
+            key=key,
+            code=code,
+            windowsVirtualKeyCode=virtual,
+            modifiers=modifiers,
+            text=typed,
+        )
+        await self.send(
+            "Input.dispatchKeyEvent",
+            type="keyUp",
+            key=key,
+            code=code,
+            windowsVirtualKeyCode=virtual,
+            modifiers=modifiers,
+        )
+
+    async def type_text(self, text: str) -> None:
+        """Text typed into the focused field."""
+        await self.send("Input.insertText", text=text)
+
     async def wait_for(self, expression: str, timeout: float = 30) -> Any:
         """Poll a JavaScript expression until it is truthy; return its value (a DOM node comes
         back as ``{}``: test for elements with ``!!``)."""

@@ -47,13 +47,18 @@
       answer = await fetch(path, { method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body) });
     } catch (e) {
       streamDown();
+      reconnectSoon();  // the stream may look open while the desk is unreachable: check it
       throw new Error("the desk cannot be reached");
     }
     const text = await answer.text();
     let data = {};
     try { data = text ? JSON.parse(text) : {}; } catch { data = { error: text }; }
     if (answer.status === 401 && document.body.dataset.view === "desk") { showSignIn("Your session ended; sign in again."); }
-    if (!answer.ok && answer.status !== 202) throw new Error(data.error || text || `HTTP ${answer.status}`);
+    if (!answer.ok && answer.status !== 202) {
+      const refused = new Error(data.error || text || `HTTP ${answer.status}`);
+      refused.status = answer.status; refused.data = data;  // the refusal's reason and details
+      throw refused;
+    }
     return data;
   }
   function note(text) {
@@ -118,32 +123,74 @@
   }
 
   // ---------------------------------------------------------------- agent state
+  const CHANNEL_LABEL = { chat: "chats", email: "e-mails", sms: "SMS", voice: "calls" };
+  function renderCapacity(capacity) {
+    // the load routing counts per channel against the agent's capacity ("chats 3/3")
+    if (!capacity) return;
+    desk.capacity = capacity;
+    const box = $("capacity");
+    box.replaceChildren();
+    let full = false;
+    Object.entries(capacity).forEach(([channel, c]) => {
+      if (!c.load && channel !== "chat") return;
+      const item = el("span", { className: "load" + (c.load >= c.capacity ? " full" : ""), textContent: `${CHANNEL_LABEL[channel] || channel} ${c.load}/${c.capacity}` });
+      item.dataset.channel = channel;
+      full = full || c.load >= c.capacity;
+      box.append(item);
+    });
+    document.body.dataset.atCapacity = full ? "1" : "";
+  }
+  async function refreshStatus() {
+    if (document.body.dataset.view !== "desk") return;
+    try { const s = await api("GET", "/api/status"); renderCapacity(s.capacity); }
+    catch (e) { /* the banner tells */ }
+  }
   function setState(state, reason, since) {
     desk.state = state; desk.stateReason = reason || "";
     desk.stateSince = since ? new Date(since).getTime() : Date.now();
+    $("state-timer").dataset.since = new Date(desk.stateSince).toISOString();
     document.body.dataset.state = state;
     const label = (STATE_LABEL[state] || state) + (state === "not_ready" && reason ? ` — ${reason.replace(/_/g, " ")}` : "");
     $("state-label").textContent = label;
     renderButtons();
+    focusAfterState();
     if (state === "logged_out") logIn();
   }
   function renderButtons() {
     const up = document.body.dataset.stream === "open";
     $("ready").disabled = !up || desk.state === "ready";
     $("notready").disabled = !up || desk.state === "not_ready" || !desk.state;
+    // while the desk is unreachable nothing that would fail is offered; drafts stay as typed
+    for (const [, c] of desk.conversations) renderControls(c);
+  }
+  function renderControls(entry) {
+    const up = document.body.dataset.stream === "open";
+    if (entry.send) { entry.send.disabled = !up || entry.sending; entry.canned.disabled = !up; entry.offline.hidden = up; }
+    if (entry.wrapStart) entry.wrapStart.disabled = !up;
+    if (entry.done) entry.done.disabled = !up || entry.completing;
+    entry.thread.querySelectorAll("button.retry").forEach((b) => { b.disabled = !up || b.dataset.busy === "1"; });
   }
   $("ready").onclick = () => changeState({ state: "ready" });
   $("notready").onclick = () => changeState({ state: "not_ready", reason: $("reason").value });
   async function changeState(body) {
+    const focused = document.activeElement === $("ready") || document.activeElement === $("notready");
     $("ready").disabled = $("notready").disabled = true;
     try { await api("POST", "/api/state", body); }
     catch (e) { announce("State change failed: " + e.message); renderButtons(); }
+    // the pressed button is disabled now: focus goes to the one that changes the state back
+    if (focused) desk.focusAfterState = body.state === "ready" ? "notready" : "ready";
+  }
+  function focusAfterState() {
+    const target = desk.focusAfterState && $(desk.focusAfterState);
+    if (target && !target.disabled) { desk.focusAfterState = null; target.focus(); }
   }
   setInterval(() => {
     $("state-timer").textContent = duration(Date.now() - desk.stateSince);
     for (const [, c] of desk.conversations) {
       c.handle.textContent = duration(Date.now() - c.startedAt);
       if (c.wrapupAt) c.wrapTimer.textContent = duration(Date.now() - c.wrapupAt);
+      if (c.typingNote && !c.typingNote.hidden && Date.now() > c.typingUntil) showTyping(c, false);
+      if (c.waitingTimer) c.waitingTimer.textContent = duration(Date.now() - c.waitingSince);
     }
     for (const [id, pop] of desk.offers) renderCountdown(id, pop);
   }, 250);
@@ -219,8 +266,10 @@
     if (pop.subject) card.append(el("div", { className: "muted", textContent: pop.subject }));
     (pop.notices || []).forEach((n) => card.append(el("div", { className: "notice",
       textContent: `Open notice: ${n.text || n.kind}${n.compensation ? " — offer " + n.compensation : ""}` })));
-    card.append(el("div", {}, "Expires in ", el("span", { className: "countdown", role: "timer" })));
-    const accept = el("button", { className: "accept primary", textContent: "Accept", type: "button" });
+    card.append(el("div", {}, "Expires in ", el("span", { className: "countdown", role: "timer" }),
+      el("span", { className: "muted hotkey", textContent: " · Alt+A accepts" })));
+    const accept = el("button", { className: "accept primary", textContent: "Accept", type: "button", title: "Accept (Alt+A)" });
+    accept.setAttribute("aria-keyshortcuts", "Alt+A");
     const reject = el("button", { className: "reject", textContent: "Reject", type: "button" });
     accept.setAttribute("aria-label", `Accept ${pop.channel} from ${who}`);
     reject.setAttribute("aria-label", `Reject ${pop.channel} from ${who}`);
@@ -228,7 +277,7 @@
       accept.disabled = reject.disabled = true;
       try {
         const r = await api("POST", `/api/offers/${encodeURIComponent(pop.offer_id)}/accept`);
-        if (r.status === "assigned") { dropOffer(pop.offer_id); showContact(pop); }
+        if (r.status === "assigned") { dropOffer(pop.offer_id); showContact(pop); focusConversation(pop.contact_id); refreshStatus(); }
         else note(`accept: ${r.status}`);
       } catch (e) { announce("Accept failed: " + e.message); accept.disabled = reject.disabled = false; }
     };
@@ -266,6 +315,7 @@
     const card = el("article", { className: "contact" });
     card.dataset.contactId = pop.contact_id;
     card.dataset.channel = pop.channel;
+    if (pop.assigned_at) card.dataset.assignedAt = new Date(pop.assigned_at).toISOString();
     const handle = el("span", { className: "timer", textContent: "0:00" });
     const head = el("div", { className: "contact-head" },
       el("h2", { textContent: `${who} · ${pop.channel}` }), el("span", { className: "grow" }),
@@ -273,8 +323,11 @@
     const thread = el("div", { className: "thread", role: "log" });
     thread.setAttribute("aria-label", `Conversation with ${who}`);
     thread.setAttribute("aria-live", "polite");
-    const left = el("div", {}, thread);
-    const entry = { card, thread, seen: new Set(), startedAt: Date.now(), wrapupAt: null, unread: 0, handle, who, channel: pop.channel };
+    const typingNote = el("p", { className: "typing-note", hidden: true, textContent: `${who} is typing…` });
+    typingNote.setAttribute("role", "status");
+    const left = el("div", {}, thread, typingNote);
+    const startedAt = pop.assigned_at ? new Date(pop.assigned_at).getTime() : Date.now();  // routing's
+    const entry = { card, thread, seen: new Set(), startedAt, wrapupAt: null, unread: 0, handle, who, channel: pop.channel, typingNote, typingUntil: 0 };
     if (pop.channel !== "voice") left.append(composer(pop, entry));
     left.append(wrapup(pop, entry));
     card.append(head, left, popView(pop));
@@ -286,8 +339,24 @@
     renderList();
     if (!desk.selected || !desk.conversations.has(desk.selected)) select(pop.contact_id);
     else card.hidden = true;
+    if (pop.wrapup_since) beginWrapup(pop.contact_id, pop.ended_by_customer ? `${who} ended the ${pop.channel}.` : "", pop.wrapup_since);
+    renderControls(entry);
     emptyStates();
     loadThread(pop.contact_id);
+  }
+  // focus goes where the agent works next: the reply box, else the wrap-up, else the offers
+  function focusConversation(contactId) {
+    const entry = contactId && desk.conversations.get(contactId);
+    if (!entry) { focusNext(); return; }
+    if (desk.selected !== contactId) select(contactId);
+    const target = entry.wrapupAt ? entry.disposition : (entry.text || entry.wrapStart);
+    if (target) target.focus();
+  }
+  function focusNext() {
+    const offer = document.querySelector(".offer .accept:not(:disabled)");
+    if (offer) { offer.focus(); return; }
+    if (desk.selected) { focusConversation(desk.selected); return; }
+    $("offers-title").focus();
   }
   async function loadThread(contactId) {
     try {
@@ -314,9 +383,50 @@
     const later = [...entry.thread.children].find((x) => x.dataset.at > node.dataset.at);
     entry.thread.insertBefore(node, later || null);
     entry.thread.scrollTop = entry.thread.scrollHeight;
+    if (!entry.last || node.dataset.at >= entry.last.at) {
+      // the list's preview, and since when the customer waits for a reply (their last word)
+      entry.last = { at: node.dataset.at, body: m.body, mine };
+      entry.waitingSince = mine ? null : new Date(node.dataset.at).getTime();
+      renderList();
+    }
+    if (!mine) showTyping(entry, false);
     if (!quiet && !mine) {
       if (desk.selected !== contactId) { entry.unread += 1; renderList(); }
       announce(`New message from ${entry.who}`);
+    }
+  }
+  // A reply shows as "Sending…" until the desk answers; a refusal or an unreachable desk turns
+  // it into a failed bubble with the reason and Retry (never shown as sent when it was not).
+  async function sendReply(pop, entry, body, bubble) {
+    const node = bubble || el("div", { className: "msg out pending" });
+    node.dataset.state = "sending";
+    // one id per reply, the same on every retry: the desk sends a reply it already sent once
+    node.dataset.clientId = node.dataset.clientId || (window.crypto && crypto.randomUUID ? crypto.randomUUID() : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`);
+    node.replaceChildren(el("span", { className: "meta", textContent: `You · Sending…` }), el("span", { className: "body", textContent: body }));
+    if (!bubble) entry.thread.append(node);
+    entry.thread.scrollTop = entry.thread.scrollHeight;
+    try {
+      const r = await api("POST", `/api/contacts/${encodeURIComponent(pop.contact_id)}/reply`, { text: body, id: node.dataset.clientId });
+      node.remove();
+      addMessage(pop.contact_id, { message_id: r.message_id, direction: "out", author: desk.agent.agent_id, body, at: new Date().toISOString(), channel: pop.channel }, true);
+      return true;
+    } catch (e) {
+      node.className = "msg out failed";
+      node.dataset.state = "failed";
+      const retry = el("button", { className: "retry", type: "button", textContent: "Retry" });
+      retry.setAttribute("aria-label", `Retry sending: ${body.slice(0, 60)}`);
+      retry.onclick = async () => {
+        retry.dataset.busy = "1"; retry.disabled = true;
+        const sent = await sendReply(pop, entry, body, node);
+        if (sent) entry.text?.focus();
+      };
+      node.replaceChildren(
+        el("span", { className: "meta", textContent: `You · not sent` }),
+        el("span", { className: "body", textContent: body }),
+        el("span", { className: "failure", role: "alert", textContent: `Not sent: ${e.message}. ` }, retry));
+      renderControls(entry);
+      announce("Reply not sent: " + e.message);
+      return false;
     }
   }
   function composer(pop, entry) {
@@ -329,21 +439,34 @@
     canned.onchange = () => { if (canned.value) { text.value = (text.value ? text.value + " " : "") + canned.value; canned.value = ""; text.focus(); } };
     send.onclick = async () => {
       const body = text.value;
-      if (!body.trim()) return;
-      send.disabled = true;
-      try {
-        const r = await api("POST", `/api/contacts/${encodeURIComponent(pop.contact_id)}/reply`, { text: body });
-        addMessage(pop.contact_id, { message_id: r.message_id, direction: "out", author: desk.agent.agent_id, body, at: new Date().toISOString(), channel: pop.channel }, true);
-        text.value = "";
-      } catch (e) { announce("Reply not sent: " + e.message); }
-      finally { send.disabled = false; }
+      if (!body.trim() || send.disabled) return;
+      // the text moves into its bubble (Sending…, then sent or failed with Retry): the box is
+      // free for the next reply at once, and a failed one is never appended to it
+      text.value = "";
+      entry.sending = true; renderControls(entry);
+      await sendReply(pop, entry, body, null);
+      entry.sending = false; renderControls(entry);
+      if (document.activeElement === document.body) text.focus();
     };
     text.addEventListener("keydown", (e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); send.click(); } });
+    // the customer sees "typing" (chat only): one signal every 2 s at most while the agent types
+    let typedAt = 0;
+    text.addEventListener("input", () => {
+      if (pop.channel !== "chat" || !text.value.trim() || Date.now() - typedAt < 2000 || document.body.dataset.stream !== "open") return;
+      typedAt = Date.now();
+      api("POST", `/api/contacts/${encodeURIComponent(pop.contact_id)}/typing`).catch(() => {});
+    });
+    entry.offline = el("p", { className: "composer-offline", id: `offline-${pop.contact_id}`, hidden: true,
+      textContent: "Not connected to the desk: your draft is kept; send it when the connection is back." });
+    entry.offline.setAttribute("role", "status");
+    text.setAttribute("aria-describedby", entry.offline.id);
     const box = el("div", { className: "composer" },
       el("label", { htmlFor: id, textContent: "Reply" }),
       text,
+      entry.offline,
       el("div", { className: "row" }, el("label", { htmlFor: canned.id, className: "sr-only", textContent: "Canned replies" }), canned, send));
     entry.composer = box;
+    entry.send = send; entry.canned = canned; entry.text = text;
     return box;
   }
   function wrapup(pop, entry) {
@@ -354,32 +477,68 @@
     const done = el("button", { className: "complete primary", textContent: "Complete", type: "button" });
     entry.wrapTimer = el("span", { className: "timer wrapup-timer", textContent: "0:00" });
     entry.endedNote = el("div", { className: "ended-note", hidden: true });
+    const refusal = el("div", { className: "complete-refusal", id: `refusal-${pop.contact_id}`, role: "alert", hidden: true });
+    done.setAttribute("aria-describedby", refusal.id);
     const panel = el("div", { className: "wrapup", hidden: true },
       el("div", {}, "Wrap-up ", entry.wrapTimer),
-      el("label", { htmlFor: id, textContent: "Disposition code" }), select, done);
+      el("label", { htmlFor: id, textContent: "Disposition code" }), select, done, refusal);
     entry.wrapPanel = panel;
-    start.onclick = () => beginWrapup(pop.contact_id);
+    entry.done = done; entry.disposition = select;
+    start.onclick = async () => {
+      start.disabled = true;
+      try {
+        const r = await api("POST", `/api/contacts/${encodeURIComponent(pop.contact_id)}/wrapup`);
+        beginWrapup(pop.contact_id, "", r.wrapup_since);
+        select.focus();
+      } catch (e) { announce("Wrap-up not started: " + e.message); }
+      finally { renderControls(entry); }
+    };
     done.onclick = async () => {
-      done.disabled = true;
+      entry.completing = true; renderControls(entry);
+      refusal.hidden = true;
       try {
         await api("POST", `/api/contacts/${encodeURIComponent(pop.contact_id)}/complete`, { disposition: select.value });
         removeContact(pop.contact_id);
         announce(`Completed ${entry.who} (${select.value})`);
-      } catch (e) { announce("Complete failed: " + e.message); done.disabled = false; }
+        focusNext();
+        refreshStatus();
+      } catch (e) {
+        // the reason beside the control, with the guide's steps still missing
+        const steps = (e.data && e.data.steps) || [];
+        refusal.replaceChildren(el("strong", { textContent: "Not completed: " }),
+          el("span", { className: "reason", textContent: steps.length ? "required steps are missing." : e.message }));
+        if (steps.length) {
+          const list = el("ul", { className: "missing-steps" });
+          steps.forEach((s) => { const li = el("li", { textContent: String(s).replace(/_/g, " ") }); li.dataset.step = s; list.append(li); });
+          refusal.append(list);
+        }
+        refusal.hidden = false;
+        note("Complete failed: " + e.message);
+        entry.completing = false; renderControls(entry);
+      }
     };
     entry.wrapStart = start;
     return el("div", {}, entry.endedNote, start, panel);
   }
-  function beginWrapup(contactId, why) {
+  function beginWrapup(contactId, why, since) {
     const entry = desk.conversations.get(contactId);
     if (!entry) return;
     if (why) { entry.endedNote.textContent = why; entry.endedNote.hidden = false; }
     if (entry.wrapupAt) return;
-    entry.wrapupAt = Date.now();
+    const hadFocus = entry.composer && entry.composer.contains(document.activeElement);
+    entry.wrapupAt = since ? new Date(since).getTime() : Date.now();
     entry.card.dataset.wrapup = "1";
+    entry.card.dataset.wrapupSince = new Date(entry.wrapupAt).toISOString();
     entry.wrapPanel.hidden = false;
     entry.wrapStart.hidden = true;
     if (entry.composer) entry.composer.hidden = true;
+    if (hadFocus || document.activeElement === entry.wrapStart) entry.disposition.focus();  // not the body
+    renderList();
+  }
+  function showTyping(entry, on) {
+    if (!entry.typingNote || entry.typingNote.hidden === !on) { if (on) entry.typingUntil = Date.now() + 6000; return; }
+    entry.typingNote.hidden = !on;
+    entry.typingUntil = on ? Date.now() + 6000 : 0;
     renderList();
   }
   function removeContact(contactId) {
@@ -400,6 +559,17 @@
     list.replaceChildren();
     for (const [id, c] of desk.conversations) {
       const b = el("button", { type: "button" }, el("span", { textContent: `${c.who} · ${c.channel}${c.wrapupAt ? " · wrap-up" : ""}` }));
+      c.waitingTimer = null;
+      const detail = el("span", { className: "preview" });
+      if (c.typingNote && !c.typingNote.hidden) detail.append(el("em", { className: "typing", textContent: "typing…" }));
+      else if (c.last) detail.append(`${c.last.mine ? "You: " : ""}${c.last.body.length > 60 ? c.last.body.slice(0, 59) + "…" : c.last.body}`);
+      if (c.waitingSince && !c.wrapupAt) {
+        c.waitingTimer = el("span", { className: "waiting timer", textContent: duration(Date.now() - c.waitingSince) });
+        c.waitingTimer.setAttribute("aria-label", "waiting for your reply");
+        c.waitingTimer.title = "Customer waiting for your reply";
+        b.append(c.waitingTimer);
+      }
+      b.prepend(el("span", { className: "line" }, b.firstChild, detail));
       if (c.unread) b.append(el("span", { className: "unread", textContent: String(c.unread) }));
       b.setAttribute("aria-current", String(id === desk.selected));
       b.dataset.contactId = id;
@@ -425,9 +595,30 @@
       $("unservable").replaceChildren(...unservable.map((line) => el("p", {
         textContent: `Nobody logged in can take ${line.waiting} ${line.channel} waiting ${duration(line.longest_wait_seconds * 1000)}: needs ${line.requirement}`,
       })));
+      renderQueueChannels(data.channels || []);
     } catch (e) { /* the banner tells */ }
   }
+  function renderQueueChannels(lines) {
+    const body = $("queue-channels").tBodies[0];
+    body.replaceChildren();
+    if (!lines.length) body.append(el("tr", {}, el("td", { colSpan: 3, className: "muted", textContent: "No channel waiting" })));
+    lines.forEach((line) => {
+      const row = el("tr", {}, el("td", { textContent: line.channel }), el("td", { textContent: String(line.waiting) }),
+        el("td", { textContent: duration(line.longest_wait_seconds * 1000) }));
+      row.dataset.channel = line.channel;
+      body.append(row);
+    });
+  }
   setInterval(refreshQueue, 5000);
+  setInterval(refreshStatus, 5000);
+
+  // ---------------------------------------------------------------- keys
+  // Alt+A accepts the oldest offer (the card says so; aria-keyshortcuts on its button)
+  document.addEventListener("keydown", (e) => {
+    if (document.body.dataset.view !== "desk" || !e.altKey || e.ctrlKey || e.metaKey || e.code !== "KeyA") return;
+    const accept = document.querySelector(".offer .accept:not(:disabled)");
+    if (accept) { e.preventDefault(); accept.click(); }
+  });
 
   // ---------------------------------------------------------------- the stream
   function streamDown() {
@@ -435,6 +626,11 @@
     document.body.dataset.stream = "down";
     $("banner").hidden = false;
     renderButtons();
+  }
+  let reconnecting = null;
+  function reconnectSoon() {
+    if (reconnecting || document.body.dataset.view !== "desk") return;
+    reconnecting = setTimeout(() => { reconnecting = null; if (document.body.dataset.stream !== "open") listen(); }, 1000);
   }
   function listen() {
     if (desk.stream) desk.stream.close();
@@ -461,7 +657,7 @@
         }, 1000);
       }
     };
-    on("agent_state", (d) => setState(d.record.state, d.record.reason, d.record.since));
+    on("agent_state", (d) => { setState(d.record.state, d.record.reason, d.record.since); renderCapacity(d.record.capacity); });
     on("agent_state_changed", (d) => { setState(d.record.state, d.record.reason, d.record.occurred_at); announce(`State: ${$("state-label").textContent}`); });
     on("offer", (d) => showOffer(d.offer));
     on("offer_expired", (d) => dropOffer(d.record.offer_id, "expired"));
@@ -474,11 +670,13 @@
       if (pop) showContact(pop);
     });
     on("message", (d) => addMessage(d.message.contact_id, d.message));
+    on("typing", (d) => { const entry = desk.conversations.get(d.record.contact_id); if (entry && !entry.wrapupAt) showTyping(entry, true); });
     on("contact_ended", (d) => {
       const entry = desk.conversations.get(d.record.contact_id);
       if (entry) { beginWrapup(d.record.contact_id, `${entry.who} ended the ${entry.channel}.`); announce(`${entry.who} ended the conversation`); }
     });
-    on("contact_released", (d) => { if (desk.conversations.has(d.record.contact_id)) removeContact(d.record.contact_id); });
+    on("contact_released", (d) => { if (desk.conversations.has(d.record.contact_id)) removeContact(d.record.contact_id); refreshStatus(); });
+    ["offer", "offer_expired", "offer_rescinded", "offer_declined", "contact_assigned"].forEach((type) => source.addEventListener(type, refreshStatus));
   }
 
   window.addEventListener("offline", streamDown);

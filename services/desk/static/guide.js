@@ -23,13 +23,38 @@
   host.append(panel);
   let current = null;  // the contact whose guide is shown
 
-  function text(value) {
-    if (Array.isArray(value)) return value.length ? value.map(text).join(" · ") : "none";
-    if (value && typeof value === "object") {
-      return Object.entries(value).filter(([, x]) => x !== null && x !== "" && typeof x !== "object")
-        .map(([k, x]) => `${label(k)}: ${x}`).join(", ");
+  // the customer data a step shows, as labelled fields (nested records as their own lists)
+  const FIELD_LABEL = { known: "Known customer", chat_id: "Chat id", customer_id: "Customer id", sms_consent: "SMS consent", email_consent: "E-mail consent" };
+  const fieldLabel = (name) => FIELD_LABEL[name] || label(name).replace(/^./, (c) => c.toUpperCase());
+  function plain(value) {
+    if (value === true) return "yes";
+    if (value === false) return "no";
+    return value === null || value === undefined || value === "" ? "—" : String(value);
+  }
+  function fields(value, className) {
+    const dd = el("dd", { className });
+    if (Array.isArray(value)) {
+      if (!value.length) { dd.textContent = "none"; return dd; }
+      if (value.every((x) => !x || typeof x !== "object")) { dd.textContent = value.map(plain).join(" · "); return dd; }
+      const list = el("ul", { className: "guide-records" });
+      value.forEach((x) => list.append(el("li", {}, record(x))));
+      dd.append(list);
+    } else if (value && typeof value === "object") {
+      dd.append(record(value));
+    } else {
+      dd.textContent = plain(value);
     }
-    return String(value);
+    return dd;
+  }
+  function record(value) {
+    if (!value || typeof value !== "object") return document.createTextNode(plain(value));
+    const dl = el("dl", { className: "guide-fields" });
+    Object.entries(value).filter(([, x]) => x !== null && x !== "" && x !== undefined).forEach(([k, x]) => {
+      const dd = fields(x, "");
+      dd.dataset.field = k;
+      dl.append(el("dt", { textContent: fieldLabel(k) }), dd);
+    });
+    return dl;
   }
 
   function render(contactId, guide) {
@@ -68,7 +93,7 @@
       if (step.instructions) box.append(el("p", { className: "guide-instructions", textContent: step.instructions }));
       if (step.unmet.length) box.append(el("p", { className: "guide-unmet", textContent: "Needs first: " + step.unmet.map(label).join(", ") }));
       const data = el("dl", { className: "guide-data" });
-      Object.entries(step.data || {}).forEach(([name, value]) => data.append(el("dt", { textContent: label(name) }), el("dd", { className: "guide-data-" + name, textContent: text(value) })));
+      Object.entries(step.data || {}).forEach(([name, value]) => data.append(el("dt", { textContent: fieldLabel(name) }), fields(value, "guide-data-" + name)));
       box.append(data);
       const record = (value) => act("POST", `${base(contactId)}/steps/${encodeURIComponent(step.id)}`, { value });
       if (step.record === "note") {
