@@ -53,8 +53,9 @@ def _export_schemas(args: argparse.Namespace, settings: PlatformSettings) -> int
 
 
 def _start_ops(role: str, settings: PlatformSettings, metrics_port: int | None = None) -> None:
-    """Export the role's known series at 0; serve /metrics, /healthz and /readyz on
-    ``metrics_port`` (the gateway and the desk serve them on their own HTTP port)."""
+    """Export the role's known series at 0; probe the dependencies periodically (their
+    gauges); serve /metrics, /healthz and /readyz on ``metrics_port`` (the gateway and the
+    desk serve them on their own HTTP port)."""
     from functools import partial
 
     from streams.guides.definitions import load_guides
@@ -62,6 +63,7 @@ def _start_ops(role: str, settings: PlatformSettings, metrics_port: int | None =
 
     reasons = {"none", *(guide.reason for guide in load_guides() if guide.reason)}
     metrics_roles.initialise(role, settings.class_weights, sorted(reasons))
+    readiness.start_probing(settings)
     if metrics_port is not None:
         ops_server.start_metrics_server(metrics_port, ready=partial(readiness.problems, settings))
 

@@ -58,6 +58,8 @@ contactcenter_csat_surveys_total                       counter    desk, notifier
 contactcenter_csat_answers_total                       counter    gateway, desk (answers)
 contactcenter_csat_score_total                         counter    gateway, desk (sum of scores)
 contactcenter_build_info                               gauge      set at import (version)
+contactcenter_dependency_up                            gauge      every process (own probe)
+contactcenter_ready                                    gauge      every process (own probe)
 =====================================================  =========  ==============================
 
 Names are stable: dashboards and alerts refer to them (deploy/grafana/dashboards).
@@ -349,6 +351,23 @@ CHAT_REFUSAL_REASONS = (
 DESK_CONNECTIONS = Gauge(
     "contactcenter_desk_connections",
     "Agents connected to this desk process's live offer stream.",
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Dependencies as each process sees them (streams/platform/readiness.py): ``up`` stays 1
+# while the broker or PostgreSQL is away, so each process reports its own round trips
+# ---------------------------------------------------------------------------------------------
+DEPENDENCY_UP = Gauge(
+    "contactcenter_dependency_up",
+    "1 when the dependency (broker: a Metadata request; database: SELECT 1) answered this "
+    "process's last probe within the readiness deadline, else 0.",
+    ["dependency"],
+)
+READY = Gauge(
+    "contactcenter_ready",
+    "1 when this process's last readiness probe found every dependency answering (/readyz "
+    "200), else 0.",
 )
 
 

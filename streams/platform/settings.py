@@ -78,6 +78,14 @@ class PlatformSettings(_Section):
     aging_per_second: float = 1.0
     default_language: str = "en"
     log_level: str = "WARNING"
+    # readiness (streams/platform/readiness.py): each probe of the broker and the database is
+    # a round trip that must answer within the deadline; every process probes on its own
+    # this often and exports the outcome for the alerts
+    readiness_deadline_seconds: float = 1.0
+    dependency_probe_interval_seconds: float = 5.0
+    # after a PostgreSQL outage, writers probe this often for its return instead of sleeping
+    # out their backoff (streams/platform/retry.py)
+    reconnect_probe_interval_seconds: float = 0.2
 
     _class_weights_text = field_validator("class_weights", mode="before")(_json_text)
 

@@ -29,6 +29,11 @@ REQUIRED_ALERTS = {
     "NoticesFailing",
     "ScrapeTargetDown",
     "EdgeOutboxBacklog",
+    # dependencies as each process sees them (streams/platform/readiness.py)
+    "BrokerUnreachable",
+    "DatabaseUnreachable",
+    "ReadinessLost",
+    "GatewayUnavailable",
 }
 
 
