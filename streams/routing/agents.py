@@ -28,7 +28,7 @@ from streams.routing.translate import ROUTED_TYPES
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF_SECONDS = 5.0  # routing resumes within seconds once PostgreSQL is back
+MAX_BACKOFF_SECONDS = 5.0  # failures other than PostgreSQL away (which is probed for)
 INPUT_TYPES = CONTACT_INPUTS | AGENT_INPUTS
 
 
@@ -127,7 +127,7 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
             # to PostgreSQL and the broker overlap; each keeps its own order
             await asyncio.gather(
                 *(
-                    _process_with_retry(routing, partition, records)
+                    _process_with_retry(routing, partition, records, deps)
                     for partition, records in sorted(by_partition.items())
                 )
             )
@@ -157,7 +157,7 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
 
 
 async def _process_with_retry(
-    processor: RoutingProcessor, partition: int, records: list[InputRecord]
+    processor: RoutingProcessor, partition: int, records: list[InputRecord], deps: WorkerDeps
 ) -> None:
     """Failures retry the same batch with backoff, the batch unacknowledged meanwhile, so
     nothing is lost. Every failure is retried, not only the transient ones: a routing batch
@@ -176,5 +176,7 @@ async def _process_with_retry(
         base=0.4,
         cap=MAX_BACKOFF_SECONDS,
         retry_on=(Exception,),
+        reconnect=deps.database_answers,
+        probe_interval=deps.settings.reconnect_probe_interval_seconds,
     )
     metrics.DB_WRITE_BATCH_SIZE.labels(writer="routing").observe(len(records))
