@@ -142,6 +142,12 @@ def _replay(args: argparse.Namespace, settings: WorkerSettings) -> int:
     return run(args, settings)
 
 
+def _routing_recover(args: argparse.Namespace, settings: WorkerSettings) -> int:
+    from services.routing_recover import run
+
+    return run(args, settings)
+
+
 def _desk(args: argparse.Namespace, settings: DeskSettings) -> int:
     from services.desk.app import serve
     from services.desk.auth import issue_token_command
@@ -225,6 +231,12 @@ COMMANDS: dict[str, tuple[str, Handler, type[PlatformSettings]]] = {
     "replay": (
         "reproduce a pool's recorded routing decisions and compare them (--pool, --from, --to)",
         _replay,
+        WorkerSettings,
+    ),
+    "routing-recover": (
+        "after routing found its log gone backwards (broker restarted empty, topic recreated):"
+        " move the stored offsets back and let routing go on (--partition, --pool)",
+        _routing_recover,
         WorkerSettings,
     ),
     "crash-harness": (

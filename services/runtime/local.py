@@ -66,7 +66,8 @@ async def isolated_settings(
     )
 
 
-ALERT_RULES = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "alerts.yml"
+ROOT = Path(__file__).resolve().parents[2]
+ALERT_RULES = ROOT / "deploy" / "prometheus" / "alerts.yml"
 
 
 def local_prometheus(settings: Settings, data_dir: Path) -> PrometheusServer | None:
@@ -81,7 +82,13 @@ def local_prometheus(settings: Settings, data_dir: Path) -> PrometheusServer | N
         "notifier": [settings.notifier_metrics_port],
     }
     rules = [ALERT_RULES] if ALERT_RULES.exists() else []
-    return PrometheusServer(data_dir, targets, rule_files=rules, interval=5.0)
+    return PrometheusServer(
+        data_dir,
+        targets,
+        rule_files=rules,
+        interval=5.0,
+        runbook_base=settings.runbook_base_url or ROOT.as_uri(),
+    )
 
 
 def run_local_runtime(settings: Settings, data_dir: Path | None = None) -> int:

@@ -18,6 +18,8 @@ from typing import Any
 from services.runtime.broker import free_port
 from services.runtime.processes import LocalServer, terminate
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 def prometheus_binary() -> str | None:
     return shutil.which("prometheus")
@@ -25,7 +27,9 @@ def prometheus_binary() -> str | None:
 
 class PrometheusServer(LocalServer):
     """``prometheus`` scraping ``targets`` (job → ports on 127.0.0.1) every ``interval``
-    seconds and evaluating ``rule_files``; data in ``data_dir``, stopped on exit."""
+    seconds and evaluating ``rule_files``, the alerts' runbook links starting with
+    ``runbook_base`` (by default this checkout's files); data in ``data_dir``, stopped on
+    exit."""
 
     def __init__(
         self,
@@ -34,13 +38,19 @@ class PrometheusServer(LocalServer):
         *,
         rule_files: Sequence[Path] = (),
         interval: float = 1.0,
+        runbook_base: str = ROOT.as_uri(),
     ) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         every = f"{round(interval * 1000)}ms"
         self.targets = sum(len(ports) for ports in targets.values())
         self.config: dict[str, Any] = {
-            "global": {"scrape_interval": every, "evaluation_interval": every},
+            "global": {
+                "scrape_interval": every,
+                "evaluation_interval": every,
+                # the alerts' runbook_url is built from it (deploy/prometheus/alerts.yml)
+                "external_labels": {"runbook_base": runbook_base},
+            },
             "rule_files": [str(path) for path in rule_files],
             "scrape_configs": [
                 {

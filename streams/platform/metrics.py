@@ -25,6 +25,7 @@ contactcenter_agents                                   gauge      routing (per p
 contactcenter_offers_total                             counter    routing (per pool and outcome)
 contactcenter_routing_decision_duration_seconds        histogram  routing
 contactcenter_routing_redelivered_inputs_total         counter    routing (inputs seen before)
+contactcenter_routing_offset_regression                gauge      routing (per partition)
 contactcenter_contacts_arrived_total                   counter    log writer
 contactcenter_contacts_answered_total                  counter    log writer
 contactcenter_contacts_abandoned_total                 counter    log writer
@@ -151,6 +152,12 @@ ROUTING_REDELIVERED_INPUTS = Counter(
     "Routing inputs recognised by their event id as already applied (redelivered upstream),"
     " and skipped.",
     ["pool"],
+)
+ROUTING_OFFSET_REGRESSION = Gauge(
+    "contactcenter_routing_offset_regression",
+    "1 while routing of a partition is stopped because its log went backwards (inputs at or"
+    " below the stored offset that routing never applied), 0 once a batch goes through.",
+    ["partition"],
 )
 ROUTING_DECISION_DURATION = Histogram(
     "contactcenter_routing_decision_duration_seconds",

@@ -86,6 +86,9 @@ class PlatformSettings(_Section):
     # after a PostgreSQL outage, writers probe this often for its return instead of sleeping
     # out their backoff (streams/platform/retry.py)
     reconnect_probe_interval_seconds: float = 0.2
+    # where the repository's files are browsable (alerts link their runbook under it); empty:
+    # the local Prometheus links to this checkout's files
+    runbook_base_url: str = ""
 
     _class_weights_text = field_validator("class_weights", mode="before")(_json_text)
 
@@ -111,6 +114,9 @@ class RoutingSettings(_Section):
     routing_batch_size: int = 500
     routing_batch_within: float = 0.005
     tick_interval: float = 1.0
+    # a partition stopped at an offset regression checks this often whether
+    # `contactcenter routing-recover` has run
+    routing_regression_recheck_seconds: float = 1.0
 
     _policy_text = field_validator("channel_capacity", "exclusive_channels", mode="before")(
         _json_text

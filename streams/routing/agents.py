@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections import Counter, defaultdict
@@ -21,9 +22,9 @@ from streams.platform.settings import WorkerSettings
 from streams.platform.steps import decode_or_dead_letter
 from streams.routing import domain
 from streams.routing.metrics import RoutingGauges
-from streams.routing.ports import InputRecord, Outbound
+from streams.routing.ports import InputRecord, OffsetRegression, Outbound
 from streams.routing.processor import RoutingProcessor
-from streams.routing.store_pg import PostgresRoutingStore
+from streams.routing.store_pg import PostgresRoutingStore, record_regression
 from streams.routing.translate import ROUTED_TYPES
 
 log = logging.getLogger(__name__)
@@ -152,6 +153,8 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
         for tp in revoked:
             if tp.topic == routing_name:
                 gauges.forget(tp.partition)
+                with contextlib.suppress(KeyError):  # its new owner reports it now
+                    metrics.ROUTING_OFFSET_REGRESSION.remove(str(tp.partition))
                 if processor is not None:
                     processor.forget(tp.partition)
 
@@ -163,11 +166,27 @@ async def _process_with_retry(
     nothing is lost. Every failure is retried, not only the transient ones: a routing batch
     cannot be skipped without losing the pool's state, and replaying it is harmless."""
     loop = asyncio.get_running_loop()
+    regression = metrics.ROUTING_OFFSET_REGRESSION
 
     async def attempt() -> None:
-        started = loop.time()
-        await processor.process(partition, records)
-        metrics.DB_WRITE_DURATION.labels(writer="routing").observe(loop.time() - started)
+        reported = False
+        while True:
+            started = loop.time()
+            try:
+                await processor.process(partition, records)
+            except OffsetRegression as found:
+                # not a failure to retry: the database is fine, and only an operator's
+                # recovery lets the partition go on; the batch is neither applied nor skipped
+                regression.labels(partition=str(partition)).set(1)
+                await record_regression(await deps.db(), found)
+                if not reported:
+                    log.error("%s", found)
+                    reported = True
+                await asyncio.sleep(deps.settings.routing_regression_recheck_seconds)
+                continue
+            metrics.DB_WRITE_DURATION.labels(writer="routing").observe(loop.time() - started)
+            regression.labels(partition=str(partition)).set(0)
+            return
 
     await retry_transient(
         attempt,
