@@ -99,7 +99,30 @@ WAIT_BUCKETS = (
     1800.0,
     3600.0,
 )
-HANDLE_BUCKETS = (10.0, 30.0, 60.0, 120.0, 180.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
+# Handle-time buckets fine enough for a p90 within a few seconds of the log's (10/30/60 s read
+# 26 s for a true 14 s); short ones for compressed days and tests
+HANDLE_BUCKETS = (
+    1.0,
+    2.0,
+    5.0,
+    10.0,
+    15.0,
+    20.0,
+    30.0,
+    45.0,
+    60.0,
+    90.0,
+    120.0,
+    180.0,
+    240.0,
+    300.0,
+    450.0,
+    600.0,
+    900.0,
+    1200.0,
+    1800.0,
+    3600.0,
+)
 DECISION_BUCKETS = (
     0.0001,
     0.00025,
@@ -264,7 +287,8 @@ CSAT_SURVEYS = Counter(
 )
 CSAT_ANSWERS = Counter(
     "contactcenter_csat_answers_total",
-    "Survey answers by customer class, channel and contact reason (the guide's, else none).",
+    "Survey answers by customer class, the surveyed contact's channel (voice, sms, email, chat;"
+    " not the survey's) and contact reason (the guide's, else none).",
     ["customer_class", "channel", "reason"],
 )
 CSAT_SCORE = Counter(
