@@ -52,10 +52,17 @@ def _export_schemas(args: argparse.Namespace, settings: PlatformSettings) -> int
     return 0
 
 
-def _start_ops(role: str, settings: PlatformSettings, metrics_port: int | None = None) -> None:
+def _start_ops(
+    role: str,
+    settings: PlatformSettings,
+    metrics_port: int | None = None,
+    scrape_port: int | None = None,
+) -> None:
     """Export the role's known series at 0; probe the dependencies periodically (their
     gauges); serve /metrics, /healthz and /readyz on ``metrics_port`` (the gateway and the
-    desk serve them on their own HTTP port)."""
+    desk serve them on their own HTTP port, ``scrape_port``); with
+    ``CC_PROMETHEUS_TARGETS_DIR`` register that port as a scrape target while the process
+    runs."""
     from functools import partial
 
     from streams.guides.definitions import load_guides
@@ -66,6 +73,16 @@ def _start_ops(role: str, settings: PlatformSettings, metrics_port: int | None =
     readiness.start_probing(settings)
     if metrics_port is not None:
         ops_server.start_metrics_server(metrics_port, ready=partial(readiness.problems, settings))
+    port = metrics_port if metrics_port is not None else scrape_port
+    if settings.prometheus_targets_dir and port:
+        import atexit
+
+        from services.runtime import scrape_targets
+
+        directory = Path(settings.prometheus_targets_dir)
+        scrape_targets.register(directory, role, port)
+        # a clean stop removes it; a crash leaves it, so Prometheus sees the process down
+        atexit.register(scrape_targets.unregister, directory, role, port)
 
 
 def _worker(args: argparse.Namespace, settings: WorkerSettings) -> int:
@@ -125,7 +142,7 @@ def _sign_webhook(args: argparse.Namespace, settings: Settings) -> int:
 def _gateway(args: argparse.Namespace, settings: GatewaySettings) -> int:
     from services.gateway.app import serve
 
-    _start_ops("gateway", settings)
+    _start_ops("gateway", settings, scrape_port=settings.gateway_port)
     asyncio.run(serve(settings))
     return 0
 
@@ -154,7 +171,7 @@ def _desk(args: argparse.Namespace, settings: DeskSettings) -> int:
 
     if args.issue_token:
         return asyncio.run(issue_token_command(settings, args.issue_token, args.pool))
-    _start_ops("desk", settings)
+    _start_ops("desk", settings, scrape_port=settings.desk_port)
     asyncio.run(serve(settings))
     return 0
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from services.runtime import scrape_targets
 from services.runtime.broker import free_port
 from services.runtime.processes import LocalServer, terminate
 
@@ -29,7 +30,11 @@ class PrometheusServer(LocalServer):
     """``prometheus`` scraping ``targets`` (job → ports on 127.0.0.1) every ``interval``
     seconds and evaluating ``rule_files``, the alerts' runbook links starting with
     ``runbook_base`` (by default this checkout's files); data in ``data_dir``, stopped on
-    exit."""
+    exit.
+
+    With ``target_dir`` the targets are files there (:mod:`services.runtime.scrape_targets`):
+    ``targets`` are written as such files, and every process that registers itself in the
+    directory is scraped too."""
 
     def __init__(
         self,
@@ -39,6 +44,7 @@ class PrometheusServer(LocalServer):
         rule_files: Sequence[Path] = (),
         interval: float = 1.0,
         runbook_base: str = ROOT.as_uri(),
+        target_dir: Path | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.port = free_port()
@@ -61,6 +67,11 @@ class PrometheusServer(LocalServer):
                 for job, ports in targets.items()
             ],
         }
+        if target_dir is not None:
+            for job, ports in targets.items():
+                for port in ports:
+                    scrape_targets.register(target_dir, job, port)
+            self.config["scrape_configs"] = scrape_targets.scrape_configs(target_dir, every)
         self._process: subprocess.Popen[bytes] | None = None
 
     @property

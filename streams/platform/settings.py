@@ -89,6 +89,9 @@ class PlatformSettings(_Section):
     # where the repository's files are browsable (alerts link their runbook under it); empty:
     # the local Prometheus links to this checkout's files
     runbook_base_url: str = ""
+    # a directory Prometheus discovers scrape targets in (services/runtime/scrape_targets.py):
+    # a process started with it registers its metrics port there while it runs
+    prometheus_targets_dir: str = ""
 
     _class_weights_text = field_validator("class_weights", mode="before")(_json_text)
 
