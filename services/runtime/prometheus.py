@@ -79,6 +79,8 @@ class PrometheusServer(LocalServer):
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> PrometheusServer:
+        if self._process is not None and self._process.poll() is None:
+            return self  # already running: a second server would outlive stop()
         binary = prometheus_binary()
         if binary is None:
             raise RuntimeError("prometheus is not installed (Debian: apt-get install prometheus)")

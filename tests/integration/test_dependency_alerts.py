@@ -103,7 +103,7 @@ async def test_a_frozen_or_killed_broker_makes_every_process_not_ready_and_fires
                 {job: [port] for job, port in ports.items()},
                 rule_files=[tmp_path / "alerts.yml"],
                 interval=0.5,
-            ).start()
+            )
             with prometheus:
                 await asyncio.to_thread(prometheus.wait_scraping)
 
