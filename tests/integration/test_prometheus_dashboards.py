@@ -35,6 +35,7 @@ from services.runtime.broker import free_port
 from services.runtime.processes import start_command, stop
 from services.runtime.prometheus import PrometheusServer, prometheus_binary, values
 from streams.interaction_log.sql import SERVICE_LEVEL_NOW
+from streams.platform.metrics import HANDLE_BUCKETS
 from streams.platform.settings import Settings
 from tests.support.agents_at_work import answer_offers
 from tests.support.channels import post_webhook
@@ -62,7 +63,6 @@ FAILED_NOTICES = 2  # invalid numbers: Twilio refuses them (21211)
 UNDECODABLE = 3
 SUPPRESSED_NOTICES = 2  # customers with no phone: no channel allowed, channel label "none"
 WAITING = {"ops-b": 3, "ops-c": 3}  # standard e-mails in pools without agents: they wait
-HANDLE_BUCKETS = (1.0, 2.0, 5.0, 10.0)  # the handle-time histogram's first buckets
 RULES = ROOT / "deploy" / "prometheus" / "alerts.yml"
 SURVEYED = "+15550020000"  # a customer whose completed contact gets a survey, answered 4
 
@@ -419,8 +419,8 @@ LOG_NUMBERS = {
 
 
 def bucket(seconds: float) -> float:
-    """The upper bound of the handle-time bucket ``seconds`` falls in."""
-    return next(b for b in HANDLE_BUCKETS if seconds <= b)
+    """The upper bound of the handle-time bucket ``seconds`` falls in (NaN: none)."""
+    return next((b for b in (*HANDLE_BUCKETS, math.inf) if seconds <= b), math.nan)
 
 
 async def check_corrected_panels(
@@ -449,12 +449,21 @@ async def check_corrected_panels(
     csat = by(query("CSAT by class and channel"), "customer_class", "channel")
     assert csat == log_csat == {("vip", "voice"): 4.0}
 
-    # handle time p90: within the histogram's bucket of the log's p90
+    # handle time p90: within the histogram's bucket of the log's p90 (once the last
+    # completions are scraped: before, a class's quantile is NaN)
     log_p90 = {r["customer_class"]: r["p90"] for r in await db.fetch(LOG_NUMBERS["handle_p90"])}
-    p90 = by(query("Handle time by class", "B"), "customer_class")
-    assert {k[0]: bucket(v) for k, v in p90.items()} == {
-        k: bucket(v) for k, v in log_p90.items()
-    }, (p90, log_p90)
+    expected = {k: bucket(v) for k, v in log_p90.items()}
+    p90: dict[tuple[str, ...], float] = {}
+
+    async def same_bucket() -> bool:
+        p90.clear()
+        p90.update(by(query("Handle time by class", "B"), "customer_class"))
+        return {k[0]: bucket(v) for k, v in p90.items()} == expected
+
+    try:
+        await eventually(same_bucket, 20, "the handle-time p90 panel to agree with the log")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: log {log_p90}, panel {p90}") from None
 
     # agents connected: the desk process only, though all four export the gauge
     connected = prometheus.query(the(dashboards, "Agents connected to the desk").runnable)
