@@ -66,9 +66,17 @@ ASYNCAPI_HEADER = (
 )
 
 
-def _start_ops(role: str, settings: PlatformSettings, metrics_port: int | None = None) -> None:
-    """Export the role's known series at 0; serve /metrics, /healthz and /readyz on
-    ``metrics_port`` (the gateway and the desk serve them on their own HTTP port)."""
+def _start_ops(
+    role: str,
+    settings: PlatformSettings,
+    metrics_port: int | None = None,
+    scrape_port: int | None = None,
+) -> None:
+    """Export the role's known series at 0; probe the dependencies periodically (their
+    gauges); serve /metrics, /healthz and /readyz on ``metrics_port`` (the gateway and the
+    desk serve them on their own HTTP port, ``scrape_port``); with
+    ``CC_PROMETHEUS_TARGETS_DIR`` register that port as a scrape target while the process
+    runs."""
     from functools import partial
 
     from streams.guides.definitions import load_guides
@@ -76,8 +84,19 @@ def _start_ops(role: str, settings: PlatformSettings, metrics_port: int | None =
 
     reasons = {"none", *(guide.reason for guide in load_guides() if guide.reason)}
     metrics_roles.initialise(role, settings.class_weights, sorted(reasons))
+    readiness.start_probing(settings)
     if metrics_port is not None:
         ops_server.start_metrics_server(metrics_port, ready=partial(readiness.problems, settings))
+    port = metrics_port if metrics_port is not None else scrape_port
+    if settings.prometheus_targets_dir and port:
+        import atexit
+
+        from services.runtime import scrape_targets
+
+        directory = Path(settings.prometheus_targets_dir)
+        scrape_targets.register(directory, role, port)
+        # a clean stop removes it; a crash leaves it, so Prometheus sees the process down
+        atexit.register(scrape_targets.unregister, directory, role, port)
 
 
 def _worker(args: argparse.Namespace, settings: WorkerSettings) -> int:
@@ -137,7 +156,7 @@ def _sign_webhook(args: argparse.Namespace, settings: Settings) -> int:
 def _gateway(args: argparse.Namespace, settings: GatewaySettings) -> int:
     from services.gateway.app import serve
 
-    _start_ops("gateway", settings)
+    _start_ops("gateway", settings, scrape_port=settings.gateway_port)
     asyncio.run(serve(settings))
     return 0
 
@@ -154,13 +173,19 @@ def _replay(args: argparse.Namespace, settings: WorkerSettings) -> int:
     return run(args, settings)
 
 
+def _routing_recover(args: argparse.Namespace, settings: WorkerSettings) -> int:
+    from services.routing_recover import run
+
+    return run(args, settings)
+
+
 def _desk(args: argparse.Namespace, settings: DeskSettings) -> int:
     from services.desk.app import serve
     from services.desk.auth import issue_token_command
 
     if args.issue_token:
         return asyncio.run(issue_token_command(settings, args.issue_token, args.pool))
-    _start_ops("desk", settings)
+    _start_ops("desk", settings, scrape_port=settings.desk_port)
     asyncio.run(serve(settings))
     return 0
 
@@ -252,6 +277,12 @@ COMMANDS: dict[str, tuple[str, Handler, type[PlatformSettings]]] = {
     "replay": (
         "reproduce a pool's recorded routing decisions and compare them (--pool, --from, --to)",
         _replay,
+        WorkerSettings,
+    ),
+    "routing-recover": (
+        "after routing found its log gone backwards (broker restarted empty, topic recreated):"
+        " move the stored offsets back and let routing go on (--partition, --pool)",
+        _routing_recover,
         WorkerSettings,
     ),
     "crash-harness": (

@@ -86,6 +86,12 @@ def _replay(command: argparse.ArgumentParser) -> None:
     add_arguments(command)
 
 
+def _routing_recover(command: argparse.ArgumentParser) -> None:
+    from services.routing_recover import add_arguments
+
+    add_arguments(command)
+
+
 def _simulate(command: argparse.ArgumentParser) -> None:
     from services.simulate import add_arguments
 
@@ -123,5 +129,6 @@ ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
     "admin": _admin,
     "simulate": _simulate,
     "replay": _replay,
+    "routing-recover": _routing_recover,
     "crash-harness": _crash_harness,
 }

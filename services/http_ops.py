@@ -1,10 +1,8 @@
 """The operations endpoints every HTTP service serves: /metrics, /healthz (liveness) and
-/readyz (503 with the reasons while the broker or the database is unreachable)."""
+/readyz (503 with the reasons while the broker or the database does not answer within the
+readiness deadline)."""
 
 from __future__ import annotations
-
-import asyncio
-from functools import partial
 
 from aiohttp import web
 
@@ -24,7 +22,7 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def ready(request: web.Request) -> web.Response:
-    found = await asyncio.to_thread(partial(readiness.problems, request.app[SETTINGS]))
+    found = await readiness.check(request.app[SETTINGS])
     status, body = readiness.answer(found)
     return web.json_response(body, status=status)
 

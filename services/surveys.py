@@ -75,7 +75,9 @@ async def _answer(
     row = await pool.fetchrow(
         "UPDATE csat_surveys SET status = 'answered', score = $1, comment = $2,"
         f" answered_at = now(), answer_message_id = $3 WHERE {where} AND status = 'sent'"
-        " RETURNING customer_class, channel, reason",
+        " RETURNING customer_class, channel, reason,"
+        " (SELECT c.channel FROM contacts c WHERE c.contact_id = csat_surveys.contact_id)"
+        " AS contact_channel",
         answer.score,
         answer.comment or None,
         message_id,
@@ -83,7 +85,9 @@ async def _answer(
     )
     if row is None:
         return False
-    labels = {"customer_class": row["customer_class"], "channel": row["channel"]}
+    # the channel of the contact surveyed, not the survey's (a call surveyed by SMS is voice)
+    channel = row["contact_channel"] or row["channel"]
+    labels = {"customer_class": row["customer_class"], "channel": channel}
     metrics.CSAT_ANSWERS.labels(**labels, reason=row["reason"]).inc()
     metrics.CSAT_SCORE.labels(**labels, reason=row["reason"]).inc(answer.score)
     return True

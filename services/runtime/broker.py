@@ -7,12 +7,13 @@ Production uses Apache Kafka; nothing else in the project depends on which broke
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
 
-from services.runtime.processes import LocalServer, terminate
+from services.runtime.processes import LocalServer, kill, terminate
 
 
 def free_port() -> int:
@@ -84,4 +85,22 @@ class LocalBroker(LocalServer):
 
     def stop(self) -> None:
         process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGCONT)  # a frozen broker cannot take its SIGTERM
         terminate(process, timeout=5)
+
+    def kill(self) -> None:
+        """End the broker with SIGKILL, as a crash would (what it held in memory is gone)."""
+        process, self._process = self._process, None
+        if process is not None:
+            kill(process)
+
+    def freeze(self) -> None:
+        """SIGSTOP: the port still accepts connections (the kernel completes handshakes), but
+        nothing answers, like a broker that hangs or a network that drops replies."""
+        if self._process is not None:
+            self._process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        if self._process is not None:
+            self._process.send_signal(signal.SIGCONT)

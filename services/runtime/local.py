@@ -66,12 +66,17 @@ async def isolated_settings(
     )
 
 
-ALERT_RULES = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "alerts.yml"
+ROOT = Path(__file__).resolve().parents[2]
+ALERT_RULES = ROOT / "deploy" / "prometheus" / "alerts.yml"
 
 
-def local_prometheus(settings: Settings, data_dir: Path) -> PrometheusServer | None:
-    """A Prometheus scraping the local processes at their configured ports, with the alert
-    rules, when Debian's ``prometheus`` is installed; None otherwise."""
+def local_prometheus(
+    settings: Settings, data_dir: Path, target_dir: Path | None = None
+) -> PrometheusServer | None:
+    """A Prometheus with the alert rules, when Debian's ``prometheus`` is installed (None
+    otherwise), scraping the local processes at their configured ports and every process
+    that registers itself in ``target_dir`` (by default ``data_dir/targets``: processes started
+    with ``CC_PROMETHEUS_TARGETS_DIR`` set to it, a second worker on another port included)."""
     if prometheus_binary() is None:
         return None
     targets = {
@@ -81,7 +86,14 @@ def local_prometheus(settings: Settings, data_dir: Path) -> PrometheusServer | N
         "notifier": [settings.notifier_metrics_port],
     }
     rules = [ALERT_RULES] if ALERT_RULES.exists() else []
-    return PrometheusServer(data_dir, targets, rule_files=rules, interval=5.0)
+    return PrometheusServer(
+        data_dir,
+        targets,
+        rule_files=rules,
+        interval=5.0,
+        runbook_base=settings.runbook_base_url or ROOT.as_uri(),
+        target_dir=target_dir or data_dir / "targets",
+    )
 
 
 def run_local_runtime(settings: Settings, data_dir: Path | None = None) -> int:
@@ -93,9 +105,15 @@ def run_local_runtime(settings: Settings, data_dir: Path | None = None) -> int:
         print("local runtime is up; in another shell:")
         print(f"  export KAFKA_BOOTSTRAP_SERVERS={ready.kafka_bootstrap_servers}")
         print(f"  export DATABASE_URL='{ready.require_database_url()}'")
+        if prometheus is not None:
+            # processes started with it register their own metrics port (a second worker too)
+            print(f"  export CC_PROMETHEUS_TARGETS_DIR='{home / 'prometheus' / 'targets'}'")
         print("  contactcenter worker")
         if prometheus is not None:
-            print(f"Prometheus (scraping the worker, gateway, desk, notifier): {prometheus.url}")
+            print(
+                f"Prometheus (the worker, gateway, desk, notifier at their configured ports and"
+                f" every process registered with CC_PROMETHEUS_TARGETS_DIR): {prometheus.url}"
+            )
         print("Ctrl-C stops it.", flush=True)
         stopped = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stopped.set())

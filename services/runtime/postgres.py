@@ -6,6 +6,7 @@ is used when that wheel cannot start. Both listen on a Unix socket in the data d
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import uuid
 from pathlib import Path
@@ -48,6 +49,9 @@ class EmbeddedPostgres(LocalServer):
         server, self._server = self._server, None
         if server is not None:
             server.cleanup()
+        if self._temporary:
+            # the server deletes its data directory, not the temporary folder made for it
+            shutil.rmtree(self.data_dir.parent, ignore_errors=True)
 
 
 def with_database(url: str, database: str) -> str:

@@ -15,8 +15,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from services.runtime import scrape_targets
 from services.runtime.broker import free_port
 from services.runtime.processes import LocalServer, terminate
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def prometheus_binary() -> str | None:
@@ -25,7 +28,13 @@ def prometheus_binary() -> str | None:
 
 class PrometheusServer(LocalServer):
     """``prometheus`` scraping ``targets`` (job → ports on 127.0.0.1) every ``interval``
-    seconds and evaluating ``rule_files``; data in ``data_dir``, stopped on exit."""
+    seconds and evaluating ``rule_files``, the alerts' runbook links starting with
+    ``runbook_base`` (by default this checkout's files); data in ``data_dir``, stopped on
+    exit.
+
+    With ``target_dir`` the targets are files there (:mod:`services.runtime.scrape_targets`):
+    ``targets`` are written as such files, and every process that registers itself in the
+    directory is scraped too."""
 
     def __init__(
         self,
@@ -34,13 +43,20 @@ class PrometheusServer(LocalServer):
         *,
         rule_files: Sequence[Path] = (),
         interval: float = 1.0,
+        runbook_base: str = ROOT.as_uri(),
+        target_dir: Path | None = None,
     ) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         every = f"{round(interval * 1000)}ms"
         self.targets = sum(len(ports) for ports in targets.values())
         self.config: dict[str, Any] = {
-            "global": {"scrape_interval": every, "evaluation_interval": every},
+            "global": {
+                "scrape_interval": every,
+                "evaluation_interval": every,
+                # the alerts' runbook_url is built from it (deploy/prometheus/alerts.yml)
+                "external_labels": {"runbook_base": runbook_base},
+            },
             "rule_files": [str(path) for path in rule_files],
             "scrape_configs": [
                 {
@@ -51,6 +67,11 @@ class PrometheusServer(LocalServer):
                 for job, ports in targets.items()
             ],
         }
+        if target_dir is not None:
+            for job, ports in targets.items():
+                for port in ports:
+                    scrape_targets.register(target_dir, job, port)
+            self.config["scrape_configs"] = scrape_targets.scrape_configs(target_dir, every)
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -58,6 +79,8 @@ class PrometheusServer(LocalServer):
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> PrometheusServer:
+        if self._process is not None and self._process.poll() is None:
+            return self  # already running: a second server would outlive stop()
         binary = prometheus_binary()
         if binary is None:
             raise RuntimeError("prometheus is not installed (Debian: apt-get install prometheus)")

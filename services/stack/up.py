@@ -1,6 +1,8 @@
 """``contactcenter up``: the local broker and PostgreSQL, then the supervised group (worker,
-gateway, desk, notifier, the Twilio-shaped REST server and an SMTP sink); prints every URL, the
-environment for other shells and, with ``--seed``, sample data and desk tokens."""
+gateway, desk, notifier, the Twilio-shaped REST server and an SMTP sink) and, when Debian's
+``prometheus`` is installed, a Prometheus with the alert rules scraping every process of the
+group (each registers its port in a target directory); prints every URL, the environment for
+other shells and, with ``--seed``, sample data and desk tokens."""
 
 from __future__ import annotations
 
@@ -12,8 +14,9 @@ from pathlib import Path
 import asyncpg
 
 from services.gateway.chat_sessions import identity_hash
-from services.runtime.local import local_runtime
+from services.runtime.local import local_prometheus, local_runtime
 from services.runtime.processes import stop_on_signals
+from services.runtime.prometheus import PrometheusServer
 from services.stack.seed import (
     load_agents,
     load_customers,
@@ -44,6 +47,7 @@ SHARED_FIELDS = (
     "notifier_port",
     "notifier_public_url",
     "smtp_relay_port",
+    "prometheus_targets_dir",
 )
 
 
@@ -60,7 +64,7 @@ def environment_lines(settings: Settings) -> list[str]:
     return [f"export {name}={shlex.quote(env[name])}" for name in names if name in env]
 
 
-def banner(stack: Stack, tokens: dict[str, str]) -> str:
+def banner(stack: Stack, tokens: dict[str, str], prometheus: PrometheusServer | None = None) -> str:
     s = stack.settings
     gateway, desk = s.public_base_url, f"http://127.0.0.1:{s.desk_port}"
     lines = [
@@ -80,6 +84,12 @@ def banner(stack: Stack, tokens: dict[str, str]) -> str:
         f"  gateway        {gateway}/metrics",
         f"  desk           {desk}/metrics",
         f"  notifier       http://127.0.0.1:{s.notifier_metrics_port}/metrics",
+        (
+            f"Prometheus       {prometheus.url}  (alert rules loaded; scrapes every process"
+            f" registered in {stack.settings.prometheus_targets_dir})"
+            if prometheus is not None
+            else "Prometheus       not started (Debian's prometheus package is not installed)"
+        ),
         f"Twilio-shaped REST API (where SMS and calls go)  {stack.twilio.base_url}",
         f"SMTP sink (outbound e-mail)  127.0.0.1:{stack.smtp.port}  → {stack.smtp.mbox}",
         f"logs             {stack.home / 'logs'}",
@@ -131,17 +141,28 @@ async def seed(settings: Settings) -> dict[str, str]:
 
 async def _up(ready: Settings, home: Path, with_seed: bool, free_ports: bool) -> int:
     stopping = stop_on_signals()
-    settings = stack_settings(ready, home, free_ports=free_ports)
+    targets = home / "prometheus" / "targets"
+    # every child registers its metrics port in the target directory while it runs
+    settings = stack_settings(ready, home, free_ports=free_ports).with_values(
+        prometheus_targets_dir=str(targets)
+    )
+    prometheus: PrometheusServer | None = None
     try:
         async with Stack(settings, home) as stack:
+            prometheus = local_prometheus(stack.settings, home / "prometheus", targets)
+            if prometheus is not None:
+                await asyncio.to_thread(prometheus.start)
             tokens = await seed(stack.settings) if with_seed else {}
             (home / "env.sh").write_text("\n".join(environment_lines(stack.settings)) + "\n")
-            print(banner(stack, tokens), flush=True)
+            print(banner(stack, tokens, prometheus), flush=True)
             await stack.supervise(stopping)
             print("stopping ...", flush=True)
     except StackFailed as exc:
         print(f"contactcenter up: {exc}; the group was stopped", flush=True)
         return 1
+    finally:
+        if prometheus is not None:
+            prometheus.stop()
     print("stopped", flush=True)
     return 0
 
@@ -152,6 +173,7 @@ def run_up(settings: Settings, home: Path, *, with_seed: bool, free_ports: bool)
     home = home.resolve()
     home.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(home / "postgres", ignore_errors=True)
+    shutil.rmtree(home / "prometheus", ignore_errors=True)  # no target of an earlier run
     print(f"starting the local broker and PostgreSQL (data and logs under {home}) ...", flush=True)
     with local_runtime(settings, data_dir=home / "postgres" / "pgdata") as ready:
         return asyncio.run(_up(ready, home, with_seed, free_ports))

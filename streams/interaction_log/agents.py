@@ -36,7 +36,14 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
         nonlocal store
         if store is None:
             store = PostgresInteractionLog(await deps.db())  # the pool is made on first use
-        observe(await write_with_retry(store.write, entries))
+        observe(
+            await write_with_retry(
+                store.write,
+                entries,
+                reconnect=deps.database_answers,
+                probe_interval=settings.reconnect_probe_interval_seconds,
+            )
+        )
 
     @app.agent(topic, name="interaction-log")
     async def interaction_log(stream: Any) -> None:

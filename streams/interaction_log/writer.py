@@ -20,7 +20,7 @@ from streams.platform.retry import retry_transient
 log = logging.getLogger(__name__)
 
 WRITER = "interaction_log"
-MAX_BACKOFF_SECONDS = 10.0
+MAX_BACKOFF_SECONDS = 10.0  # failures other than PostgreSQL away (which is probed for)
 
 
 def observe(result: WriteResult) -> None:
@@ -58,6 +58,8 @@ async def write_with_retry(
     *,
     max_backoff: float = MAX_BACKOFF_SECONDS,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    reconnect: Callable[[], Awaitable[bool]] | None = None,
+    probe_interval: float = 0.2,
 ) -> WriteResult:
     """Write one batch; on a transient failure retry the same batch with backoff, forever.
 
@@ -80,6 +82,8 @@ async def write_with_retry(
             base=0.2,
             cap=max_backoff,
             sleep=sleep,
+            reconnect=reconnect,
+            probe_interval=probe_interval,
         )
     except asyncpg.PostgresError:
         if len(entries) == 1:
@@ -88,7 +92,14 @@ async def write_with_retry(
             return WriteResult()
         merged = WriteResult()
         for entry in entries:
-            one = await write_with_retry(write, [entry], max_backoff=max_backoff, sleep=sleep)
+            one = await write_with_retry(
+                write,
+                [entry],
+                max_backoff=max_backoff,
+                sleep=sleep,
+                reconnect=reconnect,
+                probe_interval=probe_interval,
+            )
             merged.written.extend(one.written)
             merged.labels.update(one.labels)
         return merged

@@ -65,7 +65,17 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
                 continue
             assert isinstance(record, ShipmentEvent)
             decisions = await retry_transient(
-                partial(apply, record), writer=WRITER, what="shipment event"
+                partial(apply, record),
+                writer=WRITER,
+                what="shipment event",
+                reconnect=deps.database_answers,
+                probe_interval=settings.reconnect_probe_interval_seconds,
             )
             count_notices(decisions)
-            await retry_transient(publish_pending, writer=WRITER, what="outbox publish")
+            await retry_transient(
+                publish_pending,
+                writer=WRITER,
+                what="outbox publish",
+                reconnect=deps.database_answers,
+                probe_interval=settings.reconnect_probe_interval_seconds,
+            )

@@ -45,6 +45,15 @@ class WorkerDeps:
                 )
             return self._pool
 
+    async def database_answers(self) -> bool:
+        """Whether PostgreSQL answers a new connection's ``SELECT 1`` within the readiness
+        deadline: the writers' reconnect probe after a failure."""
+        from streams.platform.readiness import database_answers
+
+        return await database_answers(
+            self.settings.require_database_url(), self.settings.readiness_deadline_seconds
+        )
+
     async def close(self) -> None:
         pool, self._pool = self._pool, None
         if pool is not None:

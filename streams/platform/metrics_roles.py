@@ -40,7 +40,8 @@ from streams.platform.metrics import (
 
 CHANNELS = ("voice", "sms", "email", "chat")
 WAIT_OUTCOMES = ("answered", "abandoned")
-NOTICE_CHANNELS = ("sms", "email", "voice")
+# "none": a notice suppressed because no channel is allowed (no consent, no address)
+NOTICE_CHANNELS = ("sms", "email", "voice", "none")
 NOTICE_OUTCOMES = (
     "queued",
     "sent",
@@ -187,6 +188,7 @@ def _initialise_surveys(classes: tuple[str, ...], reasons: tuple[str, ...]) -> N
     for channel in SURVEY_CHANNELS:
         for outcome in SURVEY_OUTCOMES:
             CSAT_SURVEYS.labels(channel=channel, outcome=outcome)
+    for channel in CHANNELS:  # answers count by the surveyed contact's channel
         for klass in classes:
             for reason in reasons:
                 labels = {"customer_class": klass, "channel": channel, "reason": reason}

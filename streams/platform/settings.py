@@ -78,6 +78,20 @@ class PlatformSettings(_Section):
     aging_per_second: float = 1.0
     default_language: str = "en"
     log_level: str = "WARNING"
+    # readiness (streams/platform/readiness.py): each probe of the broker and the database is
+    # a round trip that must answer within the deadline; every process probes on its own
+    # this often and exports the outcome for the alerts
+    readiness_deadline_seconds: float = 1.0
+    dependency_probe_interval_seconds: float = 5.0
+    # after a PostgreSQL outage, writers probe this often for its return instead of sleeping
+    # out their backoff (streams/platform/retry.py)
+    reconnect_probe_interval_seconds: float = 0.2
+    # where the repository's files are browsable (alerts link their runbook under it); empty:
+    # the local Prometheus links to this checkout's files
+    runbook_base_url: str = ""
+    # a directory Prometheus discovers scrape targets in (services/runtime/scrape_targets.py):
+    # a process started with it registers its metrics port there while it runs
+    prometheus_targets_dir: str = ""
 
     _class_weights_text = field_validator("class_weights", mode="before")(_json_text)
 
@@ -115,6 +129,9 @@ class RoutingSettings(_Section):
     routing_batch_size: int = 500
     routing_batch_within: float = 0.005
     tick_interval: float = 1.0
+    # a partition stopped at an offset regression checks this often whether
+    # `contactcenter routing-recover` has run
+    routing_regression_recheck_seconds: float = 1.0
 
     _policy_text = field_validator(
         "channel_capacity",

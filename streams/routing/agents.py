@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections import Counter, defaultdict
@@ -22,14 +23,14 @@ from streams.platform.steps import decode_or_dead_letter
 from streams.routing import domain
 from streams.routing.domain.relaxation import RelaxStep
 from streams.routing.metrics import RoutingGauges
-from streams.routing.ports import InputRecord, Outbound
+from streams.routing.ports import InputRecord, OffsetRegression, Outbound
 from streams.routing.processor import RoutingProcessor
-from streams.routing.store_pg import PostgresRoutingStore
+from streams.routing.store_pg import PostgresRoutingStore, record_regression
 from streams.routing.translate import ROUTED_TYPES
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF_SECONDS = 5.0  # routing resumes within seconds once PostgreSQL is back
+MAX_BACKOFF_SECONDS = 5.0  # failures other than PostgreSQL away (which is probed for)
 INPUT_TYPES = CONTACT_INPUTS | AGENT_INPUTS
 
 
@@ -134,7 +135,7 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
             # to PostgreSQL and the broker overlap; each keeps its own order
             await asyncio.gather(
                 *(
-                    _process_with_retry(routing, partition, records)
+                    _process_with_retry(routing, partition, records, deps)
                     for partition, records in sorted(by_partition.items())
                 )
             )
@@ -159,22 +160,40 @@ def install(app: faust.App, deps: WorkerDeps) -> None:
         for tp in revoked:
             if tp.topic == routing_name:
                 gauges.forget(tp.partition)
+                with contextlib.suppress(KeyError):  # its new owner reports it now
+                    metrics.ROUTING_OFFSET_REGRESSION.remove(str(tp.partition))
                 if processor is not None:
                     processor.forget(tp.partition)
 
 
 async def _process_with_retry(
-    processor: RoutingProcessor, partition: int, records: list[InputRecord]
+    processor: RoutingProcessor, partition: int, records: list[InputRecord], deps: WorkerDeps
 ) -> None:
     """Failures retry the same batch with backoff, the batch unacknowledged meanwhile, so
     nothing is lost. Every failure is retried, not only the transient ones: a routing batch
     cannot be skipped without losing the pool's state, and replaying it is harmless."""
     loop = asyncio.get_running_loop()
+    regression = metrics.ROUTING_OFFSET_REGRESSION
 
     async def attempt() -> None:
-        started = loop.time()
-        await processor.process(partition, records)
-        metrics.DB_WRITE_DURATION.labels(writer="routing").observe(loop.time() - started)
+        reported = False
+        while True:
+            started = loop.time()
+            try:
+                await processor.process(partition, records)
+            except OffsetRegression as found:
+                # not a failure to retry: the database is fine, and only an operator's
+                # recovery lets the partition go on; the batch is neither applied nor skipped
+                regression.labels(partition=str(partition)).set(1)
+                await record_regression(await deps.db(), found)
+                if not reported:
+                    log.error("%s", found)
+                    reported = True
+                await asyncio.sleep(deps.settings.routing_regression_recheck_seconds)
+                continue
+            metrics.DB_WRITE_DURATION.labels(writer="routing").observe(loop.time() - started)
+            regression.labels(partition=str(partition)).set(0)
+            return
 
     await retry_transient(
         attempt,
@@ -183,5 +202,7 @@ async def _process_with_retry(
         base=0.4,
         cap=MAX_BACKOFF_SECONDS,
         retry_on=(Exception,),
+        reconnect=deps.database_answers,
+        probe_interval=deps.settings.reconnect_probe_interval_seconds,
     )
     metrics.DB_WRITE_BATCH_SIZE.labels(writer="routing").observe(len(records))

@@ -75,6 +75,26 @@ class BatchClaimLost(Exception):
     batch is simply tried again (transient)."""
 
 
+class OffsetRegression(Exception):
+    """Inputs at or below the partition's stored offset that routing never applied (their
+    event ids are not among the pools' applied inputs): the log went backwards (a broker
+    restarted empty, a topic recreated, a cluster restored), so these are new inputs, not
+    replays. Routing neither applies nor skips them until an operator runs
+    ``contactcenter routing-recover`` (docs/operations.md)."""
+
+    def __init__(self, topic: str, partition: int, stored_offset: int, unseen: Sequence[int]):
+        self.topic = topic
+        self.partition = partition
+        self.stored_offset = stored_offset
+        self.first_unseen = min(unseen)
+        self.unseen = len(unseen)
+        super().__init__(
+            f"{topic}[{partition}]: {self.unseen} input(s) from offset {self.first_unseen} at or"
+            f" below the stored offset {stored_offset} were never applied: the log went"
+            " backwards; routing of this partition waits for `contactcenter routing-recover`"
+        )
+
+
 class RoutingTransaction(Protocol):
     @property
     def stored_offset(self) -> int:
@@ -90,6 +110,9 @@ class RoutingTransaction(Protocol):
 
     async def save(self, changes: Sequence[PoolChanges], offset: int) -> None:
         """Store the changes and advance the partition's offset, atomically on commit."""
+
+    async def applied_inputs(self, inputs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of ``inputs`` (pool id, event id) the pools remember as applied."""
 
 
 class RoutingStore(Protocol):

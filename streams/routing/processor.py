@@ -11,6 +11,11 @@ deduplicate by event id.
 
 An input delivered again at a *new* offset (re-forwarded after a crash upstream, a gateway or
 webhook retry) is recognised by its event id within the pool and yields nothing.
+
+An input at or below the stored offset is a replay only if its pool applied it (its event id
+is remembered): one never applied means the log went backwards (a broker restarted empty, a
+topic recreated, a cluster restored), and the batch raises ``OffsetRegression`` rather than
+skip new inputs silently.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from streams.routing.metrics import count_offers
 from streams.routing.ports import (
     BatchClaimLost,
     InputRecord,
+    OffsetRegression,
     Outbound,
     OutputPublisher,
     PoolChanges,
@@ -95,6 +101,9 @@ class RoutingProcessor:
                     await self._reload(partition, transaction)
                 fresh = [r for r in records if r.offset > stored]
                 if len(fresh) < len(records):
+                    await self._only_replays(
+                        partition, stored, [r for r in records if r.offset <= stored], transaction
+                    )
                     log.info(
                         "partition %s: skipped %d inputs at or below stored offset %d",
                         partition,
@@ -123,6 +132,24 @@ class RoutingProcessor:
                 # a fresh one, so its offers are not already due when they reach agents
                 self._may_renew.add(partition)
             raise
+
+    async def _only_replays(
+        self,
+        partition: int,
+        stored: int,
+        stale: Sequence[InputRecord],
+        transaction: RoutingTransaction,
+    ) -> None:
+        """Inputs at or below the stored offset are skipped as replays only if the pools
+        applied them (every routed input's event id is remembered with the state). One that
+        was never applied means the log went backwards: raise rather than lose it."""
+        routed = [(item.offset, key) for item in stale if (key := _routed_input(item))]
+        if not routed:
+            return  # clock ticks or dead letters only: nothing a pool remembers
+        applied = await transaction.applied_inputs([key for _offset, key in routed])
+        unseen = [offset for offset, key in routed if key not in applied]
+        if unseen:
+            raise OffsetRegression(self._topic, partition, stored, unseen)
 
     async def _reload(self, partition: int, transaction: RoutingTransaction) -> None:
         rows = await transaction.load_pools()
@@ -226,6 +253,25 @@ class RoutingProcessor:
             reason, self._topic, item.value, item.key, item.partition, item.offset
         )
         return Outbound(DEAD_LETTER, self._topic.encode(), record.to_bytes())
+
+
+def _routed_input(item: InputRecord) -> tuple[str, str] | None:
+    """(pool id, event id) of an input routing would apply and remember, else None (the same
+    filters as ``_route``: undecodable, a clock tick, a key not its pool, not a command)."""
+    try:
+        record = decode(item.value, accept=ACCEPTED_TYPES)
+    except InvalidMessage:
+        return None
+    if isinstance(record, AdvanceRoutingClock):
+        return None
+    pool_id = getattr(record, "pool_id", "")
+    if item.key != pool_id.encode():
+        return None
+    try:
+        command = to_domain(record)
+    except ValueError:
+        return None
+    return None if command is None else (pool_id, record.event_id)
 
 
 async def _both(first: Awaitable[None], second: Awaitable[None]) -> None:

@@ -12,6 +12,7 @@ import asyncpg
 
 from streams.routing.ports import (
     BatchClaimLost,
+    OffsetRegression,
     PoolChanges,
     PoolRows,
     RoutingTransaction,
@@ -83,6 +84,33 @@ WITH recorded AS (
 UPDATE routing_offsets SET "offset" = GREATEST("offset", $3), updated_at = now()
 WHERE topic = $1 AND partition = $2
 """
+
+
+APPLIED_INPUTS = """
+SELECT m.pool_id, m.item_id FROM routing_memory m
+JOIN unnest($1::text[], $2::text[]) AS u(pool_id, item_id) USING (pool_id, item_id)
+WHERE m.kind = 'input'
+"""
+
+# one open regression per partition (recovered_at IS NULL), its lowest unseen offset kept
+RECORD_REGRESSION = """
+INSERT INTO routing_offset_regressions AS r (topic, partition, stored_offset, first_unseen)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (topic, partition) WHERE recovered_at IS NULL DO UPDATE SET
+    first_unseen = LEAST(r.first_unseen, EXCLUDED.first_unseen), last_seen_at = now()
+"""
+
+
+async def record_regression(pool: asyncpg.Pool, regression: OffsetRegression) -> None:
+    """Keep what the processor found, for ``contactcenter routing-recover`` (outside the
+    batch's transaction, which rolled back)."""
+    await pool.execute(
+        RECORD_REGRESSION,
+        regression.topic,
+        regression.partition,
+        regression.stored_offset,
+        regression.first_unseen,
+    )
 
 
 class _PostgresTransaction:
@@ -196,6 +224,12 @@ class _PostgresTransaction:
             self._stored_offset,
             self._processed_at,
         )
+
+    async def applied_inputs(self, inputs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        if not inputs:
+            return set()
+        rows = await self._connection.fetch(APPLIED_INPUTS, *_columns(inputs, 2))
+        return {(r["pool_id"], r["item_id"]) for r in rows}
 
     async def _remember(self, changes: Sequence[PoolChanges]) -> None:
         remembered = [

@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 
 from services.gateway.chat_client import ChatCustomer
+from services.runtime.prometheus import prometheus_binary
 from tests.support.desk_client import AgentClient, offer_for
 from tests.support.workers import eventually
 
@@ -48,6 +49,27 @@ def _environment(banner: str) -> dict[str, str]:
     return env
 
 
+async def every_process_scraped(http: aiohttp.ClientSession, banner: str) -> None:
+    """The Prometheus ``up`` started scrapes the worker, gateway, desk and notifier (each
+    registered its own port) and has loaded the alert rules."""
+    found = re.search(r"^Prometheus\s+(http://\S+)", banner, re.MULTILINE)
+    assert found, banner
+    api = f"{found.group(1)}/api/v1"
+    healthy: dict[str, str] = {}
+
+    async def all_up() -> bool:
+        async with http.get(f"{api}/targets") as response:
+            targets = (await response.json())["data"]["activeTargets"]
+        healthy.clear()
+        healthy.update({t["labels"]["job"]: t["health"] for t in targets})
+        return healthy == dict.fromkeys(("worker", "gateway", "desk", "notifier"), "up")
+
+    await eventually(all_up, 60, "Prometheus to scrape every process of the stack")
+    async with http.get(f"{api}/rules") as response:
+        groups = (await response.json())["data"]["groups"]
+    assert any(r["name"] == "BrokerUnreachable" for g in groups for r in g["rules"])
+
+
 async def test_up_seed_routes_a_signed_webhook_to_a_sample_agent(
     tmp_path: Path, http: aiohttp.ClientSession
 ) -> None:
@@ -73,6 +95,8 @@ async def test_up_seed_routes_a_signed_webhook_to_a_sample_agent(
         assert len(tokens) >= 2
         env = _environment(banner)
         assert (home / "logs" / "worker.log").exists() and (home / "env.sh").exists()
+        if prometheus_binary() is not None:
+            await every_process_scraped(http, banner)
 
         desk = f"http://127.0.0.1:{env['CC_DESK_PORT']}"
         agents = [await AgentClient(http, desk, a, t).start() for a, t in tokens.items()]

@@ -1,4 +1,5 @@
-"""PostgreSQL away for 30 s under a running worker: it stays up, says so, and loses nothing."""
+"""PostgreSQL away for 30 s under a running worker: it stays up, says so, loses nothing, and
+routing and the interaction log resume within a second of its return."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ pytestmark = pytest.mark.integration
 
 POOL = "outage"
 OUTAGE_SECONDS = 30.0
+RESUME_WITHIN_SECONDS = 1.0  # after PostgreSQL is back (the reconnect probe runs every 0.2 s)
 AGENTS = 3  # email capacity 5 each: 15 offered, the rest waiting
 
 
@@ -100,6 +102,15 @@ async def test_worker_rides_out_a_postgres_outage(settings: Settings, tmp_path: 
             assert worker.poll() is None, "the worker must stay up through the outage"
             assert await counts() == (10, 10, 10)  # nothing written meanwhile, nothing skipped
             await proxy.start()  # back on the same port
+
+            async def resumed() -> bool:
+                routed, _offered, logged = await counts()
+                return routed > 10 and logged > 10
+
+            # the writers probe for PostgreSQL's return rather than sleep out their backoff
+            await eventually(
+                resumed, RESUME_WITHIN_SECONDS, "routing and the log to resume", interval=0.05
+            )
 
             seen: list[tuple[int, int, int]] = []
 

@@ -98,6 +98,10 @@ class _MemoryTransaction:
         partition = (self._topic, self._partition)
         t.offsets[partition] = max(t.offsets.get(partition, -1), offset)
 
+    async def applied_inputs(self, inputs: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        memory = self._tables.memory
+        return {(pool, item) for pool, item in inputs if item in memory.get((pool, "input"), {})}
+
 
 def _oldest_first(items: dict[str, float]) -> list[tuple[str, float]]:
     return sorted(items.items(), key=lambda item: (item[1], item[0]))

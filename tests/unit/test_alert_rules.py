@@ -30,6 +30,13 @@ REQUIRED_ALERTS = {
     "NoticesFailing",
     "ScrapeTargetDown",
     "EdgeOutboxBacklog",
+    # dependencies as each process sees them (streams/platform/readiness.py)
+    "BrokerUnreachable",
+    "DatabaseUnreachable",
+    "ReadinessLost",
+    "GatewayUnavailable",
+    # routing's log gone backwards (streams/routing/processor.py)
+    "RoutingOffsetRegression",
 }
 
 
@@ -89,3 +96,15 @@ def test_the_alerts_cover_the_operations_questions_and_have_runbooks() -> None:
         assert path == "docs/operations.md"
         assert anchor in headings, f"{rule['alert']}: no runbook section #{anchor}"
         assert rule.get("for"), f"{rule['alert']} fires on a single evaluation"
+        # a link a notification can open, from the configurable base, to the same section
+        assert annotations["runbook_url"] == (
+            f"{{{{ $externalLabels.runbook_base }}}}/docs/operations.md#{anchor}"
+        ), rule["alert"]
+        assert "$value" in str(annotations.get("description", "")), (
+            f"{rule['alert']}: its description must give the value"
+        )
+
+
+def test_the_stack_sets_the_runbook_base() -> None:
+    config = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())
+    assert config["global"]["external_labels"]["runbook_base"].startswith("https://")

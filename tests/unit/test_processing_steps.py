@@ -92,3 +92,39 @@ def test_backoff_is_capped_with_equal_jitter() -> None:
     assert backoff_delay(1, base=2, cap=10, rand=0.0) == 1.0
     assert backoff_delay(3, base=2, cap=10, rand=1.0) == 8.0
     assert backoff_delay(9, base=2, cap=10, rand=0.5) == 7.5
+
+
+async def test_with_the_database_away_the_retry_probes_for_its_return_instead_of_sleeping() -> None:
+    """Three failures while the probe says the database is away, then it answers: the retry
+    waits probe intervals (not a growing backoff), runs as soon as the probe answers, and a
+    failure with the database answering backs off from the start again."""
+    answers = iter([False, False, False, True, True])
+    failures = iter([OSError("refused"), OSError("reset"), None])
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    async def reconnect() -> bool:
+        return next(answers)
+
+    async def operation() -> str:
+        failure = next(failures)
+        if failure is not None:
+            raise failure
+        return "done"
+
+    result = await retry_transient(
+        operation,
+        writer="test",
+        what="op",
+        base=1.0,
+        cap=30.0,
+        sleep=sleep,
+        rand=lambda: 1.0,
+        reconnect=reconnect,
+        probe_interval=0.2,
+    )
+    # failure 1: probe no; wait 0.2, no; 0.2, no; 0.2, yes: retry at once;
+    # failure 2: the probe answers, so an ordinary first backoff step
+    assert result == "done" and slept == [0.2, 0.2, 0.2, 1.0]
