@@ -7,7 +7,8 @@
   thread), a chat or SMS customer is told ("You are being transferred to …"), and
   ``ContactTransferred`` goes to routing: the contact keeps its arrival time; a named agent gets
   the offer when they are ready with room for it, else the contact waits in the queue. The
-  page's ``id`` makes a retry the same transfer (same event id, the customer told once).
+  page's ``id`` makes a retry the same transfer (same event id, the customer told once). A
+  contact in wrap-up (the customer ended, or the agent began it) is not transferred (409).
 * ``POST /api/consults`` ``{"to_agent_id", "note", "contact_id"?, "reply_to"?}``: a note to a
   colleague of the pool, shown on their desk as the stream's ``consult`` event; they answer
   with ``reply_to``. Nothing enters the customer's thread and nothing is handed over."""
@@ -23,6 +24,7 @@ import asyncpg
 from aiohttp import web
 
 from schemas import agents as ag
+from services.desk import wrapups
 from services.desk.auth import Agent
 from services.desk.desk import Desk
 from services.desk.keys import AGENT, DESK
@@ -114,6 +116,12 @@ def add_transfer_routes(app: web.Application, own_contact: OwnContact) -> None:
         conversation = await desk.conversations.get(contact_id)
         pool_id = conversation.pool_id if conversation else agent.pool_id
         event_id = f"{contact_id}:transfer:{client_id}"[:200]
+        retried = await desk.pool.fetchval(
+            "SELECT 1 FROM desk_transfers WHERE event_id = $1", event_id
+        )
+        ended = conversation is not None and conversation.status != "open"
+        if not retried and (ended or await wrapups.started(desk.pool, [contact_id])):
+            raise web.HTTPConflict(text="the contact is in wrap-up: complete it instead")
         await desk.pool.execute(
             "INSERT INTO desk_transfers (event_id, contact_id, pool_id, from_agent_id,"
             " to_agent_id, to_skill, note) VALUES ($1, $2, $3, $4, $5, $6, $7)"

@@ -74,6 +74,12 @@ async def test_transfer_refusals_a_queue_transfer_and_a_consult(
         for _ in range(2):  # a retry is the same transfer
             status, answer = await tia.call("POST", path, body)
             assert status == 200 and answer["to_skill"] == "billing"
+        await pool.execute(  # a second contact of tia's, in wrap-up: not handed on
+            "INSERT INTO contacts (contact_id, pool_id, agent_id) VALUES ('k2', $1, 'tia')", POOL
+        )
+        assert (await tia.call("POST", "/api/contacts/k2/wrapup"))[0] == 200
+        wrapped = await tia.call("POST", "/api/contacts/k2/transfer", {"to_agent_id": "uma"})
+        assert wrapped[0] == 409
         rows = await pool.fetch(
             "SELECT event_id, to_skill, note FROM desk_transfers WHERE contact_id = 'k1'"
         )

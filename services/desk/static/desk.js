@@ -596,6 +596,7 @@
     };
     const forms = [make("transfer", "Transfer", "Transfer now"), make("consult", "Consult", "Ask")];
     box.append(...forms);
+    entry.handOn = box;
     return box;
   }
   function showConsult(c) {
@@ -635,6 +636,7 @@
     entry.wrapPanel.hidden = false;
     entry.wrapStart.hidden = true;
     if (entry.composer) entry.composer.hidden = true;
+    if (entry.handOn) entry.handOn.hidden = true;  // a contact in wrap-up is not handed on
     if (hadFocus || document.activeElement === entry.wrapStart) entry.disposition.focus();  // not the body
     renderList();
   }
