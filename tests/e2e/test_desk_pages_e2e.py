@@ -1017,6 +1017,18 @@ async def test_a_chat_transferred_keyboard_only_to_a_named_agent_with_a_note(
         await omar.wait_for(thread_has(contact_id, "I was charged twice for O-77"))
         await omar.wait_for(thread_has(contact_id, told))
         await reply_on_page(omar, contact_id, "Omar here: the refund is on its way.")
+        # Dana handed it on: her desk may no longer write to the customer or read the thread
+        for method, path, body in (
+            ("POST", f"/api/contacts/{contact_id}/reply", {"text": "still me"}),
+            ("GET", f"/api/contacts/{contact_id}", None),
+        ):
+            status = await desk_page.evaluate(
+                f"fetch({path!r}, {{method: {method!r}, credentials: 'same-origin',"
+                " headers: {'X-Desk-Page': '1', 'Content-Type': 'application/json'},"
+                f" body: {json.dumps(json.dumps(body)) if body else 'undefined'}}})"
+                ".then(r => r.status)"
+            )
+            assert status in (403, 404), (method, path, status)
         await chat_page.wait_for(
             "[...document.querySelectorAll('.msg.agent .body')].some(b => b.textContent"
             ".includes('the refund is on its way'))",
