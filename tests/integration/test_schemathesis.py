@@ -13,6 +13,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -29,6 +30,9 @@ from schemathesis.checks import (
 )
 from twilio.request_validator import RequestValidator
 
+from schemas.routing import OfferMade
+from schemas.topics import OFFERS
+from services.bus import open_bus
 from services.desk.app import RunningDesk, running_desk
 from services.desk.auth import issue_token
 from services.gateway.app import RunningGateway, running_gateway
@@ -36,6 +40,7 @@ from services.runtime.broker import LocalBroker
 from streams.platform.settings import Settings
 from tests.support.channels import PUBLIC_BASE
 from tests.support.environment import isolated_settings
+from tests.support.workers import eventually
 
 pytestmark = [
     pytest.mark.integration,
@@ -194,7 +199,9 @@ async def test_the_gateway_answers_as_its_document_says(gateway: RunningGateway)
     assert 200 in seen[("GET", "/chat/config")]
 
 
-async def test_the_desk_answers_as_its_document_says(desk: RunningDesk) -> None:
+async def test_the_desk_answers_as_its_document_says(
+    desk: RunningDesk, schema_settings: Settings
+) -> None:
     base_url = f"http://127.0.0.1:{desk.port}"
     pool = desk.desk.pool
     token = await issue_token(pool, "schema-root", "p1")
@@ -207,14 +214,38 @@ async def test_the_desk_answers_as_its_document_says(desk: RunningDesk) -> None:
         "INSERT INTO contacts (contact_id, pool_id, agent_id, answered_at)"
         " VALUES ('c-schema', 'p1', 'schema-root', now())"
     )
+    async with open_bus(
+        schema_settings.kafka_bootstrap_servers, schema_settings.topic_prefix
+    ) as bus:
+        await bus.publish(
+            OFFERS,
+            "schema-root",
+            OfferMade(
+                pool_id="p1",
+                cause_event_id="schema",
+                offer_id="c-offered:1",
+                contact_id="c-offered",
+                agent_id="schema-root",
+                attempt=1,
+                expires_at=datetime.now(UTC) + timedelta(hours=1),
+            ),
+        )
+
+    async def offered() -> bool:
+        return "c-offered:1" in desk.desk.hub.offers
+
+    await eventually(offered, 15, "the offer on the desk")
     headers = {"Authorization": f"Bearer {token}", "X-Desk-Page": "1"}
 
     target = Target(base_url, headers, lambda _case: {}, lambda _case: False)
     failures, seen = await asyncio.to_thread(
-        _exercise, target, {"contact_id": "c-schema", "pool_id": "p1"}
+        _exercise, target, {"contact_id": "c-schema", "pool_id": "p1", "offer_id": "c-offered:1"}
     )
     assert not failures, "\n\n".join(failures)
     assert 200 in seen[("GET", "/api/me")]
     assert 200 in seen[("GET", "/api/contacts/{contact_id}")]  # the seeded contact
-    assert 201 in seen[("POST", "/api/admin/agents")]  # the admin token's routes reached
+    assert 201 in seen[("POST", "/api/admin/agents")]
+    assert {202, 409} & seen[
+        ("POST", "/api/offers/{offer_id}/accept")
+    ]  # the seeded offer  # the admin token's routes reached
     assert ("GET", "/api/stream") not in seen
