@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from schemas.base import PoolRecord
 
@@ -61,11 +61,21 @@ class ContactCompleted(AgentEvent):
 
 
 class ContactTransferred(AgentEvent):
-    """The agent hands an assigned contact to another skill's queue (an escalation): routing
-    frees the agent and queues the contact for ``skills`` at its original arrival time."""
+    """The agent hands an assigned contact on, keeping its original arrival time: routing
+    frees the agent and queues the contact for ``skills`` (an escalation, a transfer to a
+    queue). With ``to_agent_id`` (a transfer to a named agent of the pool) ``skills`` may be
+    empty (the contact keeps its own): routing offers it to that agent when they are ready
+    with room for it, else it waits in the queue. ``reason`` is the note for the next agent."""
 
     TYPE: ClassVar[str] = "contact_transferred"
 
     contact_id: str = Field(min_length=1)
-    skills: dict[str, int] = Field(min_length=1)
+    skills: dict[str, int]
     reason: str = Field(default="", max_length=200)
+    to_agent_id: str | None = Field(default=None, min_length=1, max_length=200)
+
+    @model_validator(mode="after")
+    def _names_a_target(self) -> ContactTransferred:
+        if not self.skills and self.to_agent_id is None:
+            raise ValueError("a transfer names the skills of its queue or an agent")
+        return self

@@ -25,6 +25,7 @@ from services.desk.handlers import create_app
 from services.desk.hub import OfferHub, run_offers
 from services.desk.screen_pop import build_screen_pop
 from services.desk.threads import ThreadFeed, run_threads
+from services.desk.transfers import transfer_note
 from services.desk.typing_signals import TypingFeed, run_typing
 from services.publisher import BrokerPublisher
 from services.runtime.processes import stop_on_signals
@@ -57,6 +58,7 @@ async def running_desk(
 
     async def screen_pop(offer: OfferMade) -> dict[str, Any]:
         pop = await build_screen_pop(conversations, customers, offer)
+        pop["transfer"] = await transfer_note(pool, offer.contact_id)
         try:
             pop["guide"] = await guides.for_offer(offer.contact_id, offer.agent_id, offer.pool_id)
         except Exception as exc:  # the offer still pops; the panel reloads the guide later

@@ -62,6 +62,7 @@ from services.desk.guide_handlers import add_guide_routes, refusal
 from services.desk.keys import AGENT, DESK
 from services.desk.page_routes import add_page_routes, request_token
 from services.desk.survey_handlers import add_survey_routes, survey_after_completion
+from services.desk.transfers import add_transfer_routes
 from services.desk.typing_signals import add_typing_route
 from services.http_input import check_url, read_json_object
 from services.http_ops import add_ops_routes
@@ -380,6 +381,7 @@ def create_app(desk: Desk) -> web.Application:
     app.router.add_get("/api/status", status)
     app.router.add_post("/api/contacts/{contact_id}/wrapup", wrapup)
     add_typing_route(app, _own_contact)
+    add_transfer_routes(app, _own_contact)
     if desk.guides is not None:
         add_guide_routes(app, desk.guides, _own_contact)
     add_survey_routes(app, desk)

@@ -96,6 +96,7 @@ def to_domain(record: Record) -> domain.RoutingInput | None:
                 agent_id=record.agent_id,
                 skills=dict(record.skills),
                 reason=record.reason,
+                to_agent_id=record.to_agent_id,
             )
     return control_to_domain(record)
 

@@ -929,3 +929,138 @@ async def _routing_row(settings: Settings, contact_id: str) -> tuple[str, str] |
         return None if row is None else (row["channel"], row["unservable"])
     finally:
         await connection.close()
+
+
+async def test_a_chat_transferred_keyboard_only_to_a_named_agent_with_a_note(
+    page_settings: Settings, desk_page: Browser, chat_page: Browser, chromium: str
+) -> None:
+    """Dana hands a chat to Omar with the keyboard only: Omar's offer shows her note and the
+    thread, the customer is told, and the interaction log keeps the original arrival time.
+    Omar then asks Dana a consult question and she answers; neither enters the thread."""
+    url = page_settings.require_database_url()
+    pool = await asyncpg.create_pool(url, min_size=1, max_size=1)
+    await pool.execute(
+        "INSERT INTO agents (agent_id, pool_id, name, skills) VALUES"
+        " ('omar', 'default', 'Omar', '{\"billing\": 5, \"orders\": 5}'::jsonb)"
+        " ON CONFLICT (agent_id) DO NOTHING"
+    )
+    omar_token = await issue_token(pool, "omar")
+    if await desk_page.evaluate("document.body.dataset.state") != "ready":
+        await desk_page.evaluate(f"{q('#ready')}.click()")
+        await desk_page.wait_for("document.body.dataset.state === 'ready'", 30)
+
+    await chat_open_as(chat_page, page_settings, "vip-7")
+    await chat_say(chat_page, "I was charged twice for O-77")
+    await chat_page.wait_for(f"{q('.msg.me')}?.dataset.state === 'delivered'")
+    contact_id = await _contact_of(page_settings, "I was charged twice for O-77")
+    await accept_on_page(desk_page, contact_id)
+    await reply_on_page(desk_page, contact_id, "Let me find someone from billing for you.")
+    arrived = await pool.fetchval(
+        "SELECT arrived_at FROM contacts WHERE contact_id = $1", contact_id
+    )
+    assert arrived is not None
+
+    async with Browser(chromium) as omar:
+        await omar.viewport(*DESKTOP)
+        await omar.goto(f"http://127.0.0.1:{page_settings.desk_port}/")
+        await omar.sign_in_to_desk(omar_token)
+        await omar.wait_for("document.body.dataset.state === 'not_ready'", 30)
+        await omar.evaluate(f"{q('#ready')}.click()")
+        await omar.wait_for("document.body.dataset.state === 'ready'", 30)
+
+        # Dana: Tab to Transfer, Enter; choose Omar with the arrow keys, type the note, send
+        card = f".contact[data-contact-id='{contact_id}']"
+        await _tab_to(desk_page, card + " .transfer-start")
+        await desk_page.press("Enter")
+        to = card + " .transfer-to"
+        await desk_page.wait_for(f"document.activeElement === {q(to)}")
+        omar_option = to + " option[value='agent:omar']"
+        await desk_page.wait_for(f"!!{q(omar_option)}")
+        for _ in range(20):
+            if await desk_page.evaluate(f"{q(to)}.value") == "agent:omar":
+                break
+            await desk_page.press("ArrowDown")
+        assert await desk_page.evaluate(f"{q(to)}.value") == "agent:omar"
+        await desk_page.press("Tab")
+        assert await desk_page.evaluate(f"document.activeElement === {q(card + ' .transfer-note')}")
+        await desk_page.type_text("Charged twice on O-77; refund agreed, please process it.")
+        await _tab_to(desk_page, card + " .transfer-send")
+        await desk_page.press("Enter")
+        await desk_page.wait_for(f"!{q(card)}", 30)
+        assert await desk_page.evaluate(
+            "document.activeElement !== document.body && document.activeElement !== null"
+        )
+
+        # Omar's offer: Dana's note and the whole thread
+        offer = f".offer[data-offer-id^='{contact_id}']"
+        await omar.wait_for(f"!!{q(offer)}", 30)
+        assert await omar.evaluate(f"{q(offer)}.dataset.offerId") == f"{contact_id}:2"
+        shown = await omar.evaluate(f"{q(offer)}.innerText")
+        assert "Transferred by Dana" in shown and "refund agreed" in shown
+        thread = await omar.evaluate(f"{q(offer + ' .offer-thread')}.innerText")
+        assert "I was charged twice for O-77" in thread
+        assert "Let me find someone from billing" in thread
+        await shown_at_both_widths(omar, offer + " .handed-on")
+        await shoot(omar, "desk-transfer-received")
+
+        # the customer is told
+        told = "You are being transferred to Omar."
+        await chat_page.wait_for(
+            "[...document.querySelectorAll('.msg.agent .body')].some(b => b.textContent"
+            f".includes({told!r}))",
+            30,
+        )
+
+        # Omar takes it: the thread with the note beside it; he answers the customer
+        await accept_on_page(omar, contact_id)
+        assert "refund agreed" in await omar.evaluate(f"{q(card + ' .handed-on')}.innerText")
+        await omar.wait_for(thread_has(contact_id, "I was charged twice for O-77"))
+        await omar.wait_for(thread_has(contact_id, told))
+        await reply_on_page(omar, contact_id, "Omar here: the refund is on its way.")
+        await chat_page.wait_for(
+            "[...document.querySelectorAll('.msg.agent .body')].some(b => b.textContent"
+            ".includes('the refund is on its way'))",
+            30,
+        )
+
+        # a consult: Omar asks Dana; she answers on her desk; the customer sees neither
+        await omar.evaluate(f"{q(card + ' .consult-start')}.click()")
+        consult_to = card + " .consult-to"
+        dana_option = consult_to + " option[value='agent:dana']"
+        await omar.wait_for(f"!!{q(dana_option)}")
+        await omar.evaluate(
+            f"{q(consult_to)}.value = 'agent:dana';"
+            f" {q(card + ' .consult-note')}.value = 'Did you promise 20% off as well?'"
+        )
+        await omar.evaluate(f"{q(card + ' .consult-send')}.click()")
+        item = ".consult-item:not(.answer)"
+        await desk_page.wait_for(f"({q(item)}?.innerText || '').includes('20% off as well')", 30)
+        assert "Question from Omar" in await desk_page.evaluate(f"{q(item)}.innerText")
+        await desk_page.evaluate(
+            f"{q(item + ' .consult-answer')}.value = 'No, only the refund.';"
+            f" {q(item + ' .consult-answer-send')}.click()"
+        )
+        answer = ".consult-item.answer"
+        await omar.wait_for(f"({q(answer)}?.innerText || '').includes('only the refund')", 30)
+        assert "Answer from Dana" in await omar.evaluate(f"{q(answer)}.innerText")
+        stored = await _stored_texts(page_settings, contact_id, "out")
+        assert not any("20% off as well" in t or "only the refund" in t for t in stored)
+        assert told in stored
+
+        await complete_on_page(omar, contact_id, "resolved")
+        await omar.evaluate("window.desk.api('POST', '/api/state', {state: 'logged_out'})")
+        await omar.wait_for("document.body.dataset.state === 'logged_out'", 30)
+
+    row = await lifecycle(page_settings, contact_id)
+    assert row["disposition"] == "resolved"  # Omar's wrap-up
+    assert row["agent_id"] == "dana"  # the log's agent is the one who answered first
+    assert row["arrived_at"] == arrived  # the transfer kept the original arrival time
+    assert row["requeues"] >= 1
+    transfers = await pool.fetch(
+        "SELECT from_agent_id, to_agent_id, note FROM desk_transfers WHERE contact_id = $1",
+        contact_id,
+    )
+    await pool.close()
+    assert [tuple(r) for r in transfers] == [
+        ("dana", "omar", "Charged twice on O-77; refund agreed, please process it.")
+    ]

@@ -54,3 +54,31 @@ def test_every_command_a_doc_names_exists() -> None:
         {f"{doc}: {m.group(1)}" for doc, m in _named(COMMAND) if m.group(1) not in COMMANDS}
     )
     assert not missing, missing
+
+
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def _slug(heading: str) -> str:
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def _anchors(page: Path) -> set[str]:
+    return {_slug(m.group(1)) for m in re.finditer(r"^#+ (.*)$", page.read_text(), re.M)}
+
+
+def test_every_link_between_the_docs_lands_on_a_page_and_a_heading() -> None:
+    broken = []
+    for doc in DOCS:
+        for m in LINK.finditer(doc.read_text()):
+            target = m.group(1)
+            if re.match(r"^[a-z]+:", target):
+                continue  # a URL
+            path, _, anchor = target.partition("#")
+            page = (doc.parent / path).resolve() if path else doc
+            if not page.exists():
+                broken.append(f"{doc.name}: {target}")
+            elif anchor and page.suffix == ".md" and anchor not in _anchors(page):
+                broken.append(f"{doc.name}: {target} (no such heading)")
+    assert not broken, broken

@@ -206,6 +206,7 @@
     if (pop.subject) box.append(el("div", { className: "muted", textContent: pop.subject }));
     (pop.notices || []).forEach((n) => box.append(el("div", { className: "notice",
       textContent: `Open notice: ${n.text || n.kind}${n.compensation ? " — offer " + n.compensation : ""}` })));
+    if (pop.transfer) box.append(transferView(pop));
     if (pop.suggested_next_step) box.append(el("div", { className: "next", textContent: "Next step: " + pop.suggested_next_step }));
     const facts = el("dl");
     const fact = (name, value) => { if (value !== undefined && value !== null && value !== "") facts.append(el("dt", { textContent: name }), el("dd", { textContent: value })); };
@@ -225,6 +226,23 @@
       box.append(list);
     }
     return box;
+  }
+
+  // a transferred contact: who handed it on, with the note, and the thread so far
+  function transferView(pop) {
+    const t = pop.transfer;
+    const from = t.from_name || t.from_agent_id;
+    return el("div", { className: "handed-on" },
+      el("strong", { textContent: `Transferred by ${from}` }), t.note ? `: ${t.note}` : "");
+  }
+  function threadView(pop) {
+    const list = el("ol", { className: "offer-thread" });
+    list.setAttribute("aria-label", "The conversation so far");
+    const who = (pop.customer || {}).name || "Customer";
+    (pop.transcript || []).forEach((m) => list.append(el("li", { className: m.direction === "out" ? "out" : "in" },
+      el("span", { className: "meta", textContent: `${m.direction === "out" ? (m.author || "Agent") : who}: ` }),
+      el("span", { className: "body", textContent: m.body }))));
+    return list;
   }
 
   // ---------------------------------------------------------------- offers
@@ -266,6 +284,7 @@
     if (pop.subject) card.append(el("div", { className: "muted", textContent: pop.subject }));
     (pop.notices || []).forEach((n) => card.append(el("div", { className: "notice",
       textContent: `Open notice: ${n.text || n.kind}${n.compensation ? " — offer " + n.compensation : ""}` })));
+    if (pop.transfer) card.append(transferView(pop), threadView(pop));
     card.append(el("div", {}, "Expires in ", el("span", { className: "countdown", role: "timer" }),
       el("span", { className: "muted hotkey", textContent: " · Alt+A accepts" })));
     const accept = el("button", { className: "accept primary", textContent: "Accept", type: "button", title: "Accept (Alt+A)" });
@@ -329,7 +348,7 @@
     const startedAt = pop.assigned_at ? new Date(pop.assigned_at).getTime() : Date.now();  // routing's
     const entry = { card, thread, seen: new Set(), startedAt, wrapupAt: null, unread: 0, handle, who, channel: pop.channel, typingNote, typingUntil: 0 };
     if (pop.channel !== "voice") left.append(composer(pop, entry));
-    left.append(wrapup(pop, entry));
+    left.append(wrapup(pop, entry), handOn(pop, entry));
     card.append(head, left, popView(pop));
     $("contacts").append(card);
     desk.conversations.set(pop.contact_id, entry);
@@ -520,6 +539,91 @@
     entry.wrapStart = start;
     return el("div", {}, entry.endedNote, start, panel);
   }
+  // ---------------------------------------------------------------- transfer and consult
+  const newId = () => (window.crypto && crypto.randomUUID ? crypto.randomUUID() : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`);
+  async function fillTargets(select, withQueues) {
+    const data = await api("GET", "/api/transfer-targets");
+    select.replaceChildren(el("option", { value: "", textContent: "Choose…" }));
+    (data.agents || []).forEach((a) => select.append(el("option", { value: `agent:${a.agent_id}`,
+      textContent: `${a.name || a.agent_id} (agent, ${String(a.state).replace(/_/g, " ")})` })));
+    if (withQueues) (data.queues || []).forEach((q) => select.append(el("option", { value: `queue:${q}`, textContent: `Queue: ${q.replace(/_/g, " ")}` })));
+  }
+  // Transfer: to a queue or a named agent, with a note; Consult: a note to a colleague only.
+  function handOn(pop, entry) {
+    const box = el("div", { className: "hand-on" });
+    const make = (kind, label, sendLabel) => {
+      const toId = `${kind}-to-${pop.contact_id}`, noteId = `${kind}-note-${pop.contact_id}`;
+      const open = el("button", { className: `${kind}-start`, type: "button", textContent: label });
+      const to = el("select", { className: `${kind}-to`, id: toId });
+      const text = el("textarea", { className: `${kind}-note`, id: noteId, maxLength: kind === "transfer" ? 200 : 2000,
+        placeholder: kind === "transfer" ? "Note for the next agent" : "Your question" });
+      const send = el("button", { className: `${kind}-send primary`, type: "button", textContent: sendLabel });
+      const cancel = el("button", { className: `${kind}-cancel`, type: "button", textContent: "Cancel" });
+      const status = el("p", { className: `${kind}-status`, role: "status" });
+      const form = el("div", { className: `hand-on-form ${kind}`, hidden: true },
+        el("label", { htmlFor: toId, textContent: kind === "transfer" ? "Transfer to" : "Ask" }), to,
+        el("label", { htmlFor: noteId, textContent: kind === "transfer" ? "Note" : "Question" }), text,
+        el("div", { className: "row" }, send, cancel), status);
+      open.onclick = async () => {
+        form.hidden = false; form.dataset.clientId = newId(); status.textContent = "";
+        try { await fillTargets(to, kind === "transfer"); } catch (e) { status.textContent = `Targets not loaded: ${e.message}`; }
+        to.focus();
+      };
+      cancel.onclick = () => { form.hidden = true; open.focus(); };
+      send.onclick = async () => {
+        const [what, target] = to.value.split(/:(.*)/s);
+        if (!target) { status.textContent = "Choose where to."; to.focus(); return; }
+        send.disabled = true;
+        try {
+          if (kind === "transfer") {
+            const body = { note: text.value, id: form.dataset.clientId };
+            body[what === "agent" ? "to_agent_id" : "to_skill"] = target;
+            await api("POST", `/api/contacts/${encodeURIComponent(pop.contact_id)}/transfer`, body);
+            announce(`Transferred ${entry.who} to ${to.selectedOptions[0].textContent}`);
+            removeContact(pop.contact_id);
+            focusNext();
+            refreshStatus();
+          } else {
+            await api("POST", "/api/consults", { to_agent_id: target, note: text.value, contact_id: pop.contact_id });
+            status.textContent = `Asked ${to.selectedOptions[0].textContent}; the answer shows under Consults.`;
+            text.value = "";
+          }
+        } catch (e) { status.textContent = `Not sent: ${e.message}`; }
+        finally { send.disabled = false; }
+      };
+      box.append(open);
+      return form;
+    };
+    const forms = [make("transfer", "Transfer", "Transfer now"), make("consult", "Consult", "Ask")];
+    box.append(...forms);
+    entry.handOn = box;
+    return box;
+  }
+  function showConsult(c) {
+    $("consults-empty").hidden = true;
+    const item = el("li", { className: "consult-item" + (c.reply_to ? " answer" : "") });
+    item.dataset.consultId = c.consult_id;
+    const from = c.from_name || c.from_agent_id;
+    item.append(el("div", { className: "meta", textContent: `${c.reply_to ? "Answer from" : "Question from"} ${from} · ${clock(c.at)}` }),
+      el("div", { className: "body", textContent: c.note }));
+    if (!c.reply_to) {
+      const id = `consult-answer-${c.consult_id}`;
+      const text = el("textarea", { className: "consult-answer", id });
+      const send = el("button", { className: "consult-answer-send", type: "button", textContent: "Answer" });
+      send.onclick = async () => {
+        if (!text.value.trim()) return;
+        send.disabled = true;
+        try {
+          await api("POST", "/api/consults", { to_agent_id: c.from_agent_id, note: text.value, reply_to: c.consult_id });
+          item.append(el("div", { className: "muted", textContent: `You answered: ${text.value}` }));
+          text.remove(); send.remove();
+        } catch (e) { send.disabled = false; announce("Answer not sent: " + e.message); }
+      };
+      item.append(el("label", { htmlFor: id, className: "sr-only", textContent: `Answer ${from}` }), text, send);
+    }
+    $("consults").prepend(item);
+    announce(`${c.reply_to ? "Answer" : "Question"} from ${from}: ${c.note}`);
+  }
   function beginWrapup(contactId, why, since) {
     const entry = desk.conversations.get(contactId);
     if (!entry) return;
@@ -532,6 +636,7 @@
     entry.wrapPanel.hidden = false;
     entry.wrapStart.hidden = true;
     if (entry.composer) entry.composer.hidden = true;
+    if (entry.handOn) entry.handOn.hidden = true;  // a contact in wrap-up is not handed on
     if (hadFocus || document.activeElement === entry.wrapStart) entry.disposition.focus();  // not the body
     renderList();
   }
@@ -670,6 +775,7 @@
       if (pop) showContact(pop);
     });
     on("message", (d) => addMessage(d.message.contact_id, d.message));
+    on("consult", (d) => showConsult(d.consult));
     on("typing", (d) => { const entry = desk.conversations.get(d.record.contact_id); if (entry && !entry.wrapupAt) showTyping(entry, true); });
     on("contact_ended", (d) => {
       const entry = desk.conversations.get(d.record.contact_id);

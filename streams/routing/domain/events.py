@@ -142,18 +142,24 @@ class ContactCompleted:
 
 @dataclass(frozen=True)
 class ContactTransferred:
-    """The agent hands an assigned contact to the queue of other skills (an escalation): the
-    agent is freed and the contact waits for ``skills`` at its original arrival time."""
+    """The agent hands an assigned contact on, keeping its original arrival time: the agent
+    is freed and the contact waits for ``skills`` (an escalation to another queue). With
+    ``to_agent_id`` (a transfer to a named agent) ``skills`` may be empty (the contact keeps
+    its own); the contact is offered to that agent at once when they are ready with room
+    for it, else it waits in the queue like any transfer."""
 
     KIND: ClassVar[str] = "contact_transferred"
     contact_id: str
     agent_id: str
     skills: Mapping[str, int]
     reason: str = ""
+    to_agent_id: str | None = None
 
     def __post_init__(self) -> None:
-        if not self.skills:
-            raise ValueError("a transfer names the skills of its queue")
+        if not self.skills and self.to_agent_id is None:
+            raise ValueError("a transfer names the skills of its queue or an agent")
+        if self.to_agent_id is not None and not self.to_agent_id:
+            raise ValueError("a transfer to an agent names the agent")
         _check_skills(self.skills, 1, None, "transfer")
 
 

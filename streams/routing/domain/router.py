@@ -225,19 +225,45 @@ class Router(PoolState):
         step.agents.add(agent.agent_id)
 
     def _transferred(self, event: events.ContactTransferred, step: Step) -> None:
-        """Escalation: the agent is freed; the contact waits for the new skills, keeping its
-        original arrival time (its place among the contacts of its class)."""
+        """Escalation or transfer: the agent is freed; the contact waits for the new skills
+        (or its own, to a named agent), keeping its original arrival time (its place among
+        the contacts of its class). A named agent who is ready with room for it gets the
+        offer now; otherwise the contact waits in the queue like any transfer."""
+        if event.to_agent_id == event.agent_id:
+            step.ignore("same_agent", event.contact_id)
+            return
         held = self._release(event.contact_id, event.agent_id, (ContactStatus.ASSIGNED,), step)
         if held is None:
             return
         contact, agent = held
         contact.agent_id = contact.offer_id = None
         contact.assigned_at = None
-        contact.skills = dict(event.skills)
-        contact.required, contact.relaxed = None, 0  # the new queue's steps start over
+        if event.skills:
+            contact.skills = dict(event.skills)
+            contact.required, contact.relaxed = None, 0  # the new queue's steps start over
         contact.declined.add(agent.agent_id)
         self._requeue(contact, "transferred", step)
         step.agents.add(agent.agent_id)
+        if event.to_agent_id is not None:
+            self._offer_transfer(contact, event.to_agent_id, event.reason, step)
+
+    def _offer_transfer(self, contact: ContactRecord, agent_id: str, note: str, step: Step) -> None:
+        target = self._agents.get(agent_id)
+        if target is None or target.status is not AgentStatus.READY:
+            step.ignore("transfer_agent_not_ready", agent_id)  # the queue serves it
+            return
+        if not target.has_capacity(contact.channel, self.config):
+            step.ignore("transfer_agent_at_capacity", agent_id)
+            return
+        reason = "transferred by an agent" + (f": {note}" if note else "")
+        candidate = decisions.AgentCandidate(
+            agent_id=target.agent_id,
+            load=target.load.get(contact.channel, 0),
+            idle_seconds=step.now - target.idle_since,
+            proficiency=tuple((s, target.skills.get(s, 0)) for s in sorted(contact.skills)),
+        )
+        why = decisions.Explanation("transfer", "contact", (candidate,), target.agent_id, reason)
+        self._offer(contact, target, why, step)
 
     def _release(
         self,

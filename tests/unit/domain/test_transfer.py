@@ -6,7 +6,10 @@ from __future__ import annotations
 import pytest
 
 from streams.routing.domain import (
+    AgentNotReady,
+    AgentReady,
     Channel,
+    ContactAssigned,
     ContactCompleted,
     ContactRequeued,
     ContactTransferred,
@@ -84,3 +87,97 @@ def test_a_transfer_that_does_not_apply_is_ignored(
 def test_a_transfer_needs_skills() -> None:
     with pytest.raises(ValueError):
         ContactTransferred("c1", "a1", {})
+
+
+# ---------------------------------------------------------------- to a named agent
+
+
+def busy_then_assigned(pool: Pool) -> float:
+    """c1 arrives, a1 takes it; returns c1's arrival time."""
+    arrived = pool.now
+    assigned(pool, "c1", "a1")
+    return arrived
+
+
+def test_a_transfer_to_a_ready_agent_offers_the_contact_to_that_agent() -> None:
+    pool = Pool()
+    pool.agent("a1")
+    arrived = busy_then_assigned(pool)
+    pool.agent("b1")
+    pool.agent("b2")  # idle longer than b1 would not matter: the transfer names b1
+    out = pool.send(ContactTransferred("c1", "a1", {}, "refund agreed", to_agent_id="b1"), after=20)
+
+    assert only(of_type(out, ContactRequeued)) == ContactRequeued("c1", "transferred", arrived)
+    offer = only(of_type(out, OfferMade))
+    assert (offer.contact_id, offer.agent_id, offer.offer_id) == ("c1", "b1", "c1:2")
+    assert offer.explanation.trigger == "transfer"
+    assert offer.explanation.reason == "transferred by an agent: refund agreed"
+    assigned_out = pool.send(OfferAccepted("c1:2", "b1"), after=2)
+    assert only(of_type(assigned_out, ContactAssigned)).agent_id == "b1"
+
+
+def test_a_transfer_to_an_agent_who_cannot_take_it_waits_in_the_queue() -> None:
+    pool = Pool()
+    pool.agent("a1")
+    busy_then_assigned(pool)
+    pool.agent("b1", ready=False)
+    pool.send(AgentNotReady("a1", "lunch"))  # the call stays with a1 until handed on
+    out = pool.send(ContactTransferred("c1", "a1", {}, to_agent_id="b1"), after=5)
+    assert EventIgnored("transfer_agent_not_ready", "b1") in out
+    assert of_type(out, ContactRequeued)
+    assert not of_type(out, OfferMade)  # a1 handed it on; b1 is not ready
+    ready = pool.send(AgentReady("b1"), after=1)
+    assert only(of_type(ready, OfferMade)).agent_id == "b1"
+
+
+def test_a_transfer_to_an_agent_at_capacity_falls_back_to_another_agent_of_the_queue() -> None:
+    pool = Pool()
+    pool.agent("a1")
+    busy_then_assigned(pool)
+    pool.agent("b1")
+    other = only(of_type(pool.contact("c2", Channel.VOICE), OfferMade))
+    assert other.agent_id == "b1"
+    pool.send(OfferAccepted(other.offer_id, "b1"))  # b1 is on a call
+    pool.agent("b2")
+    out = pool.send(ContactTransferred("c1", "a1", {}, to_agent_id="b1"), after=5)
+    assert EventIgnored("transfer_agent_at_capacity", "b1") in out
+    assert only(of_type(out, OfferMade)).agent_id == "b2"
+
+
+def test_a_transfer_to_an_agent_with_skills_sets_the_queue_it_falls_back_to() -> None:
+    pool = Pool()
+    pool.agent("a1")
+    busy_then_assigned(pool)
+    pool.agent("s1", SPECIALIST)
+    out = pool.send(ContactTransferred("c1", "a1", SPECIALIST, to_agent_id="nobody"), after=5)
+    assert EventIgnored("transfer_agent_not_ready", "nobody") in out
+    assert only(of_type(out, OfferMade)).agent_id == "s1"
+
+
+def test_a_transfer_to_oneself_is_ignored() -> None:
+    pool = Pool()
+    pool.agent("a1")
+    busy_then_assigned(pool)
+    out = pool.send(ContactTransferred("c1", "a1", {}, to_agent_id="a1"))
+    assert out == [EventIgnored("same_agent", "c1")]
+
+
+def test_a_replayed_transfer_to_an_agent_gives_identical_decisions() -> None:
+    def run() -> list[object]:
+        pool = Pool()
+        pool.agent("a1")
+        busy_then_assigned(pool)
+        pool.agent("b1")
+        transfer = ContactTransferred("c1", "a1", {}, "note", to_agent_id="b1")
+        first = pool.router.handle(transfer, pool.now + 3, input_id="x-1")
+        again = pool.router.handle(transfer, pool.now + 4, input_id="x-1")
+        assert again == [EventIgnored("duplicate_input", "x-1")]
+        return list(first)
+
+    assert run() == run()
+
+
+def test_a_transfer_names_a_queue_or_an_agent() -> None:
+    with pytest.raises(ValueError):
+        ContactTransferred("c1", "a1", {}, to_agent_id="")
+    assert ContactTransferred("c1", "a1", {}, to_agent_id="b1").skills == {}
