@@ -27,6 +27,7 @@ from services.api_table import (
     text_or_json,
 )
 from services.desk.page_routes import MAX_TOKEN, PAGE_HEADER
+from services.desk.transfers import NOTE_LIMIT
 from services.http_ops import OPS_OPERATIONS
 from services.supervisor.api import SUPERVISOR_ROUTES
 
@@ -79,6 +80,20 @@ class GuideNote(BaseModel):
     step_id: str | None = None
 
 
+class TransferRequest(BaseModel):
+    to_agent_id: str | None = Field(default=None, max_length=200, description="or to_skill")
+    to_skill: str | None = Field(default=None, max_length=100, description="a queue")
+    note: str = Field(default="", max_length=NOTE_LIMIT)
+    id: str | None = Field(default=None, max_length=100, description="sent once per id")
+
+
+class ConsultRequest(BaseModel):
+    to_agent_id: str = Field(min_length=1, max_length=200)
+    note: str = Field(min_length=1, max_length=2000)
+    contact_id: str | None = Field(default=None, max_length=200)
+    reply_to: str | None = Field(default=None, max_length=100, description="the consult answered")
+
+
 # ---------------------------------------------------------------- answers
 class SignedIn(BaseModel):
     agent_id: str
@@ -123,6 +138,11 @@ class ContactView(BaseModel):
     channel: str | None
     status: str | None
     messages: list[dict[str, Any]]
+
+
+class TransferTargets(BaseModel):
+    queues: list[str]
+    agents: list[dict[str, Any]]
 
 
 class Wrapup(BaseModel):
@@ -335,6 +355,32 @@ DESK_OPERATIONS: tuple[Operation, ...] = (
         Answer(409, "the guide's required steps are missing", (Body(JSON, GuideRefusal),)),
         *CHANNEL,
         body=Completion,
+    ),
+    _api(
+        "GET",
+        "/api/transfer-targets",
+        "transferTargets",
+        "The pool's queues (skills) and its other agents, to transfer or consult",
+        TransferTargets,
+    ),
+    _api(
+        "POST",
+        "/api/contacts/{contact_id}/transfer",
+        "transfer",
+        "Transfer the contact to a queue or a named agent, with a note (once per id)",
+        Done,
+        NOT_ASSIGNED,
+        ERR(409, "the contact is in wrap-up"),
+        *CHANNEL,
+        body=TransferRequest,
+    ),
+    _api(
+        "POST",
+        "/api/consults",
+        "consult",
+        "Ask another agent of the pool (or answer their consult)",
+        Done,
+        body=ConsultRequest,
     ),
     _api(
         "GET", "/api/guides", "guides", "The guides an agent may pick", GuideCatalogue, tag="guide"
