@@ -228,7 +228,7 @@ GATEWAY_OPERATIONS: tuple[Operation, ...] = (
         "GET",
         "/chat/ws",
         "chatSocket",
-        "The chat's WebSocket (JSON text frames both ways; see docs/integrate.md)",
+        "The chat's WebSocket (JSON text frames both ways; see docs/channels.md)",
         "chat",
         (
             Answer(101, "Switching Protocols: the WebSocket is open"),
@@ -244,7 +244,7 @@ GATEWAY_OPERATIONS: tuple[Operation, ...] = (
             Param("Sec-WebSocket-Version", "header", "13"),
         ),
         security=CHAT,
-        description="Described as the GET that upgrades; the frames are in docs/asyncapi.yaml.",
+        description="Described as the GET that upgrades; the frames are in docs/channels.md.",
     ),
     Operation(
         "GET",
