@@ -5,9 +5,21 @@ readiness deadline)."""
 from __future__ import annotations
 
 from aiohttp import web
+from pydantic import BaseModel
 
+from services.api_table import JSON, TEXT, Answer, Body, Operation
 from streams.platform import ops_server, readiness
 from streams.platform.settings import PlatformSettings
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    problems: list[str]
+
 
 SETTINGS = web.AppKey("ops_settings", PlatformSettings)
 
@@ -32,3 +44,34 @@ def add_ops_routes(app: web.Application, settings: PlatformSettings) -> None:
     app.router.add_get("/metrics", metrics_page)
     app.router.add_get("/healthz", health)
     app.router.add_get("/readyz", ready)
+
+
+OPS_OPERATIONS = (
+    Operation(
+        "GET",
+        "/metrics",
+        "metrics",
+        "Prometheus metrics (text exposition format)",
+        "ops",
+        (Answer(200, "the metrics", (Body(TEXT),)),),
+    ),
+    Operation(
+        "GET",
+        "/healthz",
+        "healthz",
+        "Liveness: the process serves HTTP",
+        "ops",
+        (Answer(200, "alive", (Body(JSON, Health),)),),
+    ),
+    Operation(
+        "GET",
+        "/readyz",
+        "readyz",
+        "Readiness: the broker and the database answer within the deadline",
+        "ops",
+        (
+            Answer(200, "ready", (Body(JSON, Readiness),)),
+            Answer(503, "not ready, with the reasons", (Body(JSON, Readiness),)),
+        ),
+    ),
+)

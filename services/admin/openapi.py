@@ -1,12 +1,11 @@
 """The OpenAPI 3.1 document of the admin and supervisor APIs, generated from their route tables
-(paths, methods, least role, request and answer records as JSON Schema), served at
-``/openapi.json``."""
+(paths, methods, least role, request and answer records as JSON Schema), merged into the desk's
+document served at ``/openapi.json`` (``services.desk.api_doc``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
@@ -20,8 +19,11 @@ ERRORS = {
     "403": "the token's role is below the route's, or the pool is not one the caller supervises",
     "404": "no such agent, pool or contact",
     "409": "the subject is not in a state the change applies to",
+    "413": "the body is larger than the route takes",
     "503": "the broker did not take the routing input (the change is stored; call again)",
 }
+
+PLAIN = frozenset({"400", "401", "403", "413"})
 
 
 def _models(routes: tuple[Route, ...]) -> list[type[BaseModel]]:
@@ -35,6 +37,16 @@ def _models(routes: tuple[Route, ...]) -> list[type[BaseModel]]:
 
 def _json(ref: str) -> dict[str, Any]:
     return {"application/json": {"schema": {"$ref": ref}}}
+
+
+def _error(code: str, refs: dict[str, str]) -> dict[str, Any]:
+    """A Problem; the desk's middleware and aiohttp answer some refusals before the route
+    (a URL that cannot be stored, no token, a page's change without its header, a body over the
+    app's limit) with a plain-text reason."""
+    content = _json(refs[Problem.__name__])
+    if code in PLAIN:
+        content["text/plain"] = {"schema": {"type": "string"}}
+    return content
 
 
 def _operation(route: Route, refs: dict[str, str]) -> dict[str, Any]:
@@ -66,7 +78,7 @@ def _operation(route: Route, refs: dict[str, str]) -> dict[str, Any]:
         "responses": {
             str(route.status): {"description": "done", "content": content},
             **{
-                code: {"description": why, "content": _json(refs[Problem.__name__])}
+                code: {"description": why, "content": _error(code, refs)}
                 for code, why in ERRORS.items()
             },
         },
@@ -101,12 +113,3 @@ def openapi_document(routes: tuple[Route, ...], version: str = "1") -> dict[str,
             },
         },
     }
-
-
-def add_openapi_route(app: web.Application, routes: tuple[Route, ...]) -> None:
-    document = openapi_document(routes)
-
-    async def serve(_request: web.Request) -> web.Response:
-        return web.json_response(document)
-
-    app.router.add_get("/openapi.json", serve)

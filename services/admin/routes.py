@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from services.admin.model import Problem, Role
 from services.admin.ports import AlreadyExists, NotFound, Principal
 from services.desk.keys import AGENT
+from services.http_input import BadInput, check_value
 
 POOL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 MAX_BODY = 64 * 1024
@@ -78,6 +79,12 @@ async def _body(request: web.Request, model: type[BaseModel]) -> BaseModel:
         raise _Refused(413, f"the body exceeds {MAX_BODY} bytes")
     if not raw.strip():
         raw = b"{}"
+    try:  # text PostgreSQL cannot store (NUL, lone surrogates) is refused, never a 500
+        check_value(json.loads(raw), "body")
+    except BadInput as exc:
+        raise _Refused(400, "invalid request body", [str(exc)]) from None
+    except (ValueError, RecursionError):
+        pass  # not JSON: the record's validation names the problem
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:

@@ -52,9 +52,9 @@ from schemas import agents as ag
 from schemas.base import Record
 from schemas.routing import ContactAssigned, OfferMade
 from services.admin.api import ADMIN_ROUTES
-from services.admin.openapi import add_openapi_route
 from services.admin.routes import install as install_routes
 from services.desk import wrapups
+from services.desk.api_doc import add_desk_document
 from services.desk.auth import Agent, agent_for_token
 from services.desk.channels import ChannelRefused, ChannelUnavailable
 from services.desk.desk import Desk
@@ -386,7 +386,7 @@ def create_app(desk: Desk) -> web.Application:
         add_guide_routes(app, desk.guides, _own_contact)
     add_survey_routes(app, desk)
     install_routes(app, ADMIN_ROUTES + SUPERVISOR_ROUTES)
-    add_openapi_route(app, ADMIN_ROUTES + SUPERVISOR_ROUTES)
+    add_desk_document(app)
     add_floor_page(app)
     add_ops_routes(app, desk.settings)
     return app

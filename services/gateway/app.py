@@ -18,6 +18,7 @@ from services.conversations import ConversationStore
 from services.customers import CustomerDirectory
 from services.edge.outbox import EdgeOutbox, run_resender
 from services.gateway import chat, chat_tasks, sms, voice
+from services.gateway.api_doc import add_gateway_document
 from services.gateway.chat_hub import ChatHub
 from services.gateway.chat_sessions import ChatSessions
 from services.gateway.context import CONTEXT, GatewayContext
@@ -85,6 +86,7 @@ def create_app(ctx: GatewayContext) -> web.Application:
     sms.add_routes(app)
     chat.add_routes(app)
     add_ops_routes(app, ctx.settings)
+    add_gateway_document(app)
     return app
 
 

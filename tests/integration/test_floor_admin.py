@@ -475,6 +475,10 @@ async def test_invalid_input_gets_a_clear_4xx(
     assert status == 400 and len(answer["details"]) == 2
     status, answer = await admin.call("PUT", "/api/admin/pools/p/policy", {"extra": 1})
     assert status == 400 and "extra" in answer["details"][0]
+    status, answer = await admin.call(  # text PostgreSQL cannot store: 400, never a 500
+        "PUT", "/api/admin/pools/p/canned-replies", {"replies": ["fine", "nul\x00here"]}
+    )
+    assert status == 400 and answer["details"] == ["body: NUL characters are not accepted"]
     async with http.get(base_of(desk) + "/openapi.json") as response:
         document = await response.json()
     assert {r.path for r in ADMIN_ROUTES} <= set(document["paths"])
