@@ -101,18 +101,8 @@ class FloorActions:
             actor_id=actor,
         )
         after = {"requested": "move", "to_pool_id": body.to_pool_id}
-        return await self._send(
-            actor,
-            "contact.move",
-            "contact",
-            contact_id,
-            pool_id,
-            body.reason,
-            status,
-            after,
-            ROUTING,
-            pool_id,
-            record,
+        return await self._send_contact(
+            actor, "contact.move", pool_id, contact_id, body.reason, status, after, record
         )
 
     async def offer(
@@ -130,49 +120,64 @@ class FloorActions:
             actor_id=actor,
         )
         after = {"requested": "offer", "agent_id": body.agent_id}
+        return await self._send_contact(
+            actor, "contact.offer", pool_id, contact_id, body.reason, status, after, record
+        )
+
+    async def end(self, actor: str, pool_id: str, contact_id: str, body: EndIt) -> ActionAccepted:
+        before = await self._live(pool_id, contact_id)
+        record = control.EndContact(
+            pool_id=pool_id, contact_id=contact_id, reason=body.reason, actor_id=actor
+        )
+        return await self._send_contact(
+            actor,
+            "contact.end",
+            pool_id,
+            contact_id,
+            body.reason,
+            before,
+            {"requested": "end"},
+            record,
+        )
+
+    async def _live(self, pool_id: str, contact_id: str) -> dict[str, str | None]:
+        """The contact's routing status and agent (the audit's "before"); 404 without one."""
+        found = await contact_status(self.db, pool_id, contact_id)
+        if found is None:
+            raise NotFound(f"no live contact {contact_id!r} in pool {pool_id!r}")
+        return {"status": found.status, "agent_id": found.agent_id}
+
+    async def _waiting(self, pool_id: str, contact_id: str) -> dict[str, str | None]:
+        before = await self._live(pool_id, contact_id)
+        if before["status"] != "waiting":
+            raise Conflict(f"the contact is {before['status']}, not waiting")
+        return before
+
+    async def _send_contact(
+        self,
+        actor: str,
+        action: str,
+        pool_id: str,
+        contact_id: str,
+        reason: str,
+        before: Mapping[str, str | None],
+        after: Mapping[str, str | None],
+        record: Record,
+    ) -> ActionAccepted:
+        """An action on a contact: audited under the contact, sent to its pool's routing."""
         return await self._send(
             actor,
-            "contact.offer",
+            action,
             "contact",
             contact_id,
             pool_id,
-            body.reason,
-            status,
+            reason,
+            before,
             after,
             ROUTING,
             pool_id,
             record,
         )
-
-    async def end(self, actor: str, pool_id: str, contact_id: str, body: EndIt) -> ActionAccepted:
-        found = await contact_status(self.db, pool_id, contact_id)
-        if found is None:
-            raise NotFound(f"no live contact {contact_id!r} in pool {pool_id!r}")
-        record = control.EndContact(
-            pool_id=pool_id, contact_id=contact_id, reason=body.reason, actor_id=actor
-        )
-        before = {"status": found.status, "agent_id": found.agent_id}
-        return await self._send(
-            actor,
-            "contact.end",
-            "contact",
-            contact_id,
-            pool_id,
-            body.reason,
-            before,
-            {"requested": "end"},
-            ROUTING,
-            pool_id,
-            record,
-        )
-
-    async def _waiting(self, pool_id: str, contact_id: str) -> dict[str, str | None]:
-        found = await contact_status(self.db, pool_id, contact_id)
-        if found is None:
-            raise NotFound(f"no live contact {contact_id!r} in pool {pool_id!r}")
-        if found.status != "waiting":
-            raise Conflict(f"the contact is {found.status}, not waiting")
-        return {"status": found.status, "agent_id": found.agent_id}
 
     async def _send(
         self,
